@@ -1,0 +1,68 @@
+//! The library's error type. The CLI turns these into a message and a non-zero exit.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong inside the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No model files where we looked.
+    #[error("model not found: {0}")]
+    ModelNotFound(String),
+    /// A model file exists but is not what it should be (bad magic, truncated, wrong checksum).
+    #[error("corrupt model file {path}: {reason}")]
+    CorruptModel {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The Hugging Face Hub could not be reached or refused the download.
+    #[error("{0}")]
+    Hub(String),
+    /// The tokenizer failed to load or to encode.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// A tensor operation failed.
+    #[error("tensor: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// Input that the caller has to fix.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A data set could not be parsed.
+    #[error("{path}:{line}: {reason}")]
+    Dataset {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based line number (0 when the whole file is at fault).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// JSON (de)serialisation failed.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Library result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// A corrupt-model error for `path`.
+    pub fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::CorruptModel { path: path.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,3 @@
+//! Evaluation harnesses that measure the engine against published figures.
+
+pub mod encodechka;
