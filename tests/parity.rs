@@ -54,7 +54,11 @@ fn assert_close_to_reference_engine(weights: WeightKind) {
     let cosines: Vec<f32> = ours.iter().zip(&theirs).map(|(a, b)| cosine(a, &parse_floats(b))).collect();
     let (worst, at) = cosines.iter().zip(0..).fold((1.0f32, 0), |m, (&c, i)| if c < m.0 { (c, i) } else { m });
     let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
-    eprintln!("{weights:?} vs C engine over {} texts: mean cosine {mean:.5}, worst {worst:.5} ({:?})", lines.len(), lines[at]);
+    eprintln!(
+        "{weights:?} vs C engine over {} texts: mean cosine {mean:.5}, worst {worst:.5} ({:?})",
+        lines.len(),
+        lines[at]
+    );
     assert!(worst >= 0.99, "cosine {worst} < 0.99 for {:?}", lines[at]);
 }
 
@@ -91,7 +95,8 @@ fn f32_embeddings_match_numpy_forward_pass() {
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "numpy reference failed");
-    let theirs: Vec<Vec<f32>> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let theirs: Vec<Vec<f32>> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(theirs.len(), lines.len());
     let worst = ours.iter().zip(&theirs).map(|(a, b)| cosine(a, b)).fold(1.0f32, f32::min);
     eprintln!("f32 vs numpy over {} texts: worst cosine {worst:.7}", lines.len());
@@ -116,7 +121,13 @@ fn embeddings_rank_paraphrases_above_unrelated_texts() {
     let enc = encoder(WeightKind::F32);
     let q = enc.embed(&["где мой заказ? жду уже неделю"], TextKind::Query).unwrap().remove(0);
     let docs = enc
-        .embed(&["Ваш заказ передан в доставку, номер для отслеживания придёт в SMS.", "Промокод SALE20 даёт скидку 20% на первый заказ."], TextKind::Passage)
+        .embed(
+            &[
+                "Ваш заказ передан в доставку, номер для отслеживания придёт в SMS.",
+                "Промокод SALE20 даёт скидку 20% на первый заказ.",
+            ],
+            TextKind::Passage,
+        )
         .unwrap();
     assert!(cosine(&q, &docs[0]) > cosine(&q, &docs[1]) + 0.02);
 }

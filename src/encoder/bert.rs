@@ -100,8 +100,7 @@ impl CandleBert {
             .map_err(|e| Error::corrupt(path, e.to_string()))?;
         // Hub checkpoints of BertModel sometimes carry a `bert.` prefix.
         let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") { vb } else { vb.pp("bert") };
-        Self::build(&SafetensorsSource(vb), config, WeightKind::F32, device)
-            .map_err(|e| annotate(e, path))
+        Self::build(&SafetensorsSource(vb), config, WeightKind::F32, device).map_err(|e| annotate(e, path))
     }
 
     /// Loads the Q4_0 weights from the importer's GGUF file.
@@ -109,8 +108,7 @@ impl CandleBert {
         let device = Device::Cpu;
         let vb = candle_transformers::quantized_var_builder::VarBuilder::from_gguf(path, &device)
             .map_err(|e| Error::corrupt(path, e.to_string()))?;
-        Self::build(&GgufSource(vb, device.clone()), config, WeightKind::Q4_0, device)
-            .map_err(|e| annotate(e, path))
+        Self::build(&GgufSource(vb, device.clone()), config, WeightKind::Q4_0, device).map_err(|e| annotate(e, path))
     }
 
     fn build(src: &dyn WeightSource, c: &ModelConfig, weights: WeightKind, device: Device) -> Result<Self> {

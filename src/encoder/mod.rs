@@ -147,7 +147,8 @@ impl Encoder {
     /// Loads the model from `files` with the chosen weight path.
     pub fn load(files: &ModelFiles, opts: &EncoderOptions) -> Result<Self> {
         let tokenizer = TextTokenizer::load(&files.tokenizer)?;
-        let weights = opts.weights.unwrap_or(if files.safetensors.is_some() { WeightKind::F32 } else { WeightKind::Q4_0 });
+        let weights =
+            opts.weights.unwrap_or(if files.safetensors.is_some() { WeightKind::F32 } else { WeightKind::Q4_0 });
         let missing = |file: &str| {
             Error::ModelNotFound(format!("{} weights need {file} in {}", weights.as_str(), files.dir.display()))
         };
@@ -273,7 +274,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// Sets the number of compute threads (`None`: the cores present) and returns it. Call once,
 /// before the first embedding: candle reads `RAYON_NUM_THREADS` and runs on rayon's pool.
 pub fn configure_threads(threads: Option<usize>) -> usize {
-    let n = threads.filter(|&n| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let n = threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     // Fails only if the pool already exists (a second call); the first setting then stays.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();

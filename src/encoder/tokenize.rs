@@ -32,10 +32,7 @@ impl TextTokenizer {
             .map_err(|e| Error::corrupt(path, format!("cannot read tokenizer: {e}")))?;
         // The encoder windows long texts itself; a truncation or padding setting shipped in a
         // hub tokenizer.json would silently cut them.
-        inner
-            .with_truncation(None)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?
-            .with_padding(None);
+        inner.with_truncation(None).map_err(|e| Error::Tokenizer(e.to_string()))?.with_padding(None);
         let id = |token: &str| {
             inner.token_to_id(token).ok_or_else(|| Error::corrupt(path, format!("tokenizer has no {token} token")))
         };
@@ -62,7 +59,11 @@ impl TextTokenizer {
             .map(|(e, text)| {
                 let mut ids = Vec::with_capacity(e.get_ids().len());
                 for (&id, &(start, end)) in e.get_ids().iter().zip(e.get_offsets()) {
-                    let chars = if id == self.unk { text.get(start..end).map_or(1, |s| s.trim().chars().count().max(1)) } else { 1 };
+                    let chars = if id == self.unk {
+                        text.get(start..end).map_or(1, |s| s.trim().chars().count().max(1))
+                    } else {
+                        1
+                    };
                     ids.extend(std::iter::repeat_n(id, chars));
                 }
                 ids

@@ -26,8 +26,13 @@ pub struct Example {
 
 /// Reads an encodechka CSV (columns `text` and `label`, others ignored).
 pub fn read_split(path: &Path) -> Result<Vec<Example>> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::Dataset { path: path.into(), line: 0, reason: e.to_string() })?;
-    let headers = reader.headers().map_err(|e| Error::Dataset { path: path.into(), line: 1, reason: e.to_string() })?.clone();
+    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::Dataset {
+        path: path.into(),
+        line: 0,
+        reason: e.to_string(),
+    })?;
+    let headers =
+        reader.headers().map_err(|e| Error::Dataset { path: path.into(), line: 1, reason: e.to_string() })?.clone();
     let column = |name: &str| {
         headers.iter().position(|h| h == name).ok_or_else(|| Error::Dataset {
             path: path.into(),
@@ -109,17 +114,17 @@ pub fn run(embedder: &dyn Embedder, dir: &Path, progress: &dyn Fn(usize, usize))
     let std = x_train.std_axis(ndarray::Axis(0), 0.0).mapv(|s| if s > 1e-12 { s } else { 1.0 });
     let scale = |x: &Array2<f64>| (x - &mean) / &std;
     let dataset = Dataset::new(scale(&x_train), y_train);
+    // linfa's loss is the summed log-loss + alpha/2·|W|², so alpha = 1/C in scikit-learn terms;
+    // C = 0.05 on z-scored features was chosen on the train split alone (every 5th train row
+    // held out; C in 0.01..1 gave 0.768..0.774 there, 0.05 best); the test split is not used.
     let model = MultiLogisticRegression::default()
-        .alpha(1e-2)
-        .max_iterations(300)
+        .alpha(20.0)
+        .max_iterations(1000)
         .fit(&dataset)
         .map_err(|e| Error::InvalidInput(format!("logistic regression did not fit: {e}")))?;
     let predicted = model.predict(&scale(&x_test));
-    let correct = test
-        .iter()
-        .zip(predicted.iter())
-        .filter(|(e, &p)| label_ids.get(e.label.as_str()) == Some(&p))
-        .count();
+    let correct =
+        test.iter().zip(predicted.iter()).filter(|(e, &p)| label_ids.get(e.label.as_str()) == Some(&p)).count();
     Ok(Report {
         train: train.len(),
         test: test.len(),

@@ -71,7 +71,9 @@ pub fn fetch(progress: bool) -> Result<PathBuf> {
         )));
     }
     let endpoint = endpoint();
-    probe(&endpoint).map_err(|why| Error::Hub(format!("the Hugging Face Hub ({endpoint}) is unreachable: {why}. {OFFLINE_ROUTE}")))?;
+    probe(&endpoint).map_err(|why| {
+        Error::Hub(format!("the Hugging Face Hub ({endpoint}) is unreachable: {why}. {OFFLINE_ROUTE}"))
+    })?;
     let api = hf_hub::api::sync::ApiBuilder::from_env()
         .with_progress(progress)
         .build()
@@ -79,7 +81,9 @@ pub fn fetch(progress: bool) -> Result<PathBuf> {
     let repo = api.repo(repo());
     let mut dir = None;
     for file in FILES {
-        let path = repo.get(file).map_err(|e| Error::Hub(format!("downloading {file} of {}: {e}. {OFFLINE_ROUTE}", pinned_name())))?;
+        let path = repo
+            .get(file)
+            .map_err(|e| Error::Hub(format!("downloading {file} of {}: {e}. {OFFLINE_ROUTE}", pinned_name())))?;
         dir = path.parent().map(PathBuf::from);
     }
     dir.ok_or_else(|| Error::Hub("the Hub client returned no path".into()))

