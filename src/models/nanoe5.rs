@@ -412,9 +412,16 @@ pub fn dequantize_q4_0(bytes: &[u8], out: &mut Vec<f32>) {
     }
 }
 
+/// Version of the importer's output. Bump it when the written files change, so existing
+/// imports are redone instead of being reported as up to date.
+pub const IMPORT_FORMAT: u32 = 1;
+
 /// What an import wrote, saved as `sufler-import.json` so a second run can skip the work.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct ImportManifest {
+    /// [`IMPORT_FORMAT`] of the importer that wrote the files (0: before it was recorded).
+    #[serde(default)]
+    pub format: u32,
     /// Where the weights came from.
     pub source: String,
     /// SHA-256 of the source file.
@@ -451,7 +458,10 @@ pub fn import(src: &Path, out_dir: &Path, opts: &ImportOptions) -> Result<(Impor
         ));
     }
     if let Some(existing) = read_manifest(out_dir) {
-        if existing.source_sha256 == sha && manifest_files_present(out_dir, &existing) {
+        if existing.format == IMPORT_FORMAT
+            && existing.source_sha256 == sha
+            && manifest_files_present(out_dir, &existing)
+        {
             return Ok((existing, false));
         }
     }
@@ -529,7 +539,8 @@ pub fn import(src: &Path, out_dir: &Path, opts: &ImportOptions) -> Result<(Impor
         let len = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?.len();
         files.insert(name.to_string(), len);
     }
-    let manifest = ImportManifest { source: src.display().to_string(), source_sha256: sha, files };
+    let manifest =
+        ImportManifest { format: IMPORT_FORMAT, source: src.display().to_string(), source_sha256: sha, files };
     write_file(&out_dir.join(IMPORT_MANIFEST), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok((manifest, true))
 }
