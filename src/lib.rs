@@ -12,6 +12,7 @@ pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod models;
+pub mod style;
 
 pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
 pub use error::{Error, Result};

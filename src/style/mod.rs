@@ -1,0 +1,303 @@
+//! The style engine: checks an operator's draft against the house style of
+//! `../shared/STYLE-RULES.md` and rewrites it toward polite formal Russian.
+//!
+//! Data flows one way: text → [`segment`] (tokens, facts, sentences) → [`morph`] analyses →
+//! rule functions (`rules/`, driven by the data in `prompts/style/rules/`) → issues →
+//! [`rewrite`] (automatic fixes, fact guard, meaning guard).
+//!
+//! ```no_run
+//! use sufler::style::{Context, StyleEngine};
+//! let engine = StyleEngine::embedded()?;
+//! let ctx = Context { client_name: Some("Анна".into()), first_message: true, ..Context::default() };
+//! let report = engine.check("привет, щас гляну твой заказ", &ctx, None)?;
+//! assert!(report.issues.iter().any(|i| i.rule == "polite-you"));
+//! let fixed = engine.rewrite("привет, щас гляну твой заказ", &ctx, None)?;
+//! println!("{}", fixed.text);
+//! # Ok::<(), sufler::Error>(())
+//! ```
+
+pub mod catalog;
+pub mod context;
+pub mod lexicon;
+pub mod morph;
+pub mod polite_you;
+pub mod rewrite;
+mod rules;
+pub mod segment;
+pub mod spell;
+
+use serde::Serialize;
+
+pub use catalog::{Catalog, FixKind, RuleDef, Severity};
+pub use context::{ClockTime, Context, Profile, DEFAULT_PROFILE};
+pub use lexicon::Lexicon;
+pub use rewrite::{Edit, Rewrite};
+
+use crate::encoder::Embedder;
+use crate::error::{Error, Result};
+use catalog::Need;
+use morph::Morph;
+use rules::{Finding, Input, RULES};
+use segment::Doc;
+use spell::{SpellStatus, Speller};
+
+/// Longest draft the engine accepts (bytes). Longer texts are refused, not truncated.
+pub const MAX_DRAFT_BYTES: usize = 128 * 1024;
+
+/// One departure from the house style.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Issue {
+    /// Rule id («polite-you»).
+    pub rule: String,
+    /// Catalog code («A1»).
+    pub code: String,
+    /// Severity under the active profile.
+    pub severity: Severity,
+    /// What the engine may do about it.
+    pub fix: FixKind,
+    /// Start, in Unicode scalar values from the start of the text.
+    pub start: usize,
+    /// End (exclusive), in Unicode scalar values.
+    pub end: usize,
+    /// Russian explanation for the operator.
+    pub message: String,
+    /// Replacement candidates, best first.
+    pub replacements: Vec<String>,
+}
+
+/// A rule that could not run, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DisabledRule {
+    /// Rule id.
+    pub rule: String,
+    /// Russian reason.
+    pub reason: String,
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// Issues in text order.
+    pub issues: Vec<Issue>,
+    /// Rules that could not run (no dictionary, no encoder).
+    pub disabled: Vec<DisabledRule>,
+    /// The profile used.
+    pub profile: String,
+}
+
+/// A rule's finding with the rule it came from (internal, byte offsets).
+pub(crate) struct RuleFinding {
+    pub rule: usize,
+    pub finding: Finding,
+}
+
+/// The loaded style engine: rules, word lists, profiles and the spelling dictionary.
+pub struct StyleEngine {
+    catalog: Catalog,
+    lexicon: Lexicon,
+    profiles: Vec<Profile>,
+    speller: SpellStatus,
+    morph: &'static Morph,
+}
+
+impl std::fmt::Debug for StyleEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StyleEngine").field("rules", &self.catalog.iter().count()).finish_non_exhaustive()
+    }
+}
+
+impl StyleEngine {
+    /// The engine with the rules, lists and profiles compiled into the binary, the system's
+    /// hunspell-ru dictionary (if installed) and the morphology dictionary (loaded once per
+    /// process).
+    pub fn embedded() -> Result<StyleEngine> {
+        Self::with_lexicon(Lexicon::embedded()?)
+    }
+
+    /// The engine with word lists from `dir` (files missing there fall back to the defaults).
+    pub fn with_style_dir(dir: &std::path::Path) -> Result<StyleEngine> {
+        Self::with_lexicon(Lexicon::from_dir(dir)?)
+    }
+
+    fn with_lexicon(lexicon: Lexicon) -> Result<StyleEngine> {
+        let catalog = Catalog::embedded()?;
+        for (id, _) in RULES {
+            if catalog.get(id).is_none() {
+                return Err(Error::InvalidInput(format!("rule {id} has code but no definition file")));
+            }
+        }
+        Ok(StyleEngine {
+            catalog,
+            lexicon,
+            profiles: context::embedded_profiles()?,
+            speller: spell::load_default(),
+            morph: Morph::global(),
+        })
+    }
+
+    /// The rule catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The profiles.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// The speller, when the dictionary loaded.
+    pub fn speller(&self) -> Option<&Speller> {
+        match &self.speller {
+            SpellStatus::Ready(s) => Some(s),
+            SpellStatus::Disabled { .. } => None,
+        }
+    }
+
+    /// The profile named in `ctx` (default `chat`); an unknown name is an input error.
+    pub fn profile(&self, ctx: &Context) -> Result<&Profile> {
+        let name = ctx.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+        self.profiles.iter().find(|p| p.name == name).ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.iter().map(|p| p.name.as_str()).collect();
+            Error::InvalidInput(format!("профиль «{name}» не найден; доступны: {}", known.join(", ")))
+        })
+    }
+
+    /// Refuses texts the engine will not process (too long).
+    fn validate(text: &str) -> Result<()> {
+        if text.len() > MAX_DRAFT_BYTES {
+            return Err(Error::InvalidInput(format!(
+                "текст слишком длинный: {} КБ, допустимо не более {} КБ",
+                text.len() / 1024,
+                MAX_DRAFT_BYTES / 1024
+            )));
+        }
+        Ok(())
+    }
+
+    /// Why rule `def` cannot run with what we have, if it cannot.
+    fn unavailable(&self, def: &RuleDef, embedder: Option<&dyn Embedder>) -> Option<String> {
+        def.needs.iter().find_map(|need| match need {
+            Need::Speller => match &self.speller {
+                SpellStatus::Disabled { reason } => Some(reason.clone()),
+                SpellStatus::Ready(_) => None,
+            },
+            Need::Encoder => embedder.is_none().then(|| {
+                "Проверка ответов на вопросы клиента отключена: модель не загружена.".to_string()
+            }),
+        })
+    }
+
+    /// Segments `text` with the context's protected words.
+    pub(crate) fn segment<'t>(&self, text: &'t str, ctx: &Context) -> Doc<'t> {
+        let names: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
+        let abbreviations: Vec<&str> = self.lexicon.abbreviations.iter().map(String::as_str).collect();
+        Doc::new(text, &names, &abbreviations)
+    }
+
+    /// Runs rule number `rule` (an index into the rewrite order) over `doc`.
+    pub(crate) fn run_rule(
+        &self,
+        rule: usize,
+        doc: &Doc,
+        ctx: &Context,
+        profile: &Profile,
+        embedder: Option<&dyn Embedder>,
+    ) -> Vec<Finding> {
+        let (id, check) = RULES[rule];
+        let def = self.catalog.get(id).expect("checked at load");
+        let input = Input {
+            doc,
+            ctx,
+            profile,
+            def,
+            lex: &self.lexicon,
+            morph: self.morph,
+            speller: self.speller(),
+            embedder,
+        };
+        let mut out = Vec::new();
+        check(&input, &mut out);
+        out
+    }
+
+    /// Rules that run under `profile`, as (index into the rewrite order, definition).
+    pub(crate) fn active_rules<'s>(&'s self, profile: &'s Profile) -> impl Iterator<Item = (usize, &'s RuleDef)> + 's {
+        RULES.iter().enumerate().filter(move |(_, (id, _))| profile.enabled(id)).map(|(i, (id, _))| {
+            (i, self.catalog.get(id).expect("checked at load"))
+        })
+    }
+
+    /// Every issue in `text`.
+    pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
+        Self::validate(text)?;
+        let profile = self.profile(ctx)?;
+        let doc = self.segment(text, ctx);
+        let mut disabled = Vec::new();
+        let mut found = Vec::new();
+        for (rule, def) in self.active_rules(profile) {
+            if let Some(reason) = self.unavailable(def, embedder) {
+                disabled.push(DisabledRule { rule: def.id.clone(), reason });
+                continue;
+            }
+            found.extend(self.run_rule(rule, &doc, ctx, profile, embedder).into_iter().map(|finding| RuleFinding { rule, finding }));
+        }
+        let issues = self.issues(text, profile, found);
+        Ok(CheckReport { issues, disabled, profile: profile.name.clone() })
+    }
+
+    /// Turns findings into issues with character offsets and rendered messages, in text order.
+    pub(crate) fn issues(&self, text: &str, profile: &Profile, mut found: Vec<RuleFinding>) -> Vec<Issue> {
+        found.sort_by_key(|f| (f.finding.start, f.finding.end, f.rule));
+        let chars = CharIndex::new(text);
+        found
+            .into_iter()
+            .map(|RuleFinding { rule, finding }| {
+                let def = self.catalog.get(RULES[rule].0).expect("checked at load");
+                let found_text = text.get(finding.start..finding.end).unwrap_or("");
+                let message = def.render(found_text, finding.replacements.first().map(String::as_str), &finding.args);
+                Issue {
+                    rule: def.id.clone(),
+                    code: def.code.clone(),
+                    severity: finding.severity.unwrap_or_else(|| profile.severity(&def.id, def.severity)),
+                    fix: def.fix,
+                    start: chars.of(finding.start),
+                    end: chars.of(finding.end),
+                    message,
+                    replacements: finding.replacements,
+                }
+            })
+            .collect()
+    }
+
+    /// `text` with the automatic fixes of rule `rule` alone (the rule examples' `fixed` texts,
+    /// and the formality evaluation of A1).
+    pub fn fix_only(&self, text: &str, ctx: &Context, rule: &str) -> String {
+        match self.profile(ctx) {
+            Ok(profile) => rewrite::fix_only(self, text, ctx, profile, rule),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    /// Rewrites `text` toward the house style; see [`rewrite`] for the guarantees.
+    pub fn rewrite(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
+        Self::validate(text)?;
+        rewrite::run(self, text, ctx, embedder)
+    }
+}
+
+/// Byte offset → character offset, for reporting spans in Unicode scalar values.
+pub(crate) struct CharIndex {
+    starts: Vec<usize>,
+}
+
+impl CharIndex {
+    /// Indexes `text`.
+    pub(crate) fn new(text: &str) -> CharIndex {
+        CharIndex { starts: text.char_indices().map(|(b, _)| b).collect() }
+    }
+
+    /// The character offset of byte offset `byte` (a char boundary, or the text length).
+    pub(crate) fn of(&self, byte: usize) -> usize {
+        self.starts.partition_point(|&b| b < byte)
+    }
+}

@@ -1,0 +1,284 @@
+//! Russian morphology for the style rules: a thin wrapper over [rsmorphy] (a Rust port of
+//! pymorphy2) with its OpenCorpora dictionary.
+//!
+//! The wrapper hides rsmorphy's types behind plain strings — an [`Analysis`] carries the lemma,
+//! the OpenCorpora tag string and the analyser's probability estimate — and contains the
+//! library's panics: on a missing dictionary or an unknown grammeme, and inside its guessers,
+//! which fail assertions or slice strings inside a character on some unknown words («х», «ё»,
+//! certain hyphenated words). Such a word gets no readings instead of bringing the caller down;
+//! the panic is caught silently (a process-wide panic hook, installed on first use, skips the
+//! message for panics caught here and passes every other panic to the previous hook). This
+//! relies on unwinding, the default `panic` strategy.
+//!
+//! [rsmorphy]: https://crates.io/crates/rsmorphy
+
+use std::cell::Cell;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Once, OnceLock};
+
+use rsmorphy::prelude::*;
+use rsmorphy::rsmorphy_dict_ru;
+
+/// Environment variable that overrides the dictionary directory used by [`Morph::global`].
+pub const DICT_ENV: &str = "SUFLER_MORPH_DICT";
+
+/// Files an rsmorphy dictionary directory must contain; checked before loading because the
+/// library panics on a missing file.
+const DICT_FILES: [&str; 7] = [
+    "meta.json.gz",
+    "grammemes.json.gz",
+    "gramtab-opencorpora-int.json.gz",
+    "paradigms.array.gz",
+    "suffixes.json.gz",
+    "p_t_given_w.intdawg.gz",
+    "words.dawg.gz",
+];
+
+/// The morphological analyser: an rsmorphy analyser with a loaded Russian dictionary.
+pub struct Morph {
+    analyzer: MorphAnalyzer,
+}
+
+impl fmt::Debug for Morph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Morph").finish_non_exhaustive()
+    }
+}
+
+/// Why a morphology dictionary could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MorphLoadError {
+    /// The dictionary directory that was tried.
+    pub path: PathBuf,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for MorphLoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot load the morphology dictionary {}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for MorphLoadError {}
+
+/// One morphological reading of a word form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// Dictionary form (lowercase), e.g. «прислать» for «пришли».
+    pub lemma: String,
+    /// OpenCorpora tag string, e.g. `"VERB,perf,tran sing,impr,excl"`: the lexeme's grammemes,
+    /// a space, then the form's grammemes.
+    pub tag: String,
+    /// The analyser's estimate of the reading's probability (the readings of a word sum to ~1).
+    pub score: f32,
+}
+
+impl Analysis {
+    /// Whether the tag contains the grammeme `grammeme` (e.g. `"plur"`, `"impr"`, `"VERB"`).
+    pub fn has(&self, grammeme: &str) -> bool {
+        self.grammemes().any(|g| g == grammeme)
+    }
+
+    /// The part of speech: the tag's first grammeme, e.g. `"VERB"`, `"NPRO"`, `"ADJS"`; for
+    /// tokens that are not Russian words it is the token class: `"LATN"`, `"NUMB"`, `"PNCT"`,
+    /// `"ROMN"` or `"UNKN"`.
+    pub fn pos(&self) -> &str {
+        self.grammemes().next().unwrap_or("")
+    }
+
+    /// The tag's grammemes in order.
+    pub fn grammemes(&self) -> impl Iterator<Item = &str> {
+        self.tag.split([',', ' ']).filter(|g| !g.is_empty())
+    }
+}
+
+impl Morph {
+    /// The process-wide analyser, loaded on first use from the directory named by the
+    /// `SUFLER_MORPH_DICT` environment variable or, if it is unset, from the dictionary bundled
+    /// with the `rsmorphy-dict-ru` crate (loading takes a fraction of a second).
+    ///
+    /// # Panics
+    ///
+    /// Panics with a message naming the directory if the dictionary cannot be loaded — which
+    /// only happens when the environment variable points to a wrong directory or the compiled-in
+    /// cargo registry path has been removed. Use [`Morph::load`] to handle that as an error.
+    pub fn global() -> &'static Morph {
+        static GLOBAL: OnceLock<Morph> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let path = match std::env::var_os(DICT_ENV) {
+                Some(p) if !p.is_empty() => PathBuf::from(p),
+                _ => PathBuf::from(rsmorphy_dict_ru::DICT_PATH),
+            };
+            Morph::load(&path).unwrap_or_else(|e| panic!("{e} (set {DICT_ENV} to an rsmorphy-dict-ru data directory)"))
+        })
+    }
+
+    /// Loads the analyser from an rsmorphy dictionary directory (the `data` directory of the
+    /// `rsmorphy-dict-ru` crate).
+    pub fn load(path: impl AsRef<Path>) -> Result<Morph, MorphLoadError> {
+        let path = path.as_ref();
+        let error = |reason: String| MorphLoadError { path: path.to_path_buf(), reason };
+        if !path.is_dir() {
+            return Err(error("not a directory".into()));
+        }
+        if let Some(missing) = DICT_FILES.iter().find(|f| !path.join(f).is_file()) {
+            return Err(error(format!("{missing} is missing")));
+        }
+        // The files exist; a corrupt one still makes rsmorphy panic, so turn that into an error.
+        guarded(|| MorphAnalyzer::from_file(path)).map(|analyzer| Morph { analyzer }).map_err(error)
+    }
+
+    /// All readings of `word` (any case), most probable first. Unknown words get guessed
+    /// readings, non-words tags such as `LATN`, `NUMB` or `PNCT`; the list is empty only for an
+    /// empty word or one the analyser fails on.
+    pub fn analyses(&self, word: &str) -> Vec<Analysis> {
+        guarded(|| self.parse(word).iter().map(|p| self.analysis(p)).collect()).unwrap_or_default()
+    }
+
+    /// Inflects `word` to the `grammemes` (e.g. `&["plur"]`, `&["plur", "past"]`): takes the first
+    /// (most probable) reading accepted by `pick`, and returns the lowercase form of its lexeme
+    /// that has all the requested grammemes and otherwise differs least from the reading, as
+    /// pymorphy2 does. `None` if no reading is picked, a grammeme is unknown or the lexeme has no
+    /// such form.
+    pub fn inflect(&self, word: &str, pick: impl Fn(&Analysis) -> bool, grammemes: &[&str]) -> Option<String> {
+        let metas = &self.analyzer.dict.grammeme_metas;
+        // rsmorphy indexes its grammeme table with each requested grammeme and panics on a miss.
+        if grammemes.is_empty() || grammemes.iter().any(|g| !metas.contains_key(&Grammeme::new(*g))) {
+            return None;
+        }
+        guarded(|| {
+            let parsed = self.parse(word);
+            let chosen = parsed.iter().find(|p| pick(&self.analysis(p)))?;
+            let required = GrammemeSet::new(grammemes.join(","));
+            // pymorphy2's choice: among the lexeme's forms that have every requested grammeme,
+            // the one closest to the reading with the requested grammemes substituted, where
+            // each extra or missing grammeme costs 0.1 — so regular forms beat the dictionary's
+            // marked variants («хотите», not the colloquial «хочите» tagged `Infr`). Ties go to
+            // the first form.
+            let target = chosen.lex.get_tag(&self.analyzer).prepare_required(&self.analyzer, &required).set;
+            let mut best: Option<(f64, String)> = None;
+            for form in chosen.lex.iter_lexeme(&self.analyzer) {
+                let tag = &form.get_tag(&self.analyzer).grammemes.set;
+                if !required.set.is_subset(tag) {
+                    continue;
+                }
+                let similarity =
+                    tag.intersection(&target).count() as f64 - 0.1 * tag.symmetric_difference(&target).count() as f64;
+                if best.as_ref().is_none_or(|(s, _)| similarity > *s) {
+                    best = Some((similarity, form.get_word().to_lowercase()));
+                }
+            }
+            best.map(|(_, word)| word)
+        })
+        .ok()
+        .flatten()
+    }
+
+    fn analysis(&self, parsed: &Parsed) -> Analysis {
+        Analysis {
+            lemma: parsed.lex.get_normal_form(&self.analyzer).to_lowercase(),
+            tag: parsed.lex.get_tag(&self.analyzer).string.to_string(),
+            score: parsed.score.value() as f32,
+        }
+    }
+
+    fn parse(&self, word: &str) -> Vec<Parsed> {
+        let word = word.trim().to_lowercase();
+        if word.is_empty() {
+            return Vec::new();
+        }
+        let mut parsed = self.analyzer.parse(&word);
+        // Best first; the sort is stable so equal scores keep the dictionary's order.
+        parsed.sort_by(|a, b| b.score.value().total_cmp(&a.score.value()));
+        parsed
+    }
+}
+
+thread_local! {
+    /// How many [`guarded`] calls are running on this thread.
+    static GUARDED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `f`, turning a panic inside it into `Err(message)` without printing the message.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if GUARDED.try_with(Cell::get).unwrap_or(0) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get() - 1));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the analyser failed".into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyses_are_ranked_and_tagged() {
+        let m = Morph::global();
+        let a = m.analyses("Пришли");
+        assert!(a.len() >= 2, "{a:?}");
+        assert!(a.iter().any(|x| x.lemma == "прислать" && x.has("impr") && x.has("sing")), "{a:?}");
+        assert!(a.iter().any(|x| x.lemma == "прийти" && x.has("past") && x.has("plur")), "{a:?}");
+        assert!(a.windows(2).all(|w| w[0].score >= w[1].score), "{a:?}");
+        let ty = &m.analyses("тебе")[0];
+        assert_eq!((ty.lemma.as_str(), ty.pos()), ("ты", "NPRO"));
+        assert!(ty.has("2per") && ty.has("datv") && !ty.has("2pe"));
+        assert!(m.analyses("").is_empty());
+        assert_eq!(m.analyses("hello")[0].pos(), "LATN");
+    }
+
+    #[test]
+    fn inflects_to_the_requested_grammemes() {
+        let m = Morph::global();
+        assert_eq!(m.inflect("пришли", |a| a.has("impr"), &["plur"]).as_deref(), Some("пришлите"));
+        assert_eq!(m.inflect("можешь", |a| a.pos() == "VERB", &["plur"]).as_deref(), Some("можете"));
+        assert_eq!(m.inflect("Получила", |a| a.has("past"), &["plur"]).as_deref(), Some("получили"));
+        assert_eq!(m.inflect("готов", |a| a.pos() == "ADJS", &["plur"]).as_deref(), Some("готовы"));
+        // The regular form, not the dictionary's colloquial variant «хочите».
+        assert_eq!(m.inflect("хочешь", |_| true, &["plur"]).as_deref(), Some("хотите"));
+        assert_eq!(m.inflect("ответственен", |_| true, &["plur"]).as_deref(), Some("ответственны"));
+        // No reading picked, an unknown grammeme and a missing form all give None.
+        assert_eq!(m.inflect("готов", |a| a.pos() == "VERB", &["plur"]), None);
+        assert_eq!(m.inflect("готов", |_| true, &["no-such-grammeme"]), None);
+        assert_eq!(m.inflect("готов", |_| true, &[]), None);
+        assert_eq!(m.inflect("мы", |a| a.pos() == "NPRO", &["sing", "3per"]), None);
+    }
+
+    #[test]
+    fn load_reports_a_missing_dictionary() {
+        let e = Morph::load("/nonexistent/sufler-dict").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/sufler-dict"), "{e}");
+        let dir = std::env::temp_dir();
+        assert!(Morph::load(dir).unwrap_err().reason.contains("missing"));
+    }
+
+    #[test]
+    fn words_the_analyser_fails_on_get_no_readings() {
+        let m = Morph::global();
+        // rsmorphy's prefix guesser asserts on unknown words shorter than three letters.
+        for word in ["х", "ё", "ѐ", "щъ", "поуґа-зее", "таой"] {
+            let _ = m.analyses(word);
+            let _ = m.inflect(word, |_| true, &["plur"]);
+        }
+        assert!(m.analyses("х").is_empty());
+        // Panics elsewhere still reach the default hook and unwind as usual.
+        assert!(panic::catch_unwind(|| panic!("not ours")).is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! Rewrite: applies the automatic fixes of the active rules and keeps the promises of
+//! STYLE-RULES.md.
+//!
+//! Order: the rules run one after another in the fixed order of the rule table (case → emoji and
+//! marks → slang, diminutives, jargon, «я не знаю» → «ты» → «Вы» → name form and spelling →
+//! greeting, name, introduction → softeners → «Вы» capitals → vocative commas → end punctuation
+//! → sentence capitals → numbered lists → paragraphs); each rule sees the text as the rules before
+//! it left it. The whole sequence repeats until nothing changes (at most [`MAX_ROUNDS`]), which
+//! makes the result a fixed point: rewriting it again changes nothing.
+//!
+//! Guarantees:
+//! 1. Facts verbatim: an edit that touches a protected token (number, date, time, amount, id,
+//!    phone, e-mail, URL, quoted name, the client's name) is dropped before it is applied, and
+//!    after every rule the facts of the draft are counted again; an edit that lost one is undone.
+//! 2. Every edit is reported with its rule, the text before and after, its span in the draft
+//!    (characters) and a Russian reason.
+//! 3. Idempotent (see above).
+//! 4. Meaning guard: the encoder similarity between draft and rewrite is reported; below the
+//!    profile's threshold the edits of risky rules are withheld and reported as withheld.
+//! 5. Flag and suggest rules never change the text.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::Serialize;
+
+use super::catalog::FixKind;
+use super::rules::{Change, RULES};
+use super::segment::Doc;
+use super::{CharIndex, Context, Issue, Profile, StyleEngine};
+use crate::encoder::{cosine, Embedder, TextKind};
+use crate::error::Result;
+
+/// Most passes over the rule sequence before the result is taken as it is.
+pub const MAX_ROUNDS: usize = 4;
+
+/// One applied change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edit {
+    /// Rule id.
+    pub rule: String,
+    /// The text that was replaced (as it stood when the rule ran).
+    pub before: String,
+    /// The new text.
+    pub after: String,
+    /// Start in the draft, in characters.
+    pub start: usize,
+    /// End in the draft, in characters (equal to `start` for an insertion).
+    pub end: usize,
+    /// One-line Russian reason.
+    pub reason: String,
+}
+
+/// The result of a rewrite.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rewrite {
+    /// The rewritten text.
+    pub text: String,
+    /// Applied edits in the order they were made.
+    pub edits: Vec<Edit>,
+    /// Issues that remain in the rewritten text (offsets into `text`).
+    pub issues: Vec<Issue>,
+    /// Encoder cosine similarity between draft and rewrite (absent without an encoder).
+    pub similarity: Option<f32>,
+    /// Edits of risky rules withheld by the meaning guard.
+    pub withheld: Vec<Edit>,
+}
+
+/// Maps positions in the text being rewritten back to the draft.
+struct SourceMap {
+    /// Consecutive pieces: (current range, draft range, edited).
+    pieces: Vec<(Range<usize>, Range<usize>, bool)>,
+}
+
+impl SourceMap {
+    fn new(len: usize) -> SourceMap {
+        SourceMap { pieces: vec![(0..len, 0..len, false)] }
+    }
+
+    /// The draft position of current position `pos`; inside an edited piece a start maps to the
+    /// piece's draft start and an end to its draft end.
+    fn draft(&self, pos: usize, is_end: bool) -> usize {
+        let piece = self
+            .pieces
+            .iter()
+            .find(|(cur, _, _)| if is_end { cur.start < pos && pos <= cur.end } else { cur.start <= pos && pos < cur.end })
+            .or_else(|| self.pieces.iter().find(|(cur, _, _)| cur.start <= pos && pos <= cur.end));
+        match piece {
+            Some((cur, orig, false)) => orig.start + (pos - cur.start).min(orig.len()),
+            Some((_, orig, true)) => {
+                if is_end {
+                    orig.end
+                } else {
+                    orig.start
+                }
+            }
+            None => self.pieces.last().map_or(0, |(_, orig, _)| orig.end),
+        }
+    }
+
+    /// Records that current range `range` became `new_len` bytes.
+    fn replace(&mut self, range: Range<usize>, new_len: usize) {
+        let orig = self.draft(range.start, false)..self.draft(range.end, true).max(self.draft(range.start, false));
+        let delta = new_len as isize - range.len() as isize;
+        let shift = |r: &Range<usize>| (r.start as isize + delta) as usize..(r.end as isize + delta) as usize;
+        let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
+        let mut merged = (range.start..range.start + new_len, orig, true);
+        for (cur, o, edited) in self.pieces.drain(..) {
+            let touches = cur.start < range.end && range.start < cur.end
+                || (range.is_empty() && cur.start < range.start && range.start < cur.end);
+            if cur.end <= range.start && !(touches) {
+                pieces.push((cur, o, edited));
+            } else if cur.start >= range.end && !touches {
+                pieces.push((shift(&cur), o, edited));
+            } else if edited {
+                // A partly overlapped earlier edit merges into this one.
+                merged.1 = merged.1.start.min(o.start)..merged.1.end.max(o.end);
+                let lo = cur.start.min(range.start);
+                let hi = (cur.end.max(range.end) as isize + delta) as usize;
+                merged.0 = lo..hi;
+            } else {
+                if cur.start < range.start {
+                    let keep = range.start - cur.start;
+                    pieces.push((cur.start..range.start, o.start..o.start + keep, false));
+                }
+                if cur.end > range.end {
+                    let skip = range.end - cur.start;
+                    let rest = cur.end - range.end;
+                    let start = (range.end as isize + delta) as usize;
+                    pieces.push((start..start + rest, o.start + skip..o.end, false));
+                }
+            }
+        }
+        pieces.push(merged);
+        pieces.sort_by_key(|(cur, _, _)| (cur.start, cur.end));
+        self.pieces = pieces.into_iter().filter(|(cur, o, edited)| !cur.is_empty() || !o.is_empty() || *edited).collect();
+    }
+}
+
+/// Counts of the protected token texts of a segmented text.
+fn fact_counts<'t>(doc: &Doc<'t>) -> HashMap<&'t str, usize> {
+    let mut counts = HashMap::new();
+    for t in doc.tokens.iter().filter(|t| t.protected) {
+        *counts.entry(doc.slice(t)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Whether every fact of the draft still occurs in `text` at least as often.
+fn keeps_facts(facts: &HashMap<String, usize>, text: &str) -> bool {
+    facts.iter().all(|(fact, &n)| text.matches(fact.as_str()).count() >= n)
+}
+
+/// Applies `changes` (sorted, non-overlapping) to `text`.
+fn apply(text: &str, changes: &[Change]) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut pos = 0;
+    for c in changes {
+        out.push_str(&text[pos..c.start]);
+        out.push_str(&c.text);
+        pos = c.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+struct Pass {
+    text: String,
+    edits: Vec<Edit>,
+}
+
+/// One run of the rule sequence until a fixed point, with the rules of `skip` left out.
+fn fix_all(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, skip: &dyn Fn(&str) -> bool) -> Pass {
+    let draft_doc = engine.segment(draft, ctx);
+    let facts: HashMap<String, usize> = fact_counts(&draft_doc).into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let draft_chars = CharIndex::new(draft);
+    let mut text = draft.to_string();
+    let mut map = SourceMap::new(draft.len());
+    let mut edits = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let mut changed = false;
+        for (rule, def) in engine.active_rules(profile) {
+            if def.fix != FixKind::Auto || skip(&def.id) || engine.unavailable(def, None).is_some() {
+                continue;
+            }
+            let doc = engine.segment(&text, ctx);
+            let mut changes: Vec<Change> = engine
+                .run_rule(rule, &doc, ctx, profile, None)
+                .into_iter()
+                .filter_map(|f| f.change)
+                .filter(|c| !doc.touches_protected(c.start..c.end) && text.get(c.start..c.end).is_some_and(|old| old != c.text))
+                .collect();
+            changes.sort_by_key(|c| (c.start, c.end));
+            let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
+            for c in changes {
+                if kept.last().is_none_or(|k: &Change| c.start >= k.end && !(c.start == k.start && c.start == c.end)) {
+                    kept.push(c);
+                }
+            }
+            if kept.is_empty() {
+                continue;
+            }
+            let mut candidate = apply(&text, &kept);
+            if !keeps_facts(&facts, &candidate) {
+                // Undo the offending edits one by one: keep only those that lose no fact.
+                let mut safe = Vec::new();
+                for c in &kept {
+                    let mut trial = safe.clone();
+                    trial.push(c.clone());
+                    if keeps_facts(&facts, &apply(&text, &trial)) {
+                        safe.push(c.clone());
+                    }
+                }
+                kept = safe;
+                candidate = apply(&text, &kept);
+            }
+            for c in kept.iter().rev() {
+                let start = map.draft(c.start, false);
+                let end = map.draft(c.end, true).max(start);
+                edits.push(Edit {
+                    rule: RULES[rule].0.to_string(),
+                    before: text[c.start..c.end].to_string(),
+                    after: c.text.clone(),
+                    start: draft_chars.of(start),
+                    end: draft_chars.of(end),
+                    reason: def.reason.clone(),
+                });
+                map.replace(c.start..c.end, c.text.len());
+            }
+            changed |= !kept.is_empty();
+            text = candidate;
+        }
+        if !changed {
+            break;
+        }
+    }
+    Pass { text, edits }
+}
+
+/// `draft` with only rule `rule`'s automatic fixes applied.
+pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, rule: &str) -> String {
+    fix_all(engine, draft, ctx, profile, &|id| id != rule).text
+}
+
+/// Runs the rewrite for `engine`.
+pub(crate) fn run(engine: &StyleEngine, draft: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
+    let profile = engine.profile(ctx)?;
+    let mut pass = fix_all(engine, draft, ctx, profile, &|_| false);
+    let mut withheld = Vec::new();
+    let mut similarity = None;
+    if let Some(embedder) = embedder.filter(|_| !pass.edits.is_empty()) {
+        let sim = meaning_similarity(embedder, draft, &pass.text)?;
+        similarity = Some(sim);
+        let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
+        if sim < profile.meaning_guard && pass.edits.iter().any(|e| risky(&e.rule)) {
+            let safe = fix_all(engine, draft, ctx, profile, &risky);
+            withheld = pass.edits.into_iter().filter(|e| risky(&e.rule)).collect();
+            similarity = Some(meaning_similarity(embedder, draft, &safe.text)?);
+            pass = safe;
+        }
+    } else if embedder.is_some() {
+        similarity = Some(1.0);
+    }
+    let report = engine.check(&pass.text, ctx, embedder)?;
+    Ok(Rewrite { text: pass.text, edits: pass.edits, issues: report.issues, similarity, withheld })
+}
+
+/// Cosine similarity of the two texts' embeddings (both as queries: they are the same message).
+fn meaning_similarity(embedder: &dyn Embedder, a: &str, b: &str) -> Result<f32> {
+    if a.trim().is_empty() || b.trim().is_empty() {
+        return Ok(if a.trim() == b.trim() { 1.0 } else { 0.0 });
+    }
+    let v = embedder.embed(&[a, b], TextKind::Query)?;
+    Ok(cosine(&v[0], &v[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_map_follows_edits_back_to_the_draft() {
+        // draft: "ab cd ef"; replace "cd" (3..5) by "XYZW", then insert "!" at the end.
+        let mut map = SourceMap::new(8);
+        map.replace(3..5, 4);
+        assert_eq!((map.draft(3, false), map.draft(7, true)), (3, 5));
+        assert_eq!(map.draft(8, false), 6); // "ef" moved by 2
+        map.replace(10..10, 1);
+        assert_eq!(map.draft(10, false), 8);
+        // An edit inside the first edit maps to the first edit's draft span.
+        map.replace(4..5, 2);
+        assert_eq!((map.draft(4, false), map.draft(6, true)), (3, 5));
+    }
+}

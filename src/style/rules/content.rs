@@ -1,0 +1,195 @@
+//! D. Content and structure: no «я не знаю», answer every question, numbered lists, full
+//! sentences, a next step, no redirects, no bare greetings, short paragraphs.
+
+use super::politeness::is_request_verb;
+use super::{contains_words, forbidden, match_case, polite_case, whole, Finding, Input};
+use crate::encoder::{cosine, TextKind};
+use crate::style::lexicon::fold;
+use crate::style::segment::{Doc, Sentence, TokenKind};
+
+/// D1: never «я не знаю»: promise to find out instead.
+pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    for (first, last, _) in forbidden(doc, inp.lex, "no-i-dont-know") {
+        let Some(s) = doc.sentences.iter().find(|s| s.tokens.contains(&first)) else { continue };
+        let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+        let found = &doc.text[start..end];
+        let alone = doc.words(s).all(|i| (first..=last).contains(&i));
+        let key = if alone { "whole" } else { "partial" };
+        let Some(wording) = inp.def.text(key) else { continue };
+        let wording = polite_case(inp.profile, wording);
+        // The whole-sentence wording is a sentence of its own; the partial one follows the case
+        // of the phrase it replaces.
+        let replacement = if alone { wording } else { match_case(found, &wording.to_lowercase()) };
+        out.push(Finding::fix(start, end, replacement));
+    }
+}
+
+/// Whether a sentence of `doc` is a question: it ends with «?» or opens with a question word.
+fn is_question(doc: &Doc, s: &Sentence, question_words: &[String]) -> bool {
+    doc.text[s.start..s.end].trim_end().ends_with('?')
+        || doc.words(s).next().is_some_and(|i| question_words.contains(&fold(doc.tok(i))))
+}
+
+/// D2: every question of the client's latest message gets an answer (semantic match).
+pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
+    let (Some(embedder), Some(client)) = (inp.embedder, inp.ctx.latest_client_message()) else { return };
+    let question_words = inp.def.list("question_words");
+    let threshold = inp.def.data.get("threshold").and_then(|v| v.as_float()).unwrap_or(0.85) as f32;
+    let client_doc = Doc::new(client, &[], &[]);
+    let questions: Vec<&str> = client_doc
+        .sentences
+        .iter()
+        .filter(|s| is_question(&client_doc, s, &question_words))
+        .map(|s| &client[s.start..s.end])
+        .collect();
+    let doc = inp.doc;
+    let answers: Vec<&str> = doc.sentences.iter().map(|s| &doc.text[s.start..s.end]).filter(|s| s.chars().any(char::is_alphabetic)).collect();
+    if questions.is_empty() || answers.is_empty() {
+        return;
+    }
+    let embedded = embedder.embed(&questions, TextKind::Query).and_then(|q| Ok((q, embedder.embed(&answers, TextKind::Passage)?)));
+    let (qv, av) = match embedded {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!("answer-all skipped: {e}");
+            return;
+        }
+    };
+    let (start, end) = whole(doc);
+    for (question, q) in questions.iter().zip(&qv) {
+        let best = av.iter().map(|a| cosine(q, a)).fold(f32::MIN, f32::max);
+        if best < threshold {
+            out.push(Finding::flag(start, end).arg("question", question.trim()).arg("similarity", format!("{best:.2}")));
+        }
+    }
+}
+
+/// Whether sentence `s` asks something of the client: a formal imperative or a question.
+fn is_request(inp: &Input, s: &Sentence) -> bool {
+    let doc = inp.doc;
+    let question = doc.text[s.start..s.end].trim_end().ends_with('?');
+    let mut words = doc.words(s).filter(|&i| !matches!(fold(doc.tok(i)).as_str(), "пожалуйста" | "также" | "и" | "еще"));
+    question || words.next().is_some_and(|i| is_request_verb(inp, i))
+}
+
+/// D3: two or more requests in a row become a numbered list.
+pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let already_numbered = doc.tokens.iter().zip(doc.tokens.iter().skip(1)).any(|(a, b)| {
+        a.kind == TokenKind::Number && matches!(doc.slice(b), "." | ")") && doc.text[..a.start].trim_end_matches([' ', '\t']).ends_with(['\n'])
+            || a.kind == TokenKind::Number && a.start == 0 && matches!(doc.slice(b), "." | ")")
+    });
+    if already_numbered {
+        return;
+    }
+    let mut k = 0;
+    while k < doc.sentences.len() {
+        let mut end = k;
+        while end < doc.sentences.len()
+            && is_request(inp, &doc.sentences[end])
+            && (end == k || !doc.sentences[end - 1].ends_line)
+        {
+            end += 1;
+        }
+        if end - k >= 2 {
+            let items = &doc.sentences[k..end];
+            let first = &items[0];
+            let at_line_start = doc.text[..first.start].trim_end_matches([' ', '\t']).is_empty()
+                || doc.text[..first.start].trim_end_matches([' ', '\t']).ends_with('\n');
+            let span_start = if at_line_start { first.start } else { doc.sentences[k - 1].end };
+            let list: Vec<String> =
+                items.iter().enumerate().map(|(n, s)| format!("{}. {}", n + 1, &doc.text[s.start..s.end])).collect();
+            let prefix = if at_line_start { "" } else { "\n" };
+            out.push(Finding::fix(span_start, items[items.len() - 1].end, format!("{prefix}{}", list.join("\n"))));
+            k = end;
+        } else {
+            k += 1;
+        }
+    }
+}
+
+/// D4: no bare «Да», «Ок», «Ждите» as a whole reply.
+pub(crate) fn too_short(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let words: Vec<String> = doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
+    let other_content = doc.tokens.iter().any(|t| t.kind.is_fact());
+    let Some(short) = inp.def.data.get("short").and_then(|v| v.as_table()) else { return };
+    if words.is_empty() || other_content {
+        return;
+    }
+    if let Some(suggestions) = short.iter().find(|(k, _)| fold(k) == words.join(" ")).map(|(_, v)| v) {
+        let replacements = suggestions.as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(|s| polite_case(inp.profile, s));
+        let (start, end) = whole(doc);
+        out.push(Finding::suggest(start, end, replacements.collect()));
+    }
+}
+
+/// D5: a reply that closes a topic says what happens next.
+pub(crate) fn next_step(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let closes = inp.def.list("closing").iter().any(|p| contains_words(doc.text, p));
+    let next = inp.def.list("next_step").iter().any(|p| contains_words(doc.text, p))
+        || doc.tokens.iter().any(|t| matches!(t.kind, TokenKind::Date | TokenKind::Time | TokenKind::Url | TokenKind::Email));
+    if closes && !next {
+        let (start, end) = whole(doc);
+        out.push(Finding::flag(start, end));
+    }
+}
+
+/// D6: do not just send the client to the website.
+pub(crate) fn no_redirect(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    for (first, last, f) in forbidden(doc, inp.lex, "no-redirect") {
+        let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+        out.push(Finding::suggest(start, end, vec![polite_case(inp.profile, &f.replacement)]));
+    }
+}
+
+/// D7: a bare greeting while the client already stated the matter.
+pub(crate) fn greeting_only(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let Some(client) = inp.ctx.latest_client_message() else { return };
+    let client_words = client.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
+    if client_words < 4 && !client.contains('?') {
+        return;
+    }
+    let formulas = inp.def.list("formulas");
+    let names: Vec<&str> = [inp.ctx.client_name(), inp.ctx.operator_name()].into_iter().flatten().flat_map(str::split_whitespace).collect();
+    let is_formula = |s: &Sentence| {
+        let words: Vec<String> = doc.words(s).map(|i| doc.tok(i)).filter(|w| !names.contains(w)).map(fold).collect();
+        let text = words.join(" ");
+        !words.is_empty()
+            && (inp.lex.formal_greetings.longest_at(&words).is_some_and(|(n, _)| n == words.len())
+                || formulas.iter().any(|f| {
+                    let f = fold(f);
+                    text == f || text.starts_with(&format!("{f} "))
+                }))
+    };
+    if !doc.sentences.is_empty() && doc.sentences.iter().all(is_formula) {
+        let (start, end) = whole(doc);
+        out.push(Finding::flag(start, end));
+    }
+}
+
+/// D8: long paragraphs are split after every few sentences.
+pub(crate) fn paragraphs(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let limit = inp.profile.paragraph_sentences.max(1);
+    let mut run = 0;
+    for (k, s) in doc.sentences.iter().enumerate() {
+        run += 1;
+        let next = doc.sentences.get(k + 1);
+        if s.ends_line || next.is_none() {
+            run = 0;
+            continue;
+        }
+        if run == limit {
+            run = 0;
+            let gap = &doc.text[s.end..next.map_or(s.end, |n| n.start)];
+            if !gap.is_empty() && gap.chars().all(|c| c == ' ' || c == '\t') {
+                out.push(Finding::fix(s.end, s.end + gap.len(), "\n\n"));
+            }
+        }
+    }
+}

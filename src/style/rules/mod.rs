@@ -1,0 +1,358 @@
+//! The code half of the rules: one small function per rule, grouped by family. The data half
+//! (id, severity, messages, lists, examples) lives in `prompts/style/rules/`.
+//!
+//! [`RULES`] is also the order in which `rewrite` applies automatic fixes: case first (so the
+//! morphology sees normal words), then removals and word swaps, then «ты» → «Вы», names,
+//! greeting, softeners, capitalisation, punctuation and finally layout.
+
+mod content;
+mod literacy;
+mod names;
+mod politeness;
+mod safety;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::catalog::{RuleDef, Severity};
+use super::context::{Context, Profile};
+use super::lexicon::{fold, Lexicon, PhraseTable};
+use super::morph::{Analysis, Morph};
+use super::segment::{Doc, TokenKind};
+use super::spell::Speller;
+use crate::encoder::Embedder;
+
+/// Everything a rule function may look at.
+pub(crate) struct Input<'a> {
+    pub doc: &'a Doc<'a>,
+    pub ctx: &'a Context,
+    pub profile: &'a Profile,
+    pub def: &'a RuleDef,
+    pub lex: &'a Lexicon,
+    pub morph: &'a Morph,
+    pub speller: Option<&'a Speller>,
+    pub embedder: Option<&'a dyn Embedder>,
+}
+
+/// A text change: replace bytes `start..end` with `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// What a rule found: the span to report (bytes), replacement candidates and, for automatic
+/// fixes, the change `rewrite` applies (its span may differ: removing an emoji also removes the
+/// space before it).
+#[derive(Debug, Clone)]
+pub(crate) struct Finding {
+    pub start: usize,
+    pub end: usize,
+    pub replacements: Vec<String>,
+    pub change: Option<Change>,
+    pub severity: Option<Severity>,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Finding {
+    /// Report only.
+    pub fn flag(start: usize, end: usize) -> Finding {
+        Finding { start, end, replacements: Vec::new(), change: None, severity: None, args: Vec::new() }
+    }
+
+    /// Report with candidates; nothing is applied.
+    pub fn suggest(start: usize, end: usize, replacements: Vec<String>) -> Finding {
+        Finding { replacements, ..Finding::flag(start, end) }
+    }
+
+    /// Report and replace the same span with `text`.
+    pub fn fix(start: usize, end: usize, text: impl Into<String>) -> Finding {
+        let text = text.into();
+        Finding { change: Some(Change { start, end, text: text.clone() }), ..Finding::suggest(start, end, vec![text]) }
+    }
+
+    /// Report `start..end` but apply `change` (for removals that also take a space or comma).
+    pub fn fix_with(start: usize, end: usize, replacement: impl Into<String>, change: Change) -> Finding {
+        Finding { change: Some(change), ..Finding::suggest(start, end, vec![replacement.into()]) }
+    }
+
+    /// Adds a message argument.
+    pub fn arg(mut self, key: &'static str, value: impl Into<String>) -> Finding {
+        self.args.push((key, value.into()));
+        self
+    }
+
+    /// Overrides the rule's severity for this finding.
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = Some(severity);
+        self
+    }
+}
+
+/// A rule's code.
+pub(crate) type CheckFn = fn(&Input, &mut Vec<Finding>);
+
+/// Rule ids with their code, in rewrite order.
+pub(crate) const RULES: [(&str, CheckFn); 33] = [
+    ("shouting", literacy::shouting),
+    ("emoji", literacy::emoji),
+    ("exclamations", literacy::exclamations),
+    ("slang", literacy::slang),
+    ("cutesy", literacy::cutesy),
+    ("jargon", literacy::jargon),
+    ("no-i-dont-know", content::no_i_dont_know),
+    ("polite-you", politeness::polite_you),
+    ("name-form", names::name_form),
+    ("name-spelling", names::name_spelling),
+    ("greeting", politeness::greeting),
+    ("use-name", names::use_name),
+    ("introduce-self", politeness::introduce_self),
+    ("softener", politeness::softener),
+    ("capital-you", politeness::capital_you),
+    ("vocative-comma", names::vocative_comma),
+    ("end-punct", literacy::end_punct),
+    ("capital-start", literacy::capital_start),
+    ("numbered", content::numbered),
+    ("paragraphs", content::paragraphs),
+    ("thanks", politeness::thanks),
+    ("no-blame", politeness::no_blame),
+    ("no-directive", politeness::no_directive),
+    ("rude-client", politeness::rude_client),
+    ("ask-name", names::ask_name),
+    ("spelling", literacy::spelling),
+    ("answer-all", content::answer_all),
+    ("too-short", content::too_short),
+    ("next-step", content::next_step),
+    ("no-redirect", content::no_redirect),
+    ("greeting-only", content::greeting_only),
+    ("pii", safety::pii),
+    ("night", safety::night),
+];
+
+// ---- helpers shared by the rule families ----
+
+thread_local! {
+    /// Morphological analyses by word: the same words recur across rules and rewrite passes.
+    static ANALYSES: RefCell<HashMap<String, Rc<Vec<Analysis>>>> = RefCell::new(HashMap::new());
+}
+
+/// Cached analyses of `word` (best first).
+pub(crate) fn analyses(morph: &Morph, word: &str) -> Rc<Vec<Analysis>> {
+    ANALYSES.with(|cache| {
+        let key = word.to_lowercase();
+        if let Some(hit) = cache.borrow().get(&key) {
+            return hit.clone();
+        }
+        let value = Rc::new(morph.analyses(&key));
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 100_000 {
+            cache.clear(); // bounded: a long-running server sees unbounded vocabulary
+        }
+        cache.insert(key, value.clone());
+        value
+    })
+}
+
+/// `replacement` written in the case pattern of `original`: ALL CAPS, Capitalised or as is.
+pub(crate) fn match_case(original: &str, replacement: &str) -> String {
+    let letters: Vec<char> = original.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
+        replacement.to_uppercase()
+    } else if original.chars().next().is_some_and(char::is_uppercase) {
+        capitalize(replacement)
+    } else {
+        replacement.to_string()
+    }
+}
+
+/// The first letter in upper case.
+pub(crate) fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// «Вам» → «вам» when the profile writes «вы» in lower case.
+pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
+    if profile.capital_you {
+        return text.to_string();
+    }
+    const FORMS: [&str; 17] = [
+        "Вы", "Вас", "Вам", "Вами", "Ваш", "Ваша", "Ваше", "Ваши", "Вашего", "Вашей", "Вашему", "Вашим", "Ваших",
+        "Вашими", "Вашу", "Вашем", "Вашею",
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(|c: char| c.is_alphabetic()) {
+        out.push_str(&rest[..pos]);
+        let word_len = rest[pos..].find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len() - pos);
+        let word = &rest[pos..pos + word_len];
+        // Only mid-sentence forms: a form right after sentence punctuation stays capitalised.
+        let at_start = out.trim_end().is_empty() || out.trim_end().ends_with(['.', '!', '?']);
+        if FORMS.contains(&word) && !at_start {
+            out.push_str(&word.to_lowercase());
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[pos + word_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Maximal runs of word tokens separated only by spaces: the places where phrases can match.
+pub(crate) fn word_runs(doc: &Doc) -> Vec<Vec<usize>> {
+    let mut runs = Vec::new();
+    let mut run = Vec::new();
+    for (i, t) in doc.tokens.iter().enumerate() {
+        match t.kind {
+            TokenKind::Word => run.push(i),
+            TokenKind::Space => {}
+            _ => {
+                if !run.is_empty() {
+                    runs.push(std::mem::take(&mut run));
+                }
+            }
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+/// Every longest phrase match of `table`: (first token, last token, payload). Phrases never
+/// match quoted or protected words.
+pub(crate) fn phrase_matches<'t, T>(doc: &Doc, table: &'t PhraseTable<T>) -> Vec<(usize, usize, &'t T)> {
+    let mut out = Vec::new();
+    for run in word_runs(doc) {
+        let folded: Vec<String> = run.iter().map(|&i| fold(doc.tok(i))).collect();
+        let mut k = 0;
+        while k < run.len() {
+            match table.longest_at(&folded[k..]) {
+                Some((n, value)) if run[k..k + n].iter().all(|&i| !doc.tokens[i].protected) => {
+                    out.push((run[k], run[k + n - 1], value));
+                    k += n;
+                }
+                _ => k += 1,
+            }
+        }
+    }
+    out
+}
+
+/// Matches of forbidden phrases that belong to rule `rule`.
+pub(crate) fn forbidden<'t>(doc: &Doc, lex: &'t Lexicon, rule: &str) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
+    phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect()
+}
+
+/// Whether token `i` is the first non-space token of its sentence.
+pub(crate) fn starts_sentence(doc: &Doc, i: usize) -> bool {
+    doc.sentences.iter().any(|s| s.tokens.start == i)
+}
+
+/// How to delete tokens `first..=last` (a filler word, an extra name) so that the sentence
+/// stays well-formed: (reported span end, change). At a sentence start the next word is
+/// capitalised; between commas one comma goes; otherwise one adjacent space goes.
+pub(crate) fn removal(doc: &Doc, first: usize, last: usize) -> Change {
+    let t = &doc.tokens;
+    let start = t[first].start;
+    let mut end = t[last].end;
+    let is = |i: usize, s: &str| t.get(i).is_some_and(|tok| doc.slice(tok) == s);
+    let prev = doc.prev_non_space(first);
+    let next = doc.next_non_space(last);
+    if starts_sentence(doc, first) {
+        // «Короче, заказ готов» → «Заказ готов».
+        let mut j = last + 1;
+        while j < t.len() && (t[j].kind == TokenKind::Space || is(j, ",")) {
+            j += 1;
+        }
+        if j < t.len() && t[j].kind == TokenKind::Word && !t[j].protected {
+            return Change { start, end: t[j].end, text: capitalize(doc.tok(j)) };
+        }
+        end = t.get(j).map_or(end, |tok| tok.start);
+        return Change { start, end, text: String::new() };
+    }
+    if let Some(p) = prev.filter(|&p| is(p, ",")) {
+        // «заказ, короче, готов» → «заказ готов»; «спасибо, Анна!» → «спасибо!».
+        if let Some(n) = next.filter(|&n| is(n, ",")) {
+            return Change { start: t[p].start, end: t[n].end, text: String::new() };
+        }
+        return Change { start: t[p].start, end, text: String::new() };
+    }
+    if t.get(last + 1).is_some_and(|tok| tok.kind == TokenKind::Space) {
+        end = t[last + 1].end;
+    } else if first > 0 && t[first - 1].kind == TokenKind::Space {
+        return Change { start: t[first - 1].start, end, text: String::new() };
+    }
+    Change { start, end, text: String::new() }
+}
+
+/// Levenshtein distance over characters, case-folded.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = fold(a).chars().collect();
+    let b: Vec<char> = fold(b).chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Whether the folded text of the whole draft contains `needle` (folded) as whole words.
+pub(crate) fn contains_words(text: &str, needle: &str) -> bool {
+    let hay: Vec<String> = text.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
+    let words: Vec<String> = needle.split_whitespace().map(fold).collect();
+    !words.is_empty() && hay.windows(words.len()).any(|w| w == words.as_slice())
+}
+
+/// The span of the whole draft without surrounding whitespace (where whole-message issues go).
+pub(crate) fn whole(doc: &Doc) -> (usize, usize) {
+    let start = doc.text.len() - doc.text.trim_start().len();
+    (start, doc.text.trim_end().len().max(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_patterns_carry_over() {
+        assert_eq!(match_case("Щас", "сейчас"), "Сейчас");
+        assert_eq!(match_case("ЩАС", "сейчас"), "СЕЙЧАС");
+        assert_eq!(match_case("щас", "сейчас"), "сейчас");
+    }
+
+    #[test]
+    fn polite_case_lowers_only_mid_sentence_forms() {
+        let profile: Profile = toml::from_str("name='x'\ndescription='x'\ncapital_you=false").unwrap();
+        assert_eq!(polite_case(&profile, "Вы правы, я помогу Вам."), "Вы правы, я помогу вам.");
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("Евгенй", "Евгений"), 1);
+        assert_eq!(edit_distance("анна", "Анна"), 0);
+        assert_eq!(edit_distance("Ана", "Анна"), 1);
+    }
+
+    #[test]
+    fn removal_keeps_sentences_well_formed() {
+        let apply = |text: &str, word: &str| {
+            let doc = Doc::new(text, &[], &[]);
+            let i = doc.tokens.iter().position(|t| doc.slice(t) == word).unwrap();
+            let c = removal(&doc, i, i);
+            format!("{}{}{}", &text[..c.start], c.text, &text[c.end..])
+        };
+        assert_eq!(apply("Короче, заказ готов.", "Короче"), "Заказ готов.");
+        assert_eq!(apply("заказ, короче, готов.", "короче"), "заказ готов.");
+        assert_eq!(apply("заказ типа готов.", "типа"), "заказ готов.");
+        assert_eq!(apply("Спасибо, Анна!", "Анна"), "Спасибо!");
+        assert_eq!(apply("заказ готов типа", "типа"), "заказ готов");
+    }
+}

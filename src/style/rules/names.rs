@@ -1,0 +1,224 @@
+//! B. The client's name: use it, in the client's own form and spelling, set off by commas.
+
+use super::{analyses, capitalize, contains_words, edit_distance, removal, starts_sentence, Finding, Input};
+use crate::style::catalog::Severity;
+use crate::style::lexicon::fold;
+use crate::style::rules::politeness::opening_greeting;
+use crate::style::segment::TokenKind;
+
+/// The client's name split into the given name and the rest (patronymic, surname).
+struct ClientName<'a> {
+    full: &'a str,
+    first: &'a str,
+    rest: Option<&'a str>,
+}
+
+fn client_name<'a>(inp: &Input<'a>) -> Option<ClientName<'a>> {
+    let full = inp.ctx.client_name()?;
+    let mut parts = full.splitn(2, char::is_whitespace);
+    let first = parts.next()?;
+    Some(ClientName { full, first, rest: parts.next().map(str::trim).filter(|r| !r.is_empty()) })
+}
+
+/// Case grammemes rsmorphy may give a name form.
+const CASES: [&str; 7] = ["nomn", "gent", "datv", "accs", "ablt", "loct", "voct"];
+
+/// Whether `word` is the client's given name in some grammatical case.
+fn is_name_form(inp: &Input, word: &str, first: &str) -> bool {
+    word == first || analyses(inp.morph, word).iter().any(|a| a.has("Name") && a.lemma == fold(first))
+}
+
+/// Token indices where the client's given name is used.
+fn name_uses(inp: &Input, first: &str) -> Vec<usize> {
+    let doc = inp.doc;
+    (0..doc.tokens.len())
+        .filter(|&i| doc.tokens[i].kind == TokenKind::Word && !doc.tokens[i].quoted && is_name_form(inp, doc.tok(i), first))
+        .collect()
+}
+
+/// B1: use the name in the greeting and key messages, 2–3 times per dialogue, ≤ 2 per message.
+pub(crate) fn use_name(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let Some(name) = client_name(inp) else { return };
+    let uses = name_uses(inp, name.first);
+    if inp.ctx.first_message && uses.is_empty() {
+        if let Some((first, last, None)) = opening_greeting(inp) {
+            let followed_by_word = doc.next_non_space(last).is_some_and(|n| doc.tokens[n].kind == TokenKind::Word);
+            if !followed_by_word {
+                let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+                out.push(Finding::fix(start, end, format!("{}, {}", &doc.text[start..end], name.full)));
+            }
+        }
+    }
+    for &i in uses.iter().skip(2) {
+        // The name plus its patronymic, if the draft wrote it.
+        let mut last = i;
+        if let (Some(rest), Some(n)) = (name.rest, doc.next_non_space(i)) {
+            if rest.split_whitespace().next().is_some_and(|p| doc.tok(n) == p) {
+                last = n;
+            }
+        }
+        let change = removal(doc, i, last);
+        let (start, end) = (change.start.min(doc.tokens[i].start), change.end.max(doc.tokens[last].end));
+        out.push(Finding::fix_with(start, end, doc.text[start..end].to_string(), change).severity(Severity::Warning));
+        if let Some(f) = out.last_mut() {
+            f.replacements = vec![f.change.as_ref().map(|c| c.text.clone()).unwrap_or_default()];
+        }
+    }
+    if inp.ctx.name_uses >= 3 {
+        for &i in uses.iter().take(2) {
+            out.push(Finding::flag(doc.tokens[i].start, doc.tokens[i].end).arg("uses", inp.ctx.name_uses.to_string()));
+        }
+    }
+}
+
+/// B2: the client's own form of the name, no diminutives they did not use.
+pub(crate) fn name_form(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let Some(name) = client_name(inp) else { return };
+    let own = fold(name.first);
+    // The dictionary entries the client's own form belongs to: «Евгений» or, if the client
+    // signed as «Женя», every name «Женя» is short for.
+    let names = &inp.lex.names;
+    let client_entries: Vec<&str> =
+        names.by_full(name.first).chain(names.by_form(name.first)).map(|e| e.full.as_str()).collect();
+    for (i, t) in doc.tokens.iter().enumerate() {
+        if t.kind != TokenKind::Word || t.quoted || t.protected {
+            continue;
+        }
+        let word = doc.tok(i);
+        if fold(word) == own || !word.starts_with(char::is_uppercase) {
+            continue;
+        }
+        // A diminutive of the client's name, in any case: «Женя», «Жене», «Женечка».
+        let lemmas: Vec<String> = std::iter::once(fold(word))
+            .chain(analyses(inp.morph, word).iter().filter(|a| a.has("Name")).map(|a| fold(&a.lemma)))
+            .collect();
+        let is_pet_form = lemmas
+            .iter()
+            .filter(|l| **l != own)
+            .any(|l| names.by_form(l).any(|e| client_entries.contains(&e.full.as_str())));
+        if !is_pet_form {
+            continue;
+        }
+        let case = analyses(inp.morph, word)
+            .iter()
+            .filter(|a| a.has("Name"))
+            .find_map(|a| CASES.iter().find(|c| a.has(c)).copied())
+            .filter(|c| !matches!(*c, "nomn" | "voct"));
+        let replacement = match case {
+            Some(case) => inflect_name(inp, &name, case),
+            None => name.full.to_string(),
+        };
+        out.push(Finding::fix(t.start, t.end, replacement));
+    }
+    if inp.profile.patronymic {
+        if let Some(rest) = name.rest {
+            for i in name_uses(inp, name.first) {
+                let next = doc.next_non_space(i);
+                let has_rest = next.is_some_and(|n| rest.split_whitespace().next() == Some(doc.tok(n)));
+                if doc.tok(i) == name.first && !has_rest {
+                    let t = &doc.tokens[i];
+                    out.push(Finding::fix(t.start, t.end, name.full.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// The client's name (and patronymic) in grammatical case `case`, or as given when the
+/// dictionary does not know it.
+fn inflect_name(inp: &Input, name: &ClientName, case: &str) -> String {
+    let mut words = Vec::new();
+    for (k, word) in name.full.split_whitespace().enumerate() {
+        let tag = if k == 0 { "Name" } else { "Patr" };
+        match inp.morph.inflect(word, |a| a.has(tag), &[case]) {
+            Some(form) => words.push(capitalize(&form)),
+            None => return name.full.to_string(),
+        }
+    }
+    words.join(" ")
+}
+
+/// B3: the name spelled exactly as the client wrote it.
+pub(crate) fn name_spelling(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let Some(name) = client_name(inp) else { return };
+    for word_of_name in name.full.split_whitespace().filter(|w| w.chars().count() >= 3) {
+        let limit = if word_of_name.chars().count() <= 5 { 1 } else { 2 };
+        for (i, t) in doc.tokens.iter().enumerate() {
+            if t.kind != TokenKind::Word || t.quoted || t.protected {
+                continue;
+            }
+            let word = doc.tok(i);
+            if word == word_of_name {
+                continue;
+            }
+            let distance = edit_distance(word, word_of_name);
+            let lower_case_name = distance == 0 && word.starts_with(char::is_lowercase);
+            let typo = (1..=limit).contains(&distance) && word.starts_with(char::is_uppercase);
+            if !(lower_case_name || typo) {
+                continue;
+            }
+            // Another real name or a case form of this one («Анне») is not a typo.
+            let known = inp.lex.names.is_known(word)
+                || analyses(inp.morph, word).iter().any(|a| a.lemma == fold(word_of_name) || (a.has("Name") && a.score > 0.5))
+                || inp.speller.is_some_and(|s| s.is_correct(word));
+            if typo && known {
+                continue;
+            }
+            out.push(Finding::fix(t.start, t.end, word_of_name.to_string()));
+        }
+    }
+}
+
+/// B4: a name used as an address is set off by commas.
+pub(crate) fn vocative_comma(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let Some(name) = client_name(inp) else { return };
+    let prepositions = inp.def.list("prepositions");
+    for i in (0..doc.tokens.len()).filter(|&i| doc.tok(i) == name.first && doc.tokens[i].kind == TokenKind::Word) {
+        // Extend over the patronymic when the draft wrote it.
+        let mut last = i;
+        if let (Some(rest), Some(n)) = (name.rest, doc.next_non_space(i)) {
+            if rest.split_whitespace().next() == Some(doc.tok(n)) {
+                last = n;
+            }
+        }
+        let next = doc.next_non_space(last);
+        let next_is_word = next.is_some_and(|n| doc.tokens[n].kind == TokenKind::Word);
+        let next_is_verb = next.is_some_and(|n| {
+            analyses(inp.morph, doc.tok(n)).first().is_some_and(|a| a.has("VERB") && (a.has("3per") || a.has("past")))
+        });
+        let (start, end) = (doc.tokens[i].start, doc.tokens[last].end);
+        let written = &doc.text[start..end];
+        if starts_sentence(doc, i) {
+            if next_is_word && !next_is_verb {
+                out.push(Finding::fix(start, end, format!("{written},")));
+            }
+            continue;
+        }
+        let Some(prev) = doc.prev_non_space(i) else { continue };
+        let prev_word = doc.tokens[prev].kind == TokenKind::Word;
+        if !prev_word || prepositions.contains(&fold(doc.tok(prev))) || next_is_verb {
+            continue;
+        }
+        let after = if next_is_word { "," } else { "" };
+        let span_start = doc.tokens[prev].end;
+        out.push(Finding::fix(span_start, end, format!(", {written}{after}")));
+    }
+}
+
+/// B5: with no name given, ask once how to address the client.
+pub(crate) fn ask_name(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    if !inp.ctx.first_message || inp.ctx.client_name().is_some() || doc.text.trim().is_empty() {
+        return;
+    }
+    if inp.def.list("asks").iter().any(|ask| contains_words(doc.text, ask)) {
+        return;
+    }
+    let at = doc.text.trim_end().len();
+    let question = inp.def.text("question").unwrap_or_default();
+    out.push(Finding::suggest(at, at, vec![super::polite_case(inp.profile, question)]));
+}

@@ -1,0 +1,207 @@
+//! A. Address and politeness: «Вы», capitalisation, softeners, greeting, introduction, thanks,
+//! blame, directives, rude clients.
+
+use super::{
+    analyses, capitalize, contains_words, forbidden, phrase_matches, polite_case, whole,
+    Finding, Input,
+};
+use crate::style::lexicon::fold;
+use crate::style::polite_you::polite_you_edits;
+use crate::style::segment::{is_sentence_end, Doc, TokenKind};
+
+/// A1: every ты-form becomes the formal form.
+pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
+    for edit in polite_you_edits(inp.morph, inp.doc.text) {
+        if !inp.doc.touches_protected(edit.start..edit.end) {
+            out.push(Finding::fix(edit.start, edit.end, edit.after));
+        }
+    }
+}
+
+const POLITE_FORMS: [&str; 17] = [
+    "вы", "вас", "вам", "вами", "ваш", "ваша", "ваше", "ваши", "вашего", "вашей", "вашему", "вашим", "ваших", "вашими",
+    "вашу", "вашем", "вашею",
+];
+
+/// A2: «вы» addressing one client is written «Вы».
+pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let plural = inp.def.list("plural_markers");
+    for s in &doc.sentences {
+        let words: Vec<usize> = doc.words(s).collect();
+        for (k, &i) in words.iter().enumerate() {
+            let word = doc.tok(i);
+            let t = &doc.tokens[i];
+            if t.quoted || t.protected || !POLITE_FORMS.contains(&word) {
+                continue;
+            }
+            let near = words[k.saturating_sub(2)..(k + 3).min(words.len())].iter().map(|&j| fold(doc.tok(j)));
+            let after_iz = k > 0 && fold(doc.tok(words[k - 1])) == "из";
+            if after_iz || near.into_iter().any(|w| plural.contains(&w)) {
+                continue;
+            }
+            out.push(Finding::fix(t.start, t.end, capitalize(word)));
+        }
+    }
+}
+
+/// Whether a sentence already carries a softener («пожалуйста», «будьте добры»).
+fn has_softener(inp: &Input, tokens: std::ops::Range<usize>) -> bool {
+    phrase_matches(inp.doc, &inp.lex.softeners).iter().any(|(first, _, _)| tokens.contains(first))
+}
+
+/// Whether token `i` is a formal (plural) imperative that asks the client to do something.
+pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
+    let doc = inp.doc;
+    let word = doc.tok(i);
+    if doc.tokens[i].protected || inp.def_list_contains("not_requests", word) {
+        return false;
+    }
+    let negated = doc.prev_non_space(i).is_some_and(|p| fold(doc.tok(p)) == "не");
+    !negated && analyses(inp.morph, word).first().is_some_and(|a| a.has("impr") && a.has("plur"))
+}
+
+/// A3: a request gets «пожалуйста»; a sentence keeps at most one.
+pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    for s in &doc.sentences {
+        let pleases: Vec<usize> = doc.words(s).filter(|&i| fold(doc.tok(i)) == "пожалуйста").collect();
+        for &extra in pleases.iter().skip(1) {
+            let change = super::removal(doc, extra, extra);
+            out.push(Finding::fix_with(change.start.min(doc.tokens[extra].start), doc.tokens[extra].end, "", change));
+        }
+        if !pleases.is_empty() || has_softener(inp, s.tokens.clone()) {
+            continue;
+        }
+        let Some(verb) = doc.words(s).find(|&i| is_request_verb(inp, i)) else { continue };
+        let t = &doc.tokens[verb];
+        let next = doc.next_non_space(verb).filter(|&n| n < s.tokens.end);
+        let closes = next.is_none_or(|n| {
+            let tok = doc.tok(n);
+            doc.tokens[n].kind != TokenKind::Word && (tok == "," || tok.chars().all(is_sentence_end))
+        });
+        let word = doc.tok(verb);
+        let replacement = if closes { format!("{word}, пожалуйста") } else { format!("{word}, пожалуйста,") };
+        out.push(Finding::fix(t.start, t.end, replacement));
+    }
+}
+
+impl Input<'_> {
+    /// Whether the rule's `[data]` list `key` holds `word` (folded).
+    pub(crate) fn def_list_contains(&self, key: &str, word: &str) -> bool {
+        let word = fold(word);
+        self.def.list(key).iter().any(|w| fold(w) == word)
+    }
+}
+
+/// The greeting at the start of the draft: (first token, last token, formal?).
+pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<String>)> {
+    let doc = inp.doc;
+    let first_sentence = doc.sentences.first()?;
+    let informal = phrase_matches(doc, &inp.lex.greetings);
+    let formal = phrase_matches(doc, &inp.lex.formal_greetings);
+    let at_start = |first: usize| first == first_sentence.tokens.start;
+    if let Some(&(f, l, _)) = formal.iter().find(|(f, _, _)| at_start(*f)) {
+        return Some((f, l, None));
+    }
+    informal.iter().find(|(f, _, _)| at_start(*f)).map(|&(f, l, formal)| (f, l, Some(formal.clone())))
+}
+
+/// A4: the first message opens with a formal greeting.
+pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    if !inp.ctx.first_message || doc.sentences.is_empty() {
+        return;
+    }
+    match opening_greeting(inp) {
+        Some((_, _, None)) => {}
+        Some((first, last, Some(formal))) => {
+            out.push(Finding::fix(doc.tokens[first].start, doc.tokens[last].end, formal));
+        }
+        None => {
+            let at = doc.sentences[0].start;
+            let text = match inp.ctx.client_name() {
+                Some(name) => format!("Здравствуйте, {name}! "),
+                None => "Здравствуйте! ".to_string(),
+            };
+            out.push(Finding::fix(at, at, text));
+        }
+    }
+}
+
+/// A5: at first contact the operator says who they are.
+pub(crate) fn introduce_self(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let (Some(operator), true) = (inp.ctx.operator_name(), inp.ctx.first_message) else { return };
+    if doc.sentences.is_empty() || contains_words(doc.text, "меня зовут") || contains_words(doc.text, operator) {
+        return;
+    }
+    let Some(template) = inp.def.text("template") else { return };
+    let sentence = polite_case(inp.profile, &template.replace("{operator}", operator));
+    let (at, text) = match opening_greeting(inp) {
+        Some(_) => match doc.sentences.get(1) {
+            Some(next) => (next.start, format!("{sentence} ")),
+            None => (doc.sentences[0].end, format!(" {sentence}")),
+        },
+        None => (doc.sentences[0].start, format!("{sentence} ")),
+    };
+    out.push(Finding::fix(at, at, text));
+}
+
+/// A6: thank the client for information; no message that is only «спасибо».
+pub(crate) fn thanks(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let thanks_words = inp.def.list("thanks_only");
+    let words: Vec<String> = doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
+    let thanked = words.iter().any(|w| w.starts_with("спасиб") || w.starts_with("благодар"));
+    if !inp.ctx.first_message && thanked && words.iter().all(|w| thanks_words.contains(w)) {
+        let (start, end) = whole(doc);
+        out.push(Finding::flag(start, end));
+        return;
+    }
+    let Some(client) = inp.ctx.latest_client_message() else { return };
+    let client_doc = Doc::new(client, &[], &[]);
+    if thanked || !client_doc.tokens.iter().any(|t| t.kind.is_fact()) || doc.sentences.is_empty() {
+        return;
+    }
+    let at = match opening_greeting(inp) {
+        Some((_, last, _)) => doc.sentences.iter().find(|s| s.start > doc.tokens[last].end).map_or(doc.sentences[0].start, |s| s.start),
+        None => doc.sentences[0].start,
+    };
+    let suggestion = inp.def.text("suggestion").unwrap_or("Спасибо за информацию! ");
+    out.push(Finding::suggest(at, at, vec![suggestion.to_string()]));
+}
+
+/// The forbidden phrases of one rule, offered with their suggested wording.
+fn forbidden_suggestions(inp: &Input, rule: &str, out: &mut Vec<Finding>) {
+    for (first, last, f) in forbidden(inp.doc, inp.lex, rule) {
+        let (start, end) = (inp.doc.tokens[first].start, inp.doc.tokens[last].end);
+        out.push(Finding::suggest(start, end, vec![polite_case(inp.profile, &f.replacement)]));
+    }
+}
+
+/// A7: no blame on the client.
+pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
+    forbidden_suggestions(inp, "no-blame", out);
+}
+
+/// A8: no directive reminders.
+pub(crate) fn no_directive(inp: &Input, out: &mut Vec<Finding>) {
+    forbidden_suggestions(inp, "no-directive", out);
+}
+
+/// A9: an insulting client gets the approved de-escalation reply, never a mirrored tone.
+pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
+    let Some(client) = inp.ctx.latest_client_message() else { return };
+    let insults = inp.def.list("insults");
+    let rude = client
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(fold)
+        .any(|w| insults.iter().any(|stem| w.starts_with(stem.as_str())));
+    if rude {
+        let (start, end) = whole(inp.doc);
+        let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));
+        out.push(Finding::suggest(start, end, template.into_iter().collect()));
+    }
+}
