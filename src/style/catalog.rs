@@ -126,6 +126,10 @@ pub struct RuleDef {
     /// Edits of this rule are withheld when the meaning guard trips.
     #[serde(default)]
     pub risky: bool,
+    /// Its edits may cover protected tokens (the client's name, facts) because they re-emit
+    /// them verbatim: a vocative comma, a numbered list. The fact count still guards them.
+    #[serde(default)]
+    pub spans_protected: bool,
     /// Rule-specific small lists.
     #[serde(default)]
     pub data: toml::Table,

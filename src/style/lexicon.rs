@@ -142,6 +142,8 @@ pub struct Lexicon {
     pub acronyms: HashSet<String>,
     /// Abbreviations after which a dot does not end a sentence («т.д», «руб»).
     pub abbreviations: Vec<String>,
+    /// Imperatives that are not requests («здравствуйте», «извините»).
+    pub not_requests: HashSet<String>,
     /// Given names with diminutives.
     pub names: Names,
 }
@@ -158,7 +160,7 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 10] = [
+const FILES: [DataFile; 11] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
     data_file!("jargon.tsv"),
@@ -168,6 +170,7 @@ const FILES: [DataFile; 10] = [
     data_file!("softeners.txt"),
     data_file!("acronyms.txt"),
     data_file!("abbreviations.txt"),
+    data_file!("not-requests.txt"),
     data_file!("names.tsv"),
 ];
 
@@ -240,6 +243,9 @@ impl Lexicon {
                         lex.acronyms.insert(field(0).to_string());
                     }
                     "abbreviations.txt" => lex.abbreviations.push(fold(field(0).trim_end_matches('.'))),
+                    "not-requests.txt" => {
+                        lex.not_requests.insert(fold(field(0)));
+                    }
                     "names.tsv" => {
                         need(3)?;
                         let gender = match field(1) {

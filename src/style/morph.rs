@@ -149,9 +149,11 @@ impl Morph {
         if grammemes.is_empty() || grammemes.iter().any(|g| !metas.contains_key(&Grammeme::new(*g))) {
             return None;
         }
+        let parsed = guarded(|| self.parse(word)).ok()?;
+        let analyses: Vec<Analysis> = guarded(|| parsed.iter().map(|p| self.analysis(p)).collect()).ok()?;
+        // `pick` runs outside the guard: a panic in the caller's code is the caller's.
+        let chosen = &parsed[analyses.iter().position(pick)?];
         guarded(|| {
-            let parsed = self.parse(word);
-            let chosen = parsed.iter().find(|p| pick(&self.analysis(p)))?;
             let required = GrammemeSet::new(grammemes.join(","));
             // pymorphy2's choice: among the lexeme's forms that have every requested grammeme,
             // the one closest to the reading with the requested grammemes substituted, where

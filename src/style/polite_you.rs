@@ -92,11 +92,14 @@ pub fn polite_you_edits(morph: &Morph, text: &str) -> Vec<PoliteEdit> {
     let words = analyse(morph, text);
     let mut edits = Vec::new();
     for sentence in words.split_inclusive(|w| w.ends_sentence) {
-        // The subject of the previous clause, for clauses without a subject of their own.
+        // The subject of the previous clause, for clauses without a subject of their own: the
+        // last certain subject in it (nouns that may be objects do not count).
         let mut inherited: Option<Subject> = None;
         for clause in sentence.split_inclusive(|w| w.ends_clause) {
             let question = clause.last().is_some_and(|w| w.question);
-            let context = Context { clause, inherited, question };
+            let candidates =
+                (0..clause.len()).map(|j| candidate(&clause[j]).filter(|_| !after_preposition(clause, j))).collect();
+            let context = Context { clause, candidates, inherited, question };
             for (i, word) in clause.iter().enumerate() {
                 if let Some(after) = replacement(morph, &context, i) {
                     if after != word.lower {
@@ -109,7 +112,7 @@ pub fn polite_you_edits(morph: &Morph, text: &str) -> Vec<PoliteEdit> {
                     }
                 }
             }
-            inherited = clause_subject(clause).or(inherited);
+            inherited = context.candidates.iter().rev().flatten().find(|c| c.strong).map(|c| c.subject).or(inherited);
         }
     }
     edits
@@ -150,9 +153,15 @@ enum Subject {
     Other,
 }
 
+/// How far (in words) the rules look for a word's subject or a clause's head: long enough for
+/// any real clause, short enough to keep a 100 KB text without punctuation linear.
+const WINDOW: usize = 24;
+
 /// The clause a word is in and what is known from the rest of its sentence.
 struct Context<'c, 't> {
     clause: &'c [Word<'t>],
+    /// Each word of the clause as a possible subject (`None` after a preposition).
+    candidates: Vec<Option<Candidate>>,
     /// The subject of the previous clauses of the sentence.
     inherited: Option<Subject>,
     /// The clause ends a question: a subjectless «Смотрела его?» asks about the addressee
@@ -190,7 +199,7 @@ fn replacement(morph: &Morph, context: &Context, i: usize) -> Option<String> {
         return inflect(morph, word, reading, &["plur", "2per"]);
     }
     if reading.has("impr") && reading.has("sing") && reading.has("excl") {
-        return is_imperative(clause, i).then(|| inflect(morph, word, reading, &["plur"])).flatten();
+        return is_imperative(context, i).then(|| inflect(morph, word, reading, &["plur"])).flatten();
     }
     // Forms that agree with a «ты» subject: the top reading, or a weaker one that follows «ты»
     // as its predicate («ты прав», «ты был не прав»: not the genitive plural of «право»).
@@ -215,8 +224,7 @@ fn replacement(morph: &Morph, context: &Context, i: usize) -> Option<String> {
     {
         agreeing = better;
     }
-    let subject = subject_of(clause, i, agreeing, context.inherited)
-        .or((context.question && !is_sam(agreeing)).then_some(Subject::You));
+    let subject = subject_of(context, i, agreeing).or((context.question && !is_sam(agreeing)).then_some(Subject::You));
     if is_sam(agreeing) {
         // «ты сама», «ты и сам знаешь», «ищешь сам себя» — but not «сама идея».
         let modifies_next = clause
@@ -259,12 +267,12 @@ fn is_agreeing(a: &Analysis) -> bool {
 /// Whether `clause[i]` follows «ты» with at most a few adverbs, particles or forms of «быть»
 /// between them, as a predicate does.
 fn predicate_of_you(clause: &[Word], i: usize) -> bool {
-    let Some(you) = clause[..i].iter().rposition(|w| w.you) else { return false };
-    i - you <= 3
-        && clause[you + 1..i].iter().all(|w| {
-            matches!(w.lower.as_str(), "не" | "бы" | "же" | "ведь" | "был" | "была" | "будешь")
-                || w.analyses.first().is_some_and(|a| matches!(a.pos(), "ADVB" | "PRCL"))
-        })
+    let from = i.saturating_sub(3);
+    let Some(you) = clause[from..i].iter().rposition(|w| w.you).map(|j| from + j) else { return false };
+    clause[you + 1..i].iter().all(|w| {
+        matches!(w.lower.as_str(), "не" | "бы" | "же" | "ведь" | "был" | "была" | "будешь")
+            || w.analyses.first().is_some_and(|a| matches!(a.pos(), "ADVB" | "PRCL"))
+    })
 }
 
 fn is_sam(a: &Analysis) -> bool {
@@ -274,8 +282,8 @@ fn is_sam(a: &Analysis) -> bool {
 /// «сам/сама» belongs to «ты» when it stands next to it, possibly with a particle between.
 fn sam_next_to_you(clause: &[Word], i: usize) -> bool {
     let gap = |w: &&Word| SAM_GAP_WORDS.contains(&w.lower.as_str());
-    let before = clause[..i].iter().rev().find(|w| !gap(w));
-    let after = clause[i + 1..].iter().find(|w| !gap(w));
+    let before = clause[..i].iter().rev().take(3).find(|w| !gap(w));
+    let after = clause[i + 1..].iter().take(3).find(|w| !gap(w));
     before.is_some_and(|w| w.you) || after.is_some_and(|w| w.you)
 }
 
@@ -285,28 +293,30 @@ fn sam_next_to_you(clause: &[Word], i: usize) -> bool {
 /// coordinating conjunctions («А пришли мне…», «Тогда пришли…»), so never after a subject or a
 /// subordinating conjunction («чтобы данные попали…») — and when no certain plural nominative
 /// follows it («Вчера пришли гости»).
-fn is_imperative(clause: &[Word], i: usize) -> bool {
-    let word = &clause[i];
+fn is_imperative(context: &Context, i: usize) -> bool {
+    let word = &context.clause[i];
     if !word.analyses.iter().any(|a| a.has("past") && a.has("plur") && a.score >= 0.05) {
         return true;
     }
-    let plural_subject_follows = (i + 1..clause.len()).any(|j| {
-        !after_preposition(clause, j)
-            && candidate(&clause[j]).is_some_and(|c| c.subject == Subject::Other && c.plural && c.strong)
-    });
-    at_clause_head(clause, i) && !plural_subject_follows
+    let plural_subject_follows = context.candidates[i + 1..]
+        .iter()
+        .take(WINDOW)
+        .flatten()
+        .any(|c| c.subject == Subject::Other && c.plural && c.strong);
+    at_clause_head(context.clause, i) && !plural_subject_follows
 }
 
 /// Whether only «ты», particles, adverbs, interjections and coordinating conjunctions precede
 /// `clause[i]` in its clause. «ты» cannot be the subject of a plural past tense, so «Ты пришли
 /// мне…» is an imperative.
 fn at_clause_head(clause: &[Word], i: usize) -> bool {
-    clause[..i].iter().all(|w| {
-        w.lower == "не"
-            || w.you
-            || COORDINATING.contains(&w.lower.as_str())
-            || w.analyses.first().is_some_and(|a| matches!(a.pos(), "PRCL" | "INTJ" | "ADVB"))
-    })
+    i <= WINDOW
+        && clause[..i].iter().all(|w| {
+            w.lower == "не"
+                || w.you
+                || COORDINATING.contains(&w.lower.as_str())
+                || w.analyses.first().is_some_and(|a| matches!(a.pos(), "PRCL" | "INTJ" | "ADVB"))
+        })
 }
 
 /// Coordinating conjunctions, which may precede an imperative: «и пришли», «а дай».
@@ -362,48 +372,32 @@ fn after_preposition(clause: &[Word], j: usize) -> bool {
     j > 0 && clause[j - 1].analyses.first().is_some_and(|a| a.pos() == "PREP")
 }
 
-/// The subject of `clause[i]` (read as `reading`, a singular form), given the subject
-/// `inherited` from the previous clauses: the nearest preceding agreeing candidate — certain
+/// The subject of `context.clause[i]` (read as `reading`, a singular form), given the subject
+/// inherited from the previous clauses: the nearest preceding agreeing candidate — certain
 /// nominatives first, then nouns that may also be objects — else the nearest following one,
 /// else the inherited subject. A following noun that may be accusative is taken for the object
 /// of a transitive verb when there is an inherited subject («ты уверен, что ввёл пароль»), and a
 /// following subject wins over a preceding one that already has its own verb («ты выбрал тариф
 /// или его подключил менеджер»).
-fn subject_of(clause: &[Word], i: usize, reading: &Analysis, inherited: Option<Subject>) -> Option<Subject> {
+fn subject_of(context: &Context, i: usize, reading: &Analysis) -> Option<Subject> {
     let agrees = |c: &Candidate| c.subject == Subject::You || (!c.plural && c.gender.is_none_or(|g| reading.has(g)));
-    let candidates = |range: std::ops::Range<usize>| {
-        range
-            .filter(|&j| !after_preposition(clause, j))
-            .filter_map(|j| candidate(&clause[j]).map(|c| (j, c)))
-            .filter(|(_, c)| agrees(c))
-            .collect::<Vec<_>>()
-    };
-    let following = candidates(i + 1..clause.len())
-        .first()
-        .filter(|(_, c)| c.strong || !reading.has("tran") || inherited.is_none())
-        .map(|&(_, c)| c.subject);
-    let before = candidates(0..i);
+    let agreeing = |j: &usize| context.candidates[*j].filter(agrees).map(|c| (*j, c));
+    let following = (i + 1..context.clause.len())
+        .take(WINDOW)
+        .find_map(|j| agreeing(&j))
+        .filter(|(_, c)| c.strong || !reading.has("tran") || context.inherited.is_none())
+        .map(|(_, c)| c.subject);
+    let before: Vec<(usize, Candidate)> = (i.saturating_sub(WINDOW)..i).filter_map(|j| agreeing(&j)).collect();
     if let Some(&(j, c)) = before.iter().rev().find(|(_, c)| c.strong).or(before.last()) {
-        let verb_between = clause[j + 1..i].iter().any(is_finite_verb);
+        let verb_between = context.clause[j + 1..i].iter().any(is_finite_verb);
         return Some(if verb_between { following.unwrap_or(c.subject) } else { c.subject });
     }
-    following.or(inherited)
+    following.or(context.inherited)
 }
 
 /// Whether the word's best reading is a finite verb (or a short adjective, its equivalent).
 fn is_finite_verb(word: &Word) -> bool {
     word.analyses.first().is_some_and(|a| (a.pos() == "VERB" && !a.has("impr")) || a.pos() == "ADJS")
-}
-
-/// The subject a following clause without its own subject inherits: the last certain subject
-/// in the clause (nouns that may be objects do not count).
-fn clause_subject(clause: &[Word]) -> Option<Subject> {
-    (0..clause.len())
-        .rev()
-        .filter(|&j| !after_preposition(clause, j))
-        .filter_map(|j| candidate(&clause[j]))
-        .find(|c| c.strong)
-        .map(|c| c.subject)
 }
 
 /// `word` inflected from `reading` to the grammemes, in lowercase, keeping the input's «е»
@@ -849,6 +843,9 @@ mod tests {
         assert!(long.len() > 100_000);
         let edits = polite_you_edits(Morph::global(), &long);
         assert_eq!(edits.len(), 1700 * 4);
+        // One 100 KB clause: the subject search is windowed, so this stays linear.
+        let unpunctuated = "ты сделал фильм ".repeat(4000);
+        assert_eq!(polite_you_edits(Morph::global(), &unpunctuated).len(), 4000 * 2);
     }
 
     proptest::proptest! {

@@ -172,7 +172,14 @@ struct Pass {
 /// One run of the rule sequence until a fixed point, with the rules of `skip` left out.
 fn fix_all(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, skip: &dyn Fn(&str) -> bool) -> Pass {
     let draft_doc = engine.segment(draft, ctx);
-    let facts: HashMap<String, usize> = fact_counts(&draft_doc).into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    // The client's name is protected from alteration by every rule, but rule B1 may drop an
+    // extra occurrence, so it is not counted as a fact.
+    let name_words: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
+    let facts: HashMap<String, usize> = fact_counts(&draft_doc)
+        .into_iter()
+        .filter(|(k, _)| !name_words.contains(k))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     let draft_chars = CharIndex::new(draft);
     let mut text = draft.to_string();
     let mut map = SourceMap::new(draft.len());
@@ -188,7 +195,8 @@ fn fix_all(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, 
                 .run_rule(rule, &doc, ctx, profile, None)
                 .into_iter()
                 .filter_map(|f| f.change)
-                .filter(|c| !doc.touches_protected(c.start..c.end) && text.get(c.start..c.end).is_some_and(|old| old != c.text))
+                .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
+                .filter(|c| text.get(c.start..c.end).is_some_and(|old| old != c.text))
                 .collect();
             changes.sort_by_key(|c| (c.start, c.end));
             let mut kept: Vec<Change> = Vec::with_capacity(changes.len());

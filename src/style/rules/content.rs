@@ -15,7 +15,7 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
         let found = &doc.text[start..end];
         let alone = doc.words(s).all(|i| (first..=last).contains(&i));
-        let key = if alone { "whole" } else { "partial" };
+        let key = if alone { "whole_sentence" } else { "with_clause" };
         let Some(wording) = inp.def.text(key) else { continue };
         let wording = polite_case(inp.profile, wording);
         // The whole-sentence wording is a sentence of its own; the partial one follows the case

@@ -173,7 +173,7 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
                 out.push(Finding::fix(tok.start, tok.end, " "));
             }
         } else if tok.kind == TokenKind::Punct && !tok.quoted && spacing_mark(text) {
-            let glued = t.get(i + 1).is_some_and(|n| n.kind == TokenKind::Word && !n.protected && !n.quoted);
+            let glued = t.get(i + 1).is_some_and(|n| n.kind == TokenKind::Word && !n.quoted);
             let after_text = i > 0 && (t[i - 1].kind == TokenKind::Word || t[i - 1].kind.is_fact());
             // «т.д»: a dot between single letters is an abbreviation, not a missing space.
             let abbreviation = text == "." && i > 0 && doc.tok(i - 1).chars().count() == 1;
@@ -191,7 +191,9 @@ pub(crate) fn capital_start(inp: &Input, out: &mut Vec<Finding>) {
         let i = s.tokens.start;
         let t = &doc.tokens[i];
         let word = doc.tok(i);
-        if t.kind == TokenKind::Word && !t.protected && !t.quoted && word.starts_with(char::is_lowercase) {
+        // «iPhone», «eSIM»: a capital inside the word marks a brand that keeps its spelling.
+        let brand = word.chars().skip(1).any(char::is_uppercase);
+        if t.kind == TokenKind::Word && !t.protected && !t.quoted && word.starts_with(char::is_lowercase) && !brand {
             out.push(Finding::fix(t.start, t.end, capitalize(word)));
         }
     }

@@ -98,7 +98,9 @@ pub(crate) fn name_form(inp: &Input, out: &mut Vec<Finding>) {
             .iter()
             .filter(|l| **l != own)
             .any(|l| names.by_form(l).any(|e| client_entries.contains(&e.full.as_str())));
-        if !is_pet_form {
+        // A form the client used for themself is theirs to use: «Добрый день, это Женя».
+        let clients_own = inp.ctx.client_messages.iter().any(|m| super::contains_words(m, word));
+        if !is_pet_form || clients_own {
             continue;
         }
         let case = analyses(inp.morph, word)
@@ -162,7 +164,7 @@ pub(crate) fn name_spelling(inp: &Input, out: &mut Vec<Finding>) {
             }
             // Another real name or a case form of this one («Анне») is not a typo.
             let known = inp.lex.names.is_known(word)
-                || analyses(inp.morph, word).iter().any(|a| a.lemma == fold(word_of_name) || (a.has("Name") && a.score > 0.5))
+                || analyses(inp.morph, word).iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name))
                 || inp.speller.is_some_and(|s| s.is_correct(word));
             if typo && known {
                 continue;

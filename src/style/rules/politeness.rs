@@ -12,7 +12,10 @@ use crate::style::segment::{is_sentence_end, Doc, TokenKind};
 /// A1: every ты-form becomes the formal form.
 pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
     for edit in polite_you_edits(inp.morph, inp.doc.text) {
-        if !inp.doc.touches_protected(edit.start..edit.end) {
+        // The morphology guesses at unknown words («Евгенй» reads as an imperative): a word the
+        // dictionary does not know is left to the spelling and name rules.
+        let unknown = inp.speller.is_some_and(|s| !s.is_correct(&edit.before));
+        if !unknown && !inp.doc.touches_protected(edit.start..edit.end) {
             out.push(Finding::fix(edit.start, edit.end, edit.after));
         }
     }
@@ -35,8 +38,9 @@ pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
             if t.quoted || t.protected || !POLITE_FORMS.contains(&word) {
                 continue;
             }
-            let near = words[k.saturating_sub(2)..(k + 3).min(words.len())].iter().map(|&j| fold(doc.tok(j)));
-            let after_iz = k > 0 && fold(doc.tok(words[k - 1])) == "из";
+            // Not folded: «всё» (everything) must not read as «все» (all of you).
+            let near = words[k.saturating_sub(2)..(k + 3).min(words.len())].iter().map(|&j| doc.tok(j).to_lowercase());
+            let after_iz = k > 0 && doc.tok(words[k - 1]).to_lowercase() == "из";
             if after_iz || near.into_iter().any(|w| plural.contains(&w)) {
                 continue;
             }
@@ -54,11 +58,16 @@ fn has_softener(inp: &Input, tokens: std::ops::Range<usize>) -> bool {
 pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     let doc = inp.doc;
     let word = doc.tok(i);
-    if doc.tokens[i].protected || inp.def_list_contains("not_requests", word) {
+    if doc.tokens[i].protected || inp.lex.not_requests.contains(&fold(word)) {
         return false;
     }
-    let negated = doc.prev_non_space(i).is_some_and(|p| fold(doc.tok(p)) == "не");
-    !negated && analyses(inp.morph, word).first().is_some_and(|a| a.has("impr") && a.has("plur"))
+    // «Не волнуйтесь» reassures; «Вы перезагрузите» states (the 2nd-plural future and the
+    // imperative often share a form, so a «вы» before the verb decides).
+    let prev = doc.prev_non_space(i).map(|p| fold(doc.tok(p)));
+    if matches!(prev.as_deref(), Some("не" | "вы")) {
+        return false;
+    }
+    analyses(inp.morph, word).iter().any(|a| a.has("impr") && a.has("plur"))
 }
 
 /// A3: a request gets «пожалуйста»; a sentence keeps at most one.
@@ -83,14 +92,6 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
         let word = doc.tok(verb);
         let replacement = if closes { format!("{word}, пожалуйста") } else { format!("{word}, пожалуйста,") };
         out.push(Finding::fix(t.start, t.end, replacement));
-    }
-}
-
-impl Input<'_> {
-    /// Whether the rule's `[data]` list `key` holds `word` (folded).
-    pub(crate) fn def_list_contains(&self, key: &str, word: &str) -> bool {
-        let word = fold(word);
-        self.def.list(key).iter().any(|w| fold(w) == word)
     }
 }
 

@@ -14,7 +14,7 @@ fn pii_regex() -> &'static Regex {
             r"(?xi)
             (?P<passport>паспорт\D{0,25}?(?P<series>\b\d{2}\s?\d{2})\s?(?:№|номер|н\.)?\s?(?P<number>\d{6})\b)
             |(?P<snils>\b\d{3}-\d{3}-\d{3}[\s-]\d{2}\b)
-            |(?P<card>\b\d(?:[\s-]?\d){12,18}\b)
+            |(?P<card>\b\d(?:[\s-]?\d){11,18}\b)
             ",
         )
         .expect("the personal-data pattern is valid")
