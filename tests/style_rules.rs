@@ -1,8 +1,10 @@
 //! Every rule's own examples (prompts/style/rules/*.toml), run the way LanguageTool runs its
 //! `<example>` elements: bad examples report exactly the marked spans and, for automatic rules,
 //! fix to the expected text, which must not trigger the rule again; good examples stay silent.
-//! Also checks the catalog against ../shared/STYLE-RULES.md. Rules that need the encoder are
-//! run in tests/style_model.rs.
+//! Also checks the catalog against ../shared/STYLE-RULES.md. Rules that need the encoder run
+//! their examples with the real model.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -121,4 +123,14 @@ fn catalog_matches_the_spec() {
     }
     assert_eq!(codes.len(), 33, "A1–A9, B1–B5, C1–C9, D1–D8, E1–E2");
     assert_eq!(catalog.iter().count(), 33);
+}
+
+#[test]
+fn answer_all_examples_pass_with_the_real_encoder() {
+    let encoder = sufler::Encoder::from_dir(Some(&common::model_dir()), &sufler::EncoderOptions::default()).unwrap();
+    let mut failures = Vec::new();
+    for rule in engine().catalog().iter().filter(|r| r.needs.contains(&Need::Encoder)) {
+        failures.extend(run_examples(rule, Some(&encoder)));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -68,6 +68,10 @@ pub struct CaseResult {
     pub failures: Vec<String>,
     /// The rewrite.
     pub rewrite: String,
+    /// Draft ↔ rewrite similarity (with an encoder).
+    pub similarity: Option<f32>,
+    /// Rules whose edits the meaning guard withheld.
+    pub withheld: Vec<String>,
 }
 
 /// The outcome of the whole set.
@@ -147,11 +151,18 @@ pub fn run_case(engine: &StyleEngine, embedder: Option<&dyn Embedder>, case: &Ca
             failures.push(format!("fact «{fact}» lost"));
         }
     }
-    let again = engine.rewrite(text, &case.context, None)?;
+    let again = engine.rewrite(text, &case.context, embedder)?;
     if again.text != *text {
         failures.push(format!("not idempotent: second rewrite gave «{}»", again.text));
     }
-    Ok(CaseResult { id: case.id.clone(), passed: failures.is_empty(), failures, rewrite: rewrite.text })
+    Ok(CaseResult {
+        id: case.id.clone(),
+        passed: failures.is_empty(),
+        failures,
+        similarity: rewrite.similarity,
+        withheld: rewrite.withheld.iter().map(|e| e.rule.clone()).collect(),
+        rewrite: rewrite.text,
+    })
 }
 
 /// Runs every case; `progress(done, total)` is called after each.

@@ -140,8 +140,9 @@ pub struct Lexicon {
     pub softeners: PhraseTable<()>,
     /// Acronyms that may stay in capitals (ООО, ИНН, СМС).
     pub acronyms: HashSet<String>,
-    /// Abbreviations after which a dot does not end a sentence («т.д», «руб»).
-    pub abbreviations: Vec<String>,
+    /// Abbreviations after whose dot a sentence may go on («т.д», «руб»): (text, always
+    /// followed by a word or number, like «ул»).
+    pub abbreviations: Vec<(String, bool)>,
     /// Imperatives that are not requests («здравствуйте», «извините»).
     pub not_requests: HashSet<String>,
     /// Given names with diminutives.
@@ -242,7 +243,14 @@ impl Lexicon {
                     "acronyms.txt" => {
                         lex.acronyms.insert(field(0).to_string());
                     }
-                    "abbreviations.txt" => lex.abbreviations.push(fold(field(0).trim_end_matches('.'))),
+                    "abbreviations.txt" => {
+                        let precedes = match field(1) {
+                            "перед" => true,
+                            "конец" => false,
+                            other => return Err(bad(line, &format!("second field must be «перед» or «конец», not {other:?}"))),
+                        };
+                        lex.abbreviations.push((fold(field(0).trim_end_matches('.')), precedes));
+                    }
                     "not-requests.txt" => {
                         lex.not_requests.insert(fold(field(0)));
                     }
@@ -282,7 +290,8 @@ mod tests {
         assert!(lex.jargon.len() >= 60);
         assert!(lex.names.len() >= 400);
         assert!(lex.acronyms.contains("ООО"));
-        assert!(lex.abbreviations.iter().any(|a| a == "т.д"));
+        assert!(lex.abbreviations.iter().any(|(a, precedes)| a == "т.д" && !precedes));
+        assert!(lex.abbreviations.iter().any(|(a, precedes)| a == "ул" && *precedes));
     }
 
     #[test]

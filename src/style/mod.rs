@@ -190,7 +190,7 @@ impl StyleEngine {
     /// Segments `text` with the context's protected words.
     pub(crate) fn segment<'t>(&self, text: &'t str, ctx: &Context) -> Doc<'t> {
         let names: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
-        let abbreviations: Vec<&str> = self.lexicon.abbreviations.iter().map(String::as_str).collect();
+        let abbreviations: Vec<(&str, bool)> = self.lexicon.abbreviations.iter().map(|(a, p)| (a.as_str(), *p)).collect();
         Doc::new(text, &names, &abbreviations)
     }
 
@@ -230,6 +230,11 @@ impl StyleEngine {
     /// Every issue in `text`.
     pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
         Self::validate(text)?;
+        self.check_any_length(text, ctx, embedder)
+    }
+
+    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft).
+    pub(crate) fn check_any_length(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
         let profile = self.profile(ctx)?;
         let doc = self.segment(text, ctx);
         let mut disabled = Vec::new();

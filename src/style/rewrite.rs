@@ -15,8 +15,10 @@
 //! 2. Every edit is reported with its rule, the text before and after, its span in the draft
 //!    (characters) and a Russian reason.
 //! 3. Idempotent (see above).
-//! 4. Meaning guard: the encoder similarity between draft and rewrite is reported; below the
-//!    profile's threshold the edits of risky rules are withheld and reported as withheld.
+//! 4. Meaning guard: the encoder similarity between draft and rewrite is reported. The risky
+//!    rules (marked `risky` in their data file: word-list swaps) run after the others; when their
+//!    edits take the text below the profile's similarity threshold they are withheld and
+//!    reported as withheld.
 //! 5. Flag and suggest rules never change the text.
 
 use std::collections::HashMap;
@@ -67,6 +69,7 @@ pub struct Rewrite {
 }
 
 /// Maps positions in the text being rewritten back to the draft.
+#[derive(Clone)]
 struct SourceMap {
     /// Consecutive pieces: (current range, draft range, edited).
     pieces: Vec<(Range<usize>, Range<usize>, bool)>,
@@ -164,113 +167,148 @@ fn apply(text: &str, changes: &[Change]) -> String {
     out
 }
 
-struct Pass {
+/// A rewrite in progress: the current text, how it maps back to the draft, and the edits so far.
+#[derive(Clone)]
+struct Rewriter<'e> {
+    engine: &'e StyleEngine,
+    ctx: &'e Context,
+    profile: &'e Profile,
+    draft_chars: std::rc::Rc<CharIndex>,
+    facts: std::rc::Rc<HashMap<String, usize>>,
     text: String,
+    map: SourceMap,
     edits: Vec<Edit>,
 }
 
-/// One run of the rule sequence until a fixed point, with the rules of `skip` left out.
-fn fix_all(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, skip: &dyn Fn(&str) -> bool) -> Pass {
-    let draft_doc = engine.segment(draft, ctx);
-    // The client's name is protected from alteration by every rule, but rule B1 may drop an
-    // extra occurrence, so it is not counted as a fact.
-    let name_words: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
-    let facts: HashMap<String, usize> = fact_counts(&draft_doc)
-        .into_iter()
-        .filter(|(k, _)| !name_words.contains(k))
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let draft_chars = CharIndex::new(draft);
-    let mut text = draft.to_string();
-    let mut map = SourceMap::new(draft.len());
-    let mut edits = Vec::new();
-    for _ in 0..MAX_ROUNDS {
-        let mut changed = false;
-        for (rule, def) in engine.active_rules(profile) {
-            if def.fix != FixKind::Auto || skip(&def.id) || engine.unavailable(def, None).is_some() {
-                continue;
-            }
-            let doc = engine.segment(&text, ctx);
-            let mut changes: Vec<Change> = engine
-                .run_rule(rule, &doc, ctx, profile, None)
-                .into_iter()
-                .filter_map(|f| f.change)
-                .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
-                .filter(|c| text.get(c.start..c.end).is_some_and(|old| old != c.text))
-                .collect();
-            changes.sort_by_key(|c| (c.start, c.end));
-            let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
-            for c in changes {
-                if kept.last().is_none_or(|k: &Change| c.start >= k.end && !(c.start == k.start && c.start == c.end)) {
-                    kept.push(c);
-                }
-            }
-            if kept.is_empty() {
-                continue;
-            }
-            let mut candidate = apply(&text, &kept);
-            if !keeps_facts(&facts, &candidate) {
-                // Undo the offending edits one by one: keep only those that lose no fact.
-                let mut safe = Vec::new();
-                for c in &kept {
-                    let mut trial = safe.clone();
-                    trial.push(c.clone());
-                    if keeps_facts(&facts, &apply(&text, &trial)) {
-                        safe.push(c.clone());
-                    }
-                }
-                kept = safe;
-                candidate = apply(&text, &kept);
-            }
-            for c in kept.iter().rev() {
-                let start = map.draft(c.start, false);
-                let end = map.draft(c.end, true).max(start);
-                edits.push(Edit {
-                    rule: RULES[rule].0.to_string(),
-                    before: text[c.start..c.end].to_string(),
-                    after: c.text.clone(),
-                    start: draft_chars.of(start),
-                    end: draft_chars.of(end),
-                    reason: def.reason.clone(),
-                });
-                map.replace(c.start..c.end, c.text.len());
-            }
-            changed |= !kept.is_empty();
-            text = candidate;
-        }
-        if !changed {
-            break;
+impl<'e> Rewriter<'e> {
+    fn new(engine: &'e StyleEngine, draft: &str, ctx: &'e Context, profile: &'e Profile) -> Rewriter<'e> {
+        let draft_doc = engine.segment(draft, ctx);
+        // The client's name is protected from alteration by every rule, but rule B1 may drop an
+        // extra occurrence, so it is not counted as a fact.
+        let name_words: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
+        let facts = fact_counts(&draft_doc)
+            .into_iter()
+            .filter(|(k, _)| !name_words.contains(k))
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Rewriter {
+            engine,
+            ctx,
+            profile,
+            draft_chars: std::rc::Rc::new(CharIndex::new(draft)),
+            facts: std::rc::Rc::new(facts),
+            text: draft.to_string(),
+            map: SourceMap::new(draft.len()),
+            edits: Vec::new(),
         }
     }
-    Pass { text, edits }
+
+    /// Runs the rule sequence until a fixed point, leaving out the rules `skip` names.
+    fn run(&mut self, skip: &dyn Fn(&str) -> bool) {
+        let engine = self.engine;
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            for (rule, def) in engine.active_rules(self.profile) {
+                if def.fix != FixKind::Auto || skip(&def.id) || engine.unavailable(def, None).is_some() {
+                    continue;
+                }
+                changed |= self.apply_rule(rule, def);
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Applies one rule's changes that keep every fact; whether anything changed.
+    fn apply_rule(&mut self, rule: usize, def: &crate::style::RuleDef) -> bool {
+        let text = &self.text;
+        let doc = self.engine.segment(text, self.ctx);
+        let mut changes: Vec<Change> = self
+            .engine
+            .run_rule(rule, &doc, self.ctx, self.profile, None)
+            .into_iter()
+            .filter_map(|f| f.change)
+            .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
+            .filter(|c| text.get(c.start..c.end).is_some_and(|old| old != c.text))
+            .collect();
+        changes.sort_by_key(|c| (c.start, c.end));
+        let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
+        for c in changes {
+            // Non-overlapping, and one insertion per point.
+            if kept.last().is_none_or(|k: &Change| c.start >= k.end && !(c.start == k.start && c.start == c.end)) {
+                kept.push(c);
+            }
+        }
+        if kept.is_empty() {
+            return false;
+        }
+        let mut candidate = apply(text, &kept);
+        if !keeps_facts(&self.facts, &candidate) {
+            // Undo the offending edits one by one: keep only those that lose no fact.
+            let mut safe = Vec::new();
+            for c in &kept {
+                let mut trial = safe.clone();
+                trial.push(c.clone());
+                if keeps_facts(&self.facts, &apply(text, &trial)) {
+                    safe.push(c.clone());
+                }
+            }
+            kept = safe;
+            candidate = apply(text, &kept);
+        }
+        let first_edit = self.edits.len();
+        for c in kept.iter().rev() {
+            let start = self.map.draft(c.start, false);
+            let end = self.map.draft(c.end, true).max(start);
+            self.edits.push(Edit {
+                rule: RULES[rule].0.to_string(),
+                before: self.text[c.start..c.end].to_string(),
+                after: c.text.clone(),
+                start: self.draft_chars.of(start),
+                end: self.draft_chars.of(end),
+                reason: def.reason.clone(),
+            });
+            self.map.replace(c.start..c.end, c.text.len());
+        }
+        // Applied back to front (so positions stay valid), reported front to back.
+        self.edits[first_edit..].reverse();
+        self.text = candidate;
+        !kept.is_empty()
+    }
 }
 
 /// `draft` with only rule `rule`'s automatic fixes applied.
 pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, rule: &str) -> String {
-    fix_all(engine, draft, ctx, profile, &|id| id != rule).text
+    let mut rewriter = Rewriter::new(engine, draft, ctx, profile);
+    rewriter.run(&|id| id != rule);
+    rewriter.text
 }
 
 /// Runs the rewrite for `engine`.
+///
+/// The safe rules run first; the risky ones (word-list swaps whose dictionary replacement may
+/// not fit the context) then run on that result. The meaning guard compares the two texts, so
+/// its decision depends only on what the risky edits change — and rewriting the output again
+/// reaches the same two texts and the same decision, which keeps the rewrite idempotent.
 pub(crate) fn run(engine: &StyleEngine, draft: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
-    let mut pass = fix_all(engine, draft, ctx, profile, &|_| false);
+    let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
+    let mut safe = Rewriter::new(engine, draft, ctx, profile);
+    safe.run(&risky);
+    let mut full = safe.clone();
+    full.run(&|_| false);
     let mut withheld = Vec::new();
-    let mut similarity = None;
-    if let Some(embedder) = embedder.filter(|_| !pass.edits.is_empty()) {
-        let sim = meaning_similarity(embedder, draft, &pass.text)?;
-        similarity = Some(sim);
-        let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
-        if sim < profile.meaning_guard && pass.edits.iter().any(|e| risky(&e.rule)) {
-            let safe = fix_all(engine, draft, ctx, profile, &risky);
-            withheld = pass.edits.into_iter().filter(|e| risky(&e.rule)).collect();
-            similarity = Some(meaning_similarity(embedder, draft, &safe.text)?);
-            pass = safe;
+    let mut result = full;
+    if let Some(embedder) = embedder {
+        if result.text != safe.text && meaning_similarity(embedder, &safe.text, &result.text)? < profile.meaning_guard {
+            withheld = result.edits.split_off(safe.edits.len());
+            result = safe;
         }
-    } else if embedder.is_some() {
-        similarity = Some(1.0);
     }
-    let report = engine.check(&pass.text, ctx, embedder)?;
-    Ok(Rewrite { text: pass.text, edits: pass.edits, issues: report.issues, similarity, withheld })
+    let similarity = embedder.map(|e| meaning_similarity(e, draft, &result.text)).transpose()?;
+    let report = engine.check_any_length(&result.text, ctx, embedder)?;
+    Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 
 /// Cosine similarity of the two texts' embeddings (both as queries: they are the same message).

@@ -177,8 +177,9 @@ fn is_word_char(c: char) -> bool {
 
 impl<'a> Doc<'a> {
     /// Segments `text`. `protected_words` (e.g. the client's name as given) and
-    /// `abbreviations` (lower case, without the final dot: «т.д», «руб») refine the result.
-    pub fn new(text: &'a str, protected_words: &[&str], abbreviations: &[&str]) -> Doc<'a> {
+    /// `abbreviations` (lower case, without the final dot: «т.д», «ул»; `true` for those that
+    /// always precede a word or number) refine the result.
+    pub fn new(text: &'a str, protected_words: &[&str], abbreviations: &[(&str, bool)]) -> Doc<'a> {
         let mut tokens = Vec::with_capacity(text.len() / 3 + 1);
         let mut pos = 0;
         for m in fact_regex().find_iter(text) {
@@ -201,6 +202,7 @@ impl<'a> Doc<'a> {
             pos = m.end();
         }
         scan_plain(text, pos, text.len(), &mut tokens);
+        mark_lone_brackets(text, &mut tokens);
         mark_quotes(text, &mut tokens);
         mark_protected_words(text, &mut tokens, protected_words);
         let sentences = split_sentences(text, &tokens, abbreviations);
@@ -310,6 +312,28 @@ fn scan_symbols(text: &str, from: usize, to: usize, tokens: &mut Vec<Token>) {
     }
 }
 
+/// A «)» that closes no «(» after a word is a smiley («не переживайте)»); after a number it is
+/// a list marker («1)»).
+fn mark_lone_brackets(text: &str, tokens: &mut [Token]) {
+    let mut depth = 0usize;
+    let mut prev_kind = None;
+    for t in tokens.iter_mut() {
+        if t.kind == TokenKind::Punct {
+            match &text[t.start..t.end] {
+                "(" => depth += 1,
+                ")" if depth > 0 => depth -= 1,
+                ")" if matches!(prev_kind, Some(TokenKind::Word | TokenKind::Punct | TokenKind::Money | TokenKind::Time | TokenKind::Date)) => {
+                    t.kind = TokenKind::Smiley;
+                }
+                _ => {}
+            }
+        }
+        if !matches!(t.kind, TokenKind::Space | TokenKind::Newline) {
+            prev_kind = Some(t.kind);
+        }
+    }
+}
+
 /// Marks tokens inside «…», „…“ and "…" quotes as quoted and protected (product names, titles).
 fn mark_quotes(text: &str, tokens: &mut [Token]) {
     let mut open: Option<(usize, char)> = None;
@@ -348,7 +372,7 @@ fn mark_protected_words(text: &str, tokens: &mut [Token], words: &[&str]) {
     }
 }
 
-fn split_sentences(text: &str, tokens: &[Token], abbreviations: &[&str]) -> Vec<Sentence> {
+fn split_sentences(text: &str, tokens: &[Token], abbreviations: &[(&str, bool)]) -> Vec<Sentence> {
     let mut sentences = Vec::new();
     let mut first: Option<usize> = None;
     let mut last = 0;
@@ -404,7 +428,7 @@ fn split_sentences(text: &str, tokens: &[Token], abbreviations: &[&str]) -> Vec<
 }
 
 /// Whether punctuation token `i` ends its sentence.
-fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[&str]) -> bool {
+fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[(&str, bool)]) -> bool {
     let mark = &text[tokens[i].start..tokens[i].end];
     if !mark.chars().all(is_sentence_end) {
         return false;
@@ -420,10 +444,10 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[&str])
         // «т. д.», «руб.», «ул.»: the word before the dot (and the one before that for «т. д.»)
         // decides, and only when the next word starts in lower case.
         let word = text[tokens[i - 1].start..tokens[i - 1].end].to_lowercase();
-        let next_word_lower = tokens[i + 1..]
-            .iter()
-            .find(|t| t.kind != TokenKind::Space)
-            .is_some_and(|t| t.kind == TokenKind::Word && text[t.start..].starts_with(char::is_lowercase));
+        // The next non-space token: a lower-case word or a number continues the sentence.
+        let next_continues = tokens[i + 1..].iter().find(|t| t.kind != TokenKind::Space).is_some_and(|t| {
+            t.kind.is_fact() || t.kind == TokenKind::Word && text[t.start..].starts_with(char::is_lowercase)
+        });
         // «т. д.» and «т.д.»: the word two steps back, across one dot (and maybe a space).
         let dot_before = |j: usize| tokens.get(j).is_some_and(|t| &text[t.start..t.end] == ".");
         let back = if i >= 3 && dot_before(i - 2) {
@@ -436,10 +460,12 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[&str])
         let two = back
             .filter(|&j| tokens[j].kind == TokenKind::Word)
             .map(|j| format!("{}.{}", text[tokens[j].start..tokens[j].end].to_lowercase(), word));
-        let is_abbreviation = abbreviations.contains(&word.as_str())
-            || two.as_deref().is_some_and(|w| abbreviations.contains(&w));
-        if is_abbreviation && next_word_lower {
-            return false;
+        let known = |w: &str| abbreviations.iter().find(|(a, _)| *a == w).map(|(_, precedes)| *precedes);
+        let kind = two.as_deref().and_then(known).or_else(|| known(&word));
+        match kind {
+            Some(true) => return false,
+            Some(false) if next_continues => return false,
+            _ => {}
         }
     }
     true
@@ -496,6 +522,10 @@ mod tests {
     fn smileys_emoji_and_punctuation_runs() {
         use TokenKind::*;
         assert_eq!(kinds("спасибо)))"), [(Word, "спасибо"), (Smiley, ")))")]);
+        assert_eq!(kinds("не переживайте)"), [(Word, "не"), (Word, "переживайте"), (Smiley, ")")]);
+        assert_eq!(kinds("1) да (до 18:00)"), [
+            (Number, "1"), (Punct, ")"), (Word, "да"), (Punct, "("), (Word, "до"), (Time, "18:00"), (Punct, ")")
+        ]);
         assert_eq!(kinds("ок :-) 👍🏻"), [(Word, "ок"), (Smiley, ":-)"), (Emoji, "👍🏻")]);
         assert_eq!(kinds("что?!!"), [(Word, "что"), (Punct, "?!!")]);
         assert_eq!(kinds("какой-то интернет-магазин"), [(Word, "какой-то"), (Word, "интернет-магазин")]);
@@ -503,10 +533,10 @@ mod tests {
 
     #[test]
     fn sentences_split_at_marks_and_line_breaks() {
-        let text = "привет. заказ готов!\nзаберите его в пункте, т. д. и т.п. ок";
-        let doc = Doc::new(text, &[], &["т.д", "т.п", "т"]);
+        let text = "привет. заказ готов!\nзаберите его на ул. Ленина, т. д. и т.п. ок";
+        let doc = Doc::new(text, &[], &[("т.д", false), ("т.п", false), ("т", true), ("ул", true)]);
         let got: Vec<&str> = doc.sentences.iter().map(|s| &text[s.start..s.end]).collect();
-        assert_eq!(got, ["привет.", "заказ готов!", "заберите его в пункте, т. д. и т.п. ок"]);
+        assert_eq!(got, ["привет.", "заказ готов!", "заберите его на ул. Ленина, т. д. и т.п. ок"]);
         assert!(doc.sentences[1].ends_line);
         assert!(!doc.sentences[0].ends_line);
     }

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub fn root() -> &'static Path {
@@ -71,4 +71,36 @@ pub fn run_reference(mode: &str, kind: &str, lines: &[String]) -> Vec<String> {
 
 pub fn parse_floats(line: &str) -> Vec<f32> {
     line.split_whitespace().map(|v| v.parse().unwrap()).collect()
+}
+
+/// Runs the `sufler` binary with the real model.
+pub fn sufler(args: &[&str], stdin: &[u8]) -> Output {
+    sufler_env(args, stdin, &[])
+}
+
+/// Runs the `sufler` binary with extra environment variables.
+pub fn sufler_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sufler"))
+        .args(args)
+        .env("SUFLER_MODEL_DIR", model_dir())
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    // The binary may exit before reading everything (bad input); ignore the broken pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// A command's stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

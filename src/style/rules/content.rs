@@ -35,14 +35,20 @@ fn is_question(doc: &Doc, s: &Sentence, question_words: &[String]) -> bool {
 pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
     let (Some(embedder), Some(client)) = (inp.embedder, inp.ctx.latest_client_message()) else { return };
     let question_words = inp.def.list("question_words");
-    let threshold = inp.def.data.get("threshold").and_then(|v| v.as_float()).unwrap_or(0.85) as f32;
+    let number = |key: &str| inp.def.data.get(key).and_then(|v| v.as_float()).unwrap_or(f64::NAN) as f32;
+    let (answered, related, margin) = (number("answered"), number("related"), number("margin"));
+    let elliptical = inp.def.data.get("elliptical_words").and_then(|v| v.as_integer()).unwrap_or(0) as usize;
     let client_doc = Doc::new(client, &[], &[]);
-    let questions: Vec<&str> = client_doc
-        .sentences
-        .iter()
-        .filter(|s| is_question(&client_doc, s, &question_words))
-        .map(|s| &client[s.start..s.end])
-        .collect();
+    // Questions, with elliptical follow-ups («Во сколько?») joined to the question before.
+    let mut questions: Vec<(usize, usize)> = Vec::new();
+    for s in client_doc.sentences.iter().filter(|s| is_question(&client_doc, s, &question_words)) {
+        let short = client_doc.words(s).count() <= elliptical;
+        match questions.last_mut() {
+            Some(last) if short => last.1 = s.end,
+            _ => questions.push((s.start, s.end)),
+        }
+    }
+    let questions: Vec<&str> = questions.iter().map(|&(a, b)| &client[a..b]).collect();
     let doc = inp.doc;
     let answers: Vec<&str> = doc.sentences.iter().map(|s| &doc.text[s.start..s.end]).filter(|s| s.chars().any(char::is_alphabetic)).collect();
     if questions.is_empty() || answers.is_empty() {
@@ -56,11 +62,13 @@ pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
             return;
         }
     };
+    let best: Vec<f32> = qv.iter().map(|q| av.iter().map(|a| cosine(q, a)).fold(f32::MIN, f32::max)).collect();
+    let top = best.iter().copied().fold(f32::MIN, f32::max);
     let (start, end) = whole(doc);
-    for (question, q) in questions.iter().zip(&qv) {
-        let best = av.iter().map(|a| cosine(q, a)).fold(f32::MIN, f32::max);
-        if best < threshold {
-            out.push(Finding::flag(start, end).arg("question", question.trim()).arg("similarity", format!("{best:.2}")));
+    for (question, &b) in questions.iter().zip(&best) {
+        let is_answered = b >= answered || (b >= related && b >= top - margin);
+        if !is_answered {
+            out.push(Finding::flag(start, end).arg("question", question.trim()).arg("similarity", format!("{b:.2}")));
         }
     }
 }
@@ -83,6 +91,7 @@ pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
     if already_numbered {
         return;
     }
+    let mut lists: Vec<std::ops::Range<usize>> = Vec::new();
     let mut k = 0;
     while k < doc.sentences.len() {
         let mut end = k;
@@ -93,19 +102,25 @@ pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
             end += 1;
         }
         if end - k >= 2 {
-            let items = &doc.sentences[k..end];
-            let first = &items[0];
-            let at_line_start = doc.text[..first.start].trim_end_matches([' ', '\t']).is_empty()
-                || doc.text[..first.start].trim_end_matches([' ', '\t']).ends_with('\n');
-            let span_start = if at_line_start { first.start } else { doc.sentences[k - 1].end };
-            let list: Vec<String> =
-                items.iter().enumerate().map(|(n, s)| format!("{}. {}", n + 1, &doc.text[s.start..s.end])).collect();
-            let prefix = if at_line_start { "" } else { "\n" };
-            out.push(Finding::fix(span_start, items[items.len() - 1].end, format!("{prefix}{}", list.join("\n"))));
+            lists.push(k..end);
             k = end;
         } else {
             k += 1;
         }
+    }
+    for items in lists {
+        let first = &doc.sentences[items.start];
+        let before = doc.text[..first.start].trim_end_matches([' ', '\t']);
+        let at_line_start = before.is_empty() || before.ends_with('\n');
+        let span_start = if at_line_start { first.start } else { doc.sentences[items.start - 1].end };
+        let list: Vec<String> = doc.sentences[items.clone()]
+            .iter()
+            .enumerate()
+            .map(|(n, s)| format!("{}. {}", n + 1, &doc.text[s.start..s.end]))
+            .collect();
+        let prefix = if at_line_start { "" } else { "\n" };
+        let end = doc.sentences[items.end - 1].end;
+        out.push(Finding::fix(span_start, end, format!("{prefix}{}", list.join("\n"))));
     }
 }
 
@@ -161,6 +176,7 @@ pub(crate) fn greeting_only(inp: &Input, out: &mut Vec<Finding>) {
         let text = words.join(" ");
         !words.is_empty()
             && (inp.lex.formal_greetings.longest_at(&words).is_some_and(|(n, _)| n == words.len())
+                || inp.lex.greetings.longest_at(&words).is_some_and(|(n, _)| n == words.len())
                 || formulas.iter().any(|f| {
                     let f = fold(f);
                     text == f || text.starts_with(&format!("{f} "))

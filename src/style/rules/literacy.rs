@@ -146,10 +146,14 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
         let Some(last) = s.tokens.clone().rev().find(|&i| !matches!(t[i].kind, TokenKind::Emoji | TokenKind::Smiley | TokenKind::Space)) else {
             continue;
         };
-        let tok = doc.tok(last);
-        let closed = t[last].kind == TokenKind::Punct
-            && (tok.chars().all(is_sentence_end) || matches!(tok, ":" | ";" | ")" | "»" | "\"" | "”" | "(" | "-" | "—" | "–"));
-        if closed || matches!(t[last].kind, TokenKind::Url | TokenKind::Email | TokenKind::Other) {
+        // End marks close a sentence, also inside a closing quote or bracket («…готово!»).
+        let ends = |i: usize| t[i].kind == TokenKind::Punct && doc.tok(i).chars().all(is_sentence_end);
+        let closing = |i: usize| t[i].kind == TokenKind::Punct && matches!(doc.tok(i), ")" | "»" | "\"" | "”");
+        let closed = ends(last)
+            || matches!(doc.tok(last), ":" | ";")
+            || closing(last) && last > 0 && ends(last - 1)
+            || t[last].kind == TokenKind::Punct && matches!(doc.tok(last), "-" | "—" | "–" | "(" | ",");
+        if closed || t[last].kind == TokenKind::Other {
             continue;
         }
         let mark = if is_question(inp, doc, s) { "?" } else { "." };

@@ -162,11 +162,11 @@ pub(crate) fn name_spelling(inp: &Input, out: &mut Vec<Finding>) {
             if !(lower_case_name || typo) {
                 continue;
             }
-            // Another real name or a case form of this one («Анне») is not a typo.
-            let known = inp.lex.names.is_known(word)
-                || analyses(inp.morph, word).iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name))
-                || inp.speller.is_some_and(|s| s.is_correct(word));
-            if typo && known {
+            // A case form of the name («Анне», «Евгению») is not a typo; another spelling of it,
+            // even a real one («Наталия» for «Наталья»), is.
+            let case_form = analyses(inp.morph, word).iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name));
+            let operator = inp.ctx.operator_name().is_some_and(|o| o.split_whitespace().any(|p| p == word));
+            if typo && (case_form || operator) {
                 continue;
             }
             out.push(Finding::fix(t.start, t.end, word_of_name.to_string()));

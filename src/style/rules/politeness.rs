@@ -2,7 +2,7 @@
 //! blame, directives, rude clients.
 
 use super::{
-    analyses, capitalize, contains_words, forbidden, phrase_matches, polite_case, whole,
+    Change, analyses, capitalize, contains_words, forbidden, phrase_matches, polite_case, whole,
     Finding, Input,
 };
 use crate::style::lexicon::fold;
@@ -54,7 +54,8 @@ fn has_softener(inp: &Input, tokens: std::ops::Range<usize>) -> bool {
     phrase_matches(inp.doc, &inp.lex.softeners).iter().any(|(first, _, _)| tokens.contains(first))
 }
 
-/// Whether token `i` is a formal (plural) imperative that asks the client to do something.
+/// Whether token `i` is an imperative that asks the client to do something («пришлите»;
+/// «пришли» too, which A1 makes formal first).
 pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     let doc = inp.doc;
     let word = doc.tok(i);
@@ -67,7 +68,13 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     if matches!(prev.as_deref(), Some("не" | "вы")) {
         return false;
     }
-    analyses(inp.morph, word).iter().any(|a| a.has("impr") && a.has("plur"))
+    // A formal imperative often shares its form with the future («проверите»), so any reading
+    // counts; a singular one must be the best reading («при» is a preposition first) of a word
+    // the dictionary knows («Худи» is not an imperative).
+    let readings = analyses(inp.morph, word);
+    let known = inp.speller.is_none_or(|s| s.is_correct(word));
+    readings.iter().any(|a| a.has("impr") && a.has("plur") && !a.has("incl"))
+        || known && readings.first().is_some_and(|a| a.has("impr") && a.has("sing"))
 }
 
 /// A3: a request gets «пожалуйста»; a sentence keeps at most one.
@@ -117,7 +124,21 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
     match opening_greeting(inp) {
         Some((_, _, None)) => {}
         Some((first, last, Some(formal))) => {
-            out.push(Finding::fix(doc.tokens[first].start, doc.tokens[last].end, formal));
+            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+            match continuation(inp, last) {
+                // «привет, Анна, щас гляну» → «Здравствуйте, Анна! Щас гляну»: the greeting
+                // becomes a sentence of its own.
+                Some((name_end, next)) => {
+                    let name = &doc.text[end..name_end];
+                    let change = Change {
+                        start,
+                        end: doc.tokens[next].end,
+                        text: format!("{formal}{name}! {}", capitalize(doc.tok(next))),
+                    };
+                    out.push(Finding::fix_with(start, end, formal, change));
+                }
+                None => out.push(Finding::fix(start, end, formal)),
+            }
         }
         None => {
             let at = doc.sentences[0].start;
@@ -128,6 +149,35 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             out.push(Finding::fix(at, at, text));
         }
     }
+}
+
+/// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…»): the end
+/// of an address to the client right after the greeting (bytes) and the first word after it.
+fn continuation(inp: &Input, last: usize) -> Option<(usize, usize)> {
+    let doc = inp.doc;
+    let is = |i: Option<usize>, s: &str| i.is_some_and(|i| doc.tok(i) == s);
+    let mut cursor = last;
+    let mut next = doc.next_non_space(cursor);
+    if !is(next, ",") {
+        return None;
+    }
+    let name = inp.ctx.client_name().map(|n| n.split_whitespace().collect::<Vec<_>>()).unwrap_or_default();
+    let mut after_comma = next.and_then(|n| doc.next_non_space(n));
+    while let Some(w) = after_comma.filter(|&w| name.contains(&doc.tok(w))) {
+        cursor = w;
+        after_comma = doc.next_non_space(w);
+        next = after_comma;
+    }
+    let name_end = doc.tokens[cursor].end;
+    if cursor != last {
+        // After the name: a comma must follow, then the rest of the sentence.
+        if !is(next, ",") {
+            return None;
+        }
+        after_comma = next.and_then(|n| doc.next_non_space(n));
+    }
+    let word = after_comma.filter(|&w| doc.tokens[w].kind == TokenKind::Word && !doc.tokens[w].protected)?;
+    Some((name_end, word))
 }
 
 /// A5: at first contact the operator says who they are.
@@ -199,7 +249,7 @@ pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .map(fold)
-        .any(|w| insults.iter().any(|stem| w.starts_with(stem.as_str())));
+        .any(|w| insults.iter().any(|stem| w.starts_with(&fold(stem))));
     if rude {
         let (start, end) = whole(inp.doc);
         let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));

@@ -1,0 +1,130 @@
+//! `sufler check` and `sufler rewrite` as acceptance checks call them: the draft on stdin, the
+//! dialogue in flags, JSON out; and bad input getting a message and a non-zero exit.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn json(args: &[&str], stdin: &str) -> Value {
+    let out = sufler(args, stdin.as_bytes());
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn rules(report: &Value) -> Vec<String> {
+    report["issues"].as_array().unwrap().iter().map(|i| i["rule"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn check_reports_issues_with_character_offsets_and_russian_messages() {
+    let draft = "привет, щас скинь номер заказа 👍";
+    let report = json(&["check", "--json", "--client-name", "Анна", "--first-message", "--no-encoder"], draft);
+    let fired = rules(&report);
+    for rule in ["greeting", "slang", "polite-you", "emoji", "capital-start"] {
+        assert!(fired.contains(&rule.to_string()), "{rule} missing in {fired:?}");
+    }
+    let chars: Vec<char> = draft.chars().collect();
+    for issue in report["issues"].as_array().unwrap() {
+        let (start, end) = (issue["start"].as_u64().unwrap() as usize, issue["end"].as_u64().unwrap() as usize);
+        assert!(start <= end && end <= chars.len());
+        assert!(issue["message"].as_str().unwrap().chars().any(|c| ('а'..='я').contains(&c)));
+        assert!(issue["severity"].is_string() && issue["replacements"].is_array());
+        if issue["rule"] == "slang" && issue["start"] == 8 {
+            assert_eq!(chars[start..end].iter().collect::<String>(), "щас");
+            assert_eq!(issue["replacements"][0], "сейчас");
+        }
+    }
+}
+
+#[test]
+fn rewrite_returns_text_edits_issues_and_similarity() {
+    let draft = "привет, щас гляну твой заказ № 4821-1934, подожди";
+    let out = json(&["rewrite", "--json", "--client-name", "Анна", "--first-message", "--operator-name", "Ольга"], draft);
+    let text = out["text"].as_str().unwrap();
+    assert!(text.starts_with("Здравствуйте, Анна! Меня зовут Ольга, я помогу Вам. Сейчас посмотрю"), "{text}");
+    assert!(text.contains("Ваш заказ № 4821-1934") && text.contains("подождите, пожалуйста"), "{text}");
+    assert!(!text.contains("щас") && !text.contains("твой"), "{text}");
+    let sim = out["similarity"].as_f64().expect("similarity with the encoder");
+    assert!(sim > 0.5 && sim <= 1.0001, "{sim}");
+    for edit in out["edits"].as_array().unwrap() {
+        assert!(edit["rule"].is_string() && edit["before"].is_string() && edit["after"].is_string());
+        assert!(edit["reason"].as_str().unwrap().chars().any(|c| ('а'..='я').contains(&c)));
+    }
+    // The rewrite of a rewrite changes nothing.
+    let again = json(&["rewrite", "--json", "--client-name", "Анна", "--first-message", "--operator-name", "Ольга"], text);
+    assert_eq!(again["text"], text);
+    assert!(again["edits"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn answer_all_lists_the_ignored_question() {
+    let report = json(
+        &["check", "--json", "--client-message", "Сколько стоит доставка в Казань? Можно ли оплатить наличными при получении?"],
+        "Доставка в Казань стоит 350 ₽.",
+    );
+    let ignored: Vec<&Value> = report["issues"].as_array().unwrap().iter().filter(|i| i["rule"] == "answer-all").collect();
+    assert_eq!(ignored.len(), 1, "{report}");
+    assert!(ignored[0]["message"].as_str().unwrap().contains("наличными"), "{report}");
+}
+
+#[test]
+fn the_readable_output_is_a_diff_with_reasons() {
+    let out = sufler(&["rewrite", "--no-encoder"], "щас проверю".as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("[-щас-]") && text.contains("{+Сейчас+}"), "{text}");
+    // Slang swaps are risky and run after the safe rules, so they see «Щас».
+    assert!(text.contains("slang «Щас» → «Сейчас»"), "{text}");
+}
+
+#[test]
+fn bad_input_gets_a_message_and_exit_1() {
+    for (args, stdin, expect) in [
+        (&["check", "--json"][..], &b"\xff\xfe"[..], "not valid UTF-8"),
+        (&["check", "--json", "--profile", "telegram"][..], &b"text"[..], "профиль «telegram» не найден"),
+        (&["check", "--json", "--client-time", "25:00"][..], &b"text"[..], "время клиента"),
+        (&["rewrite", "--json", "--no-encoder"][..], "а".repeat(200 * 1024).as_bytes(), "слишком длинный"),
+        (&["check", "--first-message", "--not-first-message"][..], &b"text"[..], "cannot be used with"),
+    ] {
+        let out = sufler(args, stdin);
+        assert_eq!(out.status.code(), Some(if expect == "cannot be used with" { 2 } else { 1 }), "{args:?}");
+        assert!(stderr(&out).contains(expect), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn empty_and_emoji_only_drafts_get_clear_results() {
+    let report = json(&["check", "--json", "--no-encoder"], "");
+    assert!(report["issues"].as_array().unwrap().is_empty());
+    let out = json(&["rewrite", "--json", "--no-encoder"], "🙂🙂🙂");
+    assert_eq!(out["text"], "");
+    assert_eq!(out["edits"][0]["rule"], "emoji");
+}
+
+#[test]
+fn formality_eval_reaches_the_goal() {
+    let dir = root().join("../shared/data/iwslt2022-formality-ru");
+    if !dir.is_dir() {
+        eprintln!("../shared/data not beside the checkout; skipping");
+        return;
+    }
+    let out = sufler(&["eval", "formality", dir.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let number = |label: &str| -> f64 {
+        let line = text.lines().find(|l| l.contains(label)).unwrap();
+        line.split_whitespace().find_map(|w| w.parse().ok()).unwrap()
+    };
+    assert!(number("exact match") >= 0.85, "{text}");
+    assert!(number("chrF") >= 97.0, "{text}");
+}
+
+#[test]
+fn rewrite_dev_set_pass_rate() {
+    let out = sufler(&["eval", "rewrite", "eval/sets/rewrite-dev.jsonl"], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rate: f64 = text.rsplit("pass rate ").next().unwrap().trim().parse().unwrap();
+    assert!(rate >= 0.9, "{text}");
+}
