@@ -62,7 +62,7 @@ impl fmt::Display for FormalityReport {
 /// or the two files of a pair differ in their number of lines.
 pub fn evaluate(dir: &Path, convert: impl Fn(&str) -> String) -> io::Result<FormalityReport> {
     let pairs = load_pairs(dir)?;
-    let outputs: Vec<String> = pairs.iter().map(|p| convert(&p.informal)).collect();
+    let outputs: Vec<String> = pairs.iter().map(|p| convert_unquoted(&p.informal, &convert)).collect();
     let normal = |s: &str| s.trim().to_lowercase();
     let references: Vec<String> = pairs.iter().map(|p| normal(&p.formal)).collect();
     let outputs: Vec<String> = outputs.iter().map(|o| normal(o)).collect();
@@ -74,6 +74,17 @@ pub fn evaluate(dir: &Path, convert: impl Fn(&str) -> String) -> io::Result<Form
         chrf: corpus_chrf(outputs.iter().map(String::as_str).zip(references.iter().map(String::as_str))),
         copy_chrf: corpus_chrf(inputs.iter().map(String::as_str).zip(references.iter().map(String::as_str))),
     })
+}
+
+/// Lines of these files are CSV-escaped: a line holding a straight quote is wrapped in quotes
+/// with inner quotes doubled. The converter sees the text itself; the result is escaped back.
+fn convert_unquoted(line: &str, convert: &impl Fn(&str) -> String) -> String {
+    match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        Some(inner) if inner.replace("\"\"", "").chars().all(|c| c != '"') => {
+            format!("\"{}\"", convert(&inner.replace("\"\"", "\"")).replace('"', "\"\""))
+        }
+        _ => convert(line),
+    }
 }
 
 /// Reads the line pairs of every `*.informal.ru` file in `dir` (sorted by file name) and its
@@ -188,6 +199,13 @@ fn f_score(stats: &[NgramStats]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_escaped_lines_are_converted_inside_their_quotes() {
+        let upper = |s: &str| s.to_uppercase();
+        assert_eq!(convert_unquoted("\"в \"\"Спартаке\"\" ты\"", &upper), "\"В \"\"СПАРТАКЕ\"\" ТЫ\"");
+        assert_eq!(convert_unquoted("просто ты", &upper), "ПРОСТО ТЫ");
+    }
 
     #[test]
     fn chrf_of_a_toy_pair_matches_sacrebleu() {

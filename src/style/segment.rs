@@ -334,8 +334,15 @@ fn mark_lone_brackets(text: &str, tokens: &mut [Token]) {
     }
 }
 
-/// Marks tokens inside «…», „…“ and "…" quotes as quoted and protected (product names, titles).
+/// Longest quotation (in words) that counts as a name and is protected: «Тариф Плюс» is a
+/// product; a quoted sentence is speech, which the rules may still read.
+const MAX_QUOTED_NAME_WORDS: usize = 6;
+
+/// Marks tokens inside «…», „…“ and "…" quotes as quoted, and short quotations (product names,
+/// titles) as protected. A straight quote opens only before a non-space and closes only after
+/// one; a doubled «""» is an escaped quote character, not a boundary.
 fn mark_quotes(text: &str, tokens: &mut [Token]) {
+    let is_quote = |t: &Token| t.kind == TokenKind::Punct && &text[t.start..t.end] == "\"";
     let mut open: Option<(usize, char)> = None;
     let mut spans = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
@@ -343,9 +350,19 @@ fn mark_quotes(text: &str, tokens: &mut [Token]) {
             continue;
         }
         let c = text[t.start..].chars().next().unwrap_or(' ');
+        if c == '"' && (tokens.get(i + 1).is_some_and(is_quote) || i > 0 && is_quote(&tokens[i - 1])) {
+            continue;
+        }
+        let before_space = i == 0 || matches!(tokens[i - 1].kind, TokenKind::Space | TokenKind::Newline);
+        let after_space = tokens.get(i + 1).is_none_or(|n| matches!(n.kind, TokenKind::Space | TokenKind::Newline));
         match (open, c) {
-            (None, '«' | '„' | '“' | '"') => open = Some((i, c)),
-            (Some((start, '«')), '»') | (Some((start, '„' | '“')), '“' | '”') | (Some((start, '"')), '"') => {
+            (None, '«' | '„' | '“') => open = Some((i, c)),
+            (None, '"') if before_space && !after_space => open = Some((i, c)),
+            (Some((start, '«')), '»') | (Some((start, '„' | '“')), '“' | '”') => {
+                spans.push(start..=i);
+                open = None;
+            }
+            (Some((start, '"')), '"') if !before_space => {
                 spans.push(start..=i);
                 open = None;
             }
@@ -353,9 +370,10 @@ fn mark_quotes(text: &str, tokens: &mut [Token]) {
         }
     }
     for span in spans {
+        let words = tokens[span.clone()].iter().filter(|t| t.kind == TokenKind::Word).count();
         for t in &mut tokens[span] {
             t.quoted = true;
-            t.protected = true;
+            t.protected |= words <= MAX_QUOTED_NAME_WORDS;
         }
     }
 }
