@@ -61,6 +61,17 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
+    /// A data-file error at `line` (1-based; 0 for the whole file).
+    pub fn dataset(path: impl Into<PathBuf>, line: usize, reason: impl Into<String>) -> Self {
+        Error::Dataset { path: path.into(), line, reason: reason.into() }
+    }
+
+    /// A TOML data file that does not parse, with the line of the problem.
+    pub fn toml(path: impl Into<PathBuf>, text: &str, e: &toml::de::Error) -> Self {
+        let line = e.span().map_or(0, |s| text[..s.start].lines().count().max(1));
+        Error::dataset(path, line, e.message())
+    }
+
     /// A corrupt-model error for `path`.
     pub fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::CorruptModel { path: path.into(), reason: reason.into() }

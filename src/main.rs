@@ -492,8 +492,12 @@ fn rewrite(args: &StyleArgs, json: bool) -> Result<()> {
         let text = change.value();
         match change.tag() {
             similar::ChangeTag::Equal => line.push_str(text),
-            similar::ChangeTag::Delete => line.push_str(&paint.wrap("31;9", &if paint.0 { text.to_string() } else { format!("[-{text}-]") })),
-            similar::ChangeTag::Insert => line.push_str(&paint.wrap("32", &if paint.0 { text.to_string() } else { format!("{{+{text}+}}") })),
+            similar::ChangeTag::Delete => {
+                line.push_str(&paint.wrap("31;9", &if paint.0 { text.to_string() } else { format!("[-{text}-]") }))
+            }
+            similar::ChangeTag::Insert => {
+                line.push_str(&paint.wrap("32", &if paint.0 { text.to_string() } else { format!("{{+{text}+}}") }))
+            }
         }
     }
     println!("{line}");
@@ -502,7 +506,12 @@ fn rewrite(args: &StyleArgs, json: bool) -> Result<()> {
         println!("  {} «{}» → «{}»: {}", paint.wrap("36", &edit.rule), edit.before, edit.after, edit.reason);
     }
     for edit in &result.withheld {
-        println!("  {} «{}» → «{}»: отложено, смысл мог измениться", paint.wrap("33", &edit.rule), edit.before, edit.after);
+        println!(
+            "  {} «{}» → «{}»: отложено, смысл мог измениться",
+            paint.wrap("33", &edit.rule),
+            edit.before,
+            edit.after
+        );
     }
     if let Some(sim) = result.similarity {
         println!("  сходство по смыслу с черновиком: {sim:.3}");
@@ -527,38 +536,63 @@ fn rules(json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rules)?);
     } else {
         for r in engine.catalog().iter() {
-            println!("{:<3} {:<16} {:<8} {:<8} {}", r.code, r.id, r.severity.as_str(), format!("{:?}", r.fix).to_lowercase(), r.title);
+            println!(
+                "{:<3} {:<16} {:<8} {:<8} {}",
+                r.code,
+                r.id,
+                r.severity.as_str(),
+                format!("{:?}", r.fix).to_lowercase(),
+                r.title
+            );
         }
     }
     Ok(())
 }
 
-fn eval_rewrite(file: &std::path::Path, json: Option<PathBuf>, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
+fn eval_rewrite(
+    file: &std::path::Path,
+    json: Option<PathBuf>,
+    verbose: bool,
+    encoder: Option<&EncoderArgs>,
+) -> Result<()> {
     let cases = sufler::eval::rewrite_set::load(file)?;
     let engine = StyleEngine::embedded()?;
     let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
     let bar = indicatif::ProgressBar::new(cases.len() as u64)
         .with_style(indicatif::ProgressStyle::with_template("cases {bar:40} {pos}/{len}").expect("valid template"));
-    let report = sufler::eval::rewrite_set::run(&engine, encoder.as_ref().map(|e| e as &dyn Embedder), &cases, &|done, _| {
-        bar.set_position(done as u64)
-    })?;
+    let report =
+        sufler::eval::rewrite_set::run(&engine, encoder.as_ref().map(|e| e as &dyn Embedder), &cases, &|done, _| {
+            bar.set_position(done as u64)
+        })?;
     bar.finish_and_clear();
     for r in report.results.iter().filter(|r| !r.passed && verbose) {
         println!("FAIL {}: {}\n     → {}", r.id, r.failures.join("; "), r.rewrite.replace('\n', "⏎"));
     }
-    println!("rewrite set {}: {}/{} cases pass, pass rate {:.3}", file.display(), report.passed, report.cases, report.pass_rate);
+    println!(
+        "rewrite set {}: {}/{} cases pass, pass rate {:.3}",
+        file.display(),
+        report.passed,
+        report.cases,
+        report.pass_rate
+    );
     if let Some(path) = json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
 
 fn eval_formality(dir: &std::path::Path) -> Result<()> {
     let engine = StyleEngine::embedded()?;
-    let report = sufler::eval::formality::evaluate(dir, |informal| engine.fix_only(informal, &Dialogue::default(), "polite-you"))
-        .with_context(|| format!("reading {}", dir.display()))?;
+    let report = sufler::eval::formality::evaluate(dir, |informal| {
+        engine.fix_only(informal, &Dialogue::default(), "polite-you")
+    })
+    .with_context(|| format!("reading {}", dir.display()))?;
     println!("formality (A1 polite-you alone, lower-case «вы»): {} pairs", report.pairs);
     println!("  exact match (case-insensitive) {:.3}   goal ≥ 0.85, copying the input 0.000", report.exact_match);
-    println!("  chrF                           {:.2}   goal ≥ 97, copying the input {:.2}", report.chrf, report.copy_chrf);
+    println!(
+        "  chrF                           {:.2}   goal ≥ 97, copying the input {:.2}",
+        report.chrf, report.copy_chrf
+    );
     Ok(())
 }

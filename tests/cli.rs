@@ -3,12 +3,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Output;
 
 use common::*;
-
 
 fn assert_fails_with(out: &Output, needle: &str) {
     let err = stderr(out);

@@ -40,7 +40,8 @@ fn check_reports_issues_with_character_offsets_and_russian_messages() {
 #[test]
 fn rewrite_returns_text_edits_issues_and_similarity() {
     let draft = "привет, щас гляну твой заказ № 4821-1934, подожди";
-    let out = json(&["rewrite", "--json", "--client-name", "Анна", "--first-message", "--operator-name", "Ольга"], draft);
+    let out =
+        json(&["rewrite", "--json", "--client-name", "Анна", "--first-message", "--operator-name", "Ольга"], draft);
     let text = out["text"].as_str().unwrap();
     assert!(text.starts_with("Здравствуйте, Анна! Меня зовут Ольга, я помогу Вам. Сейчас посмотрю"), "{text}");
     assert!(text.contains("Ваш заказ № 4821-1934") && text.contains("подождите, пожалуйста"), "{text}");
@@ -52,7 +53,8 @@ fn rewrite_returns_text_edits_issues_and_similarity() {
         assert!(edit["reason"].as_str().unwrap().chars().any(|c| ('а'..='я').contains(&c)));
     }
     // The rewrite of a rewrite changes nothing.
-    let again = json(&["rewrite", "--json", "--client-name", "Анна", "--first-message", "--operator-name", "Ольга"], text);
+    let again =
+        json(&["rewrite", "--json", "--client-name", "Анна", "--first-message", "--operator-name", "Ольга"], text);
     assert_eq!(again["text"], text);
     assert!(again["edits"].as_array().unwrap().is_empty());
 }
@@ -60,10 +62,16 @@ fn rewrite_returns_text_edits_issues_and_similarity() {
 #[test]
 fn answer_all_lists_the_ignored_question() {
     let report = json(
-        &["check", "--json", "--client-message", "Сколько стоит доставка в Казань? Можно ли оплатить наличными при получении?"],
+        &[
+            "check",
+            "--json",
+            "--client-message",
+            "Сколько стоит доставка в Казань? Можно ли оплатить наличными при получении?",
+        ],
         "Доставка в Казань стоит 350 ₽.",
     );
-    let ignored: Vec<&Value> = report["issues"].as_array().unwrap().iter().filter(|i| i["rule"] == "answer-all").collect();
+    let ignored: Vec<&Value> =
+        report["issues"].as_array().unwrap().iter().filter(|i| i["rule"] == "answer-all").collect();
     assert_eq!(ignored.len(), 1, "{report}");
     assert!(ignored[0]["message"].as_str().unwrap().contains("наличными"), "{report}");
 }

@@ -33,7 +33,8 @@ fn names_dictionary_covers_both_genders_with_diminutives() {
         let forms: Vec<&str> = r[2].split(',').collect();
         assert!(!forms.is_empty() && forms.iter().all(|f| !f.is_empty() && *f != r[0]), "bad forms for {}", r[0]);
     }
-    let zhenya: Vec<&str> = rows.iter().filter(|r| r[2].split(',').any(|f| f == "Женя")).map(|r| r[0].as_str()).collect();
+    let zhenya: Vec<&str> =
+        rows.iter().filter(|r| r[2].split(',').any(|f| f == "Женя")).map(|r| r[0].as_str()).collect();
     assert!(zhenya.contains(&"Евгений") && zhenya.contains(&"Евгения"), "Женя → {zhenya:?}");
 }
 

@@ -28,10 +28,46 @@ const FACTS: [&str; 10] = [
 ];
 
 const WORDS: [&str; 40] = [
-    "ты", "тебе", "твой", "пришли", "скинь", "щас", "короче", "заказ", "номерочек", "ок", "привет", "Анна", "Женя",
-    "Евгенй", "ВНИМАНИЕ", "СРОЧНО", "я не знаю", "ждите", "смотрите на сайте", "пожалуйста", "Здравствуйте",
-    "вы", "вам", "спасибо", "доставка", "придёт", "завтра", "можешь", "готов", "сами виноваты", "ASAP", "апрувнуть",
-    "хз", "Да", "т. д.", "ООО", "ИНН", "зaказ", "какой-то", "по-русски",
+    "ты",
+    "тебе",
+    "твой",
+    "пришли",
+    "скинь",
+    "щас",
+    "короче",
+    "заказ",
+    "номерочек",
+    "ок",
+    "привет",
+    "Анна",
+    "Женя",
+    "Евгенй",
+    "ВНИМАНИЕ",
+    "СРОЧНО",
+    "я не знаю",
+    "ждите",
+    "смотрите на сайте",
+    "пожалуйста",
+    "Здравствуйте",
+    "вы",
+    "вам",
+    "спасибо",
+    "доставка",
+    "придёт",
+    "завтра",
+    "можешь",
+    "готов",
+    "сами виноваты",
+    "ASAP",
+    "апрувнуть",
+    "хз",
+    "Да",
+    "т. д.",
+    "ООО",
+    "ИНН",
+    "зaказ",
+    "какой-то",
+    "по-русски",
 ];
 
 const MARKS: [&str; 16] =
@@ -50,7 +86,11 @@ fn draft() -> impl Strategy<Value = String> {
 }
 
 fn context() -> impl Strategy<Value = Context> {
-    (any::<bool>(), proptest::option::of(proptest::sample::select(vec!["Анна", "Евгений Александрович", "Женя"])), 0u32..4)
+    (
+        any::<bool>(),
+        proptest::option::of(proptest::sample::select(vec!["Анна", "Евгений Александрович", "Женя"])),
+        0u32..4,
+    )
         .prop_map(|(first_message, name, name_uses)| Context {
             client_name: name.map(str::to_string),
             operator_name: Some("Ольга".into()),
@@ -97,7 +137,9 @@ proptest! {
 fn bad_inputs_get_clear_results_not_panics() {
     let engine = engine();
     let ctx = Context::default();
-    for text in ["", "   ", "\n\n", "🙂🙂🙂", "👍", "зaказ готов", "\u{0}\u{7}\u{1b}[31mкрасный\u{7f}", "\u{200b}\u{feff}", "ё"] {
+    for text in
+        ["", "   ", "\n\n", "🙂🙂🙂", "👍", "зaказ готов", "\u{0}\u{7}\u{1b}[31mкрасный\u{7f}", "\u{200b}\u{feff}", "ё"]
+    {
         engine.check(text, &ctx, None).unwrap();
         let out = engine.rewrite(text, &ctx, None).unwrap();
         assert_eq!(engine.rewrite(&out.text, &ctx, None).unwrap().text, out.text, "{text:?}");

@@ -35,7 +35,10 @@ pub fn run_examples(rule: &RuleDef, embedder: Option<&dyn sufler::Embedder>) -> 
         }
         if let (Some(expected), Some(first)) = (&ex.replacements, issues.first()) {
             if !first.replacements.starts_with(expected) {
-                failures.push(format!("{} bad[{n}]: replacements {:?}, expected {expected:?}", rule.id, first.replacements));
+                failures.push(format!(
+                    "{} bad[{n}]: replacements {:?}, expected {expected:?}",
+                    rule.id, first.replacements
+                ));
             }
         }
         if rule.fix == FixKind::Auto {
@@ -56,7 +59,8 @@ pub fn run_examples(rule: &RuleDef, embedder: Option<&dyn sufler::Embedder>) -> 
     for (n, ex) in rule.good.iter().enumerate() {
         let issues = issues_of(&ex.text, ex);
         if !issues.is_empty() {
-            let spans: Vec<(usize, usize, &str)> = issues.iter().map(|i| (i.start, i.end, i.message.as_str())).collect();
+            let spans: Vec<(usize, usize, &str)> =
+                issues.iter().map(|i| (i.start, i.end, i.message.as_str())).collect();
             failures.push(format!("{} good[{n}] {:?}: reported {spans:?}", rule.id, ex.text));
         }
     }

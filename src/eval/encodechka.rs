@@ -26,34 +26,25 @@ pub struct Example {
 
 /// Reads an encodechka CSV (columns `text` and `label`, others ignored).
 pub fn read_split(path: &Path) -> Result<Vec<Example>> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::Dataset {
-        path: path.into(),
-        line: 0,
-        reason: e.to_string(),
-    })?;
-    let headers =
-        reader.headers().map_err(|e| Error::Dataset { path: path.into(), line: 1, reason: e.to_string() })?.clone();
+    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::dataset(path, 0, e.to_string()))?;
+    let headers = reader.headers().map_err(|e| Error::dataset(path, 1, e.to_string()))?.clone();
     let column = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| Error::Dataset {
-            path: path.into(),
-            line: 1,
-            reason: format!("no `{name}` column"),
-        })
+        headers.iter().position(|h| h == name).ok_or_else(|| Error::dataset(path, 1, format!("no `{name}` column")))
     };
     let (text_col, label_col) = (column("text")?, column("label")?);
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
-        let record = record.map_err(|e| Error::Dataset { path: path.into(), line, reason: e.to_string() })?;
+        let record = record.map_err(|e| Error::dataset(path, line, e.to_string()))?;
         let field = |c: usize| record.get(c).unwrap_or("").trim().to_string();
         let (text, label) = (field(text_col), field(label_col));
         if text.is_empty() || label.is_empty() {
-            return Err(Error::Dataset { path: path.into(), line, reason: "empty text or label".into() });
+            return Err(Error::dataset(path, line, "empty text or label"));
         }
         out.push(Example { text, label });
     }
     if out.is_empty() {
-        return Err(Error::Dataset { path: path.into(), line: 0, reason: "no rows".into() });
+        return Err(Error::dataset(path, 0, "no rows"));
     }
     Ok(out)
 }

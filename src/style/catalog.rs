@@ -221,11 +221,8 @@ impl Catalog {
     pub fn embedded() -> Result<Catalog> {
         let mut rules = Vec::with_capacity(RULE_FILES.len());
         for (name, text) in RULE_FILES {
-            let def: RuleDef = toml::from_str(text).map_err(|e| Error::Dataset {
-                path: format!("prompts/style/rules/{name}").into(),
-                line: e.span().map_or(0, |s| text[..s.start].lines().count().max(1)),
-                reason: e.message().to_string(),
-            })?;
+            let def: RuleDef =
+                toml::from_str(text).map_err(|e| Error::toml(format!("prompts/style/rules/{name}"), text, &e))?;
             rules.push(def);
         }
         let by_id = rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();

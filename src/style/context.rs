@@ -174,11 +174,8 @@ pub fn embedded_profiles() -> Result<Vec<Profile>> {
     PROFILE_FILES
         .iter()
         .map(|(name, text)| {
-            toml::from_str::<Profile>(text).map_err(|e| Error::Dataset {
-                path: format!("prompts/style/profiles/{name}.toml").into(),
-                line: e.span().map_or(0, |s| text[..s.start].lines().count().max(1)),
-                reason: e.message().to_string(),
-            })
+            toml::from_str::<Profile>(text)
+                .map_err(|e| Error::toml(format!("prompts/style/profiles/{name}.toml"), text, &e))
         })
         .collect()
 }

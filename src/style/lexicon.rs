@@ -12,7 +12,17 @@ use crate::error::{Error, Result};
 
 /// Lower-cases and folds «ё» into «е»: the key every list lookup uses.
 pub fn fold(word: &str) -> String {
-    word.chars().flat_map(char::to_lowercase).map(|c| if c == 'ё' { 'е' } else { c }).collect()
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        // Russian letters directly: `char::to_lowercase` is a table search per character.
+        match c {
+            'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+            'ё' | 'Ё' => out.push('е'),
+            'а'..='я' | 'a'..='z' => out.push(c),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
 }
 
 /// Phrases of one or more words mapped to a payload, looked up by their first word.
@@ -42,11 +52,12 @@ impl<T> PhraseTable<T> {
 
     /// The longest phrase that starts at `words[0]` (already folded): its length in words and
     /// its payload.
-    pub fn longest_at(&self, words: &[String]) -> Option<(usize, &T)> {
-        let bucket = self.by_first.get(words.first()?)?;
-        bucket.iter().find(|(phrase, _)| words.len() >= phrase.len() && words[..phrase.len()] == phrase[..]).map(
-            |(phrase, value)| (phrase.len(), value),
-        )
+    pub fn longest_at<S: AsRef<str>>(&self, words: &[S]) -> Option<(usize, &T)> {
+        let bucket = self.by_first.get(words.first()?.as_ref())?;
+        bucket
+            .iter()
+            .find(|(phrase, _)| words.len() >= phrase.len() && phrase.iter().zip(words).all(|(p, w)| p == w.as_ref()))
+            .map(|(phrase, value)| (phrase.len(), value))
     }
 
     /// Whether a one-word entry equals `word` (folded).
@@ -208,7 +219,7 @@ impl Lexicon {
         let mut lex = Lexicon::default();
         for file in &FILES {
             let (text, origin) = read(file)?;
-            let bad = |line: usize, reason: &str| Error::Dataset { path: origin.clone().into(), line, reason: reason.into() };
+            let bad = |line: usize, reason: &str| Error::dataset(origin.clone(), line, reason);
             for (line, fields) in rows(&text) {
                 let field = |i: usize| fields.get(i).copied().unwrap_or("");
                 let need = |n: usize| {
@@ -247,7 +258,12 @@ impl Lexicon {
                         let precedes = match field(1) {
                             "перед" => true,
                             "конец" => false,
-                            other => return Err(bad(line, &format!("second field must be «перед» or «конец», not {other:?}"))),
+                            other => {
+                                return Err(bad(
+                                    line,
+                                    &format!("second field must be «перед» or «конец», not {other:?}"),
+                                ))
+                            }
                         };
                         lex.abbreviations.push((fold(field(0).trim_end_matches('.')), precedes));
                     }

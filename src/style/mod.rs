@@ -181,16 +181,17 @@ impl StyleEngine {
                 SpellStatus::Disabled { reason } => Some(reason.clone()),
                 SpellStatus::Ready(_) => None,
             },
-            Need::Encoder => embedder.is_none().then(|| {
-                "Проверка ответов на вопросы клиента отключена: модель не загружена.".to_string()
-            }),
+            Need::Encoder => embedder
+                .is_none()
+                .then(|| "Проверка ответов на вопросы клиента отключена: модель не загружена.".to_string()),
         })
     }
 
     /// Segments `text` with the context's protected words.
     pub(crate) fn segment<'t>(&self, text: &'t str, ctx: &Context) -> Doc<'t> {
         let names: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
-        let abbreviations: Vec<(&str, bool)> = self.lexicon.abbreviations.iter().map(|(a, p)| (a.as_str(), *p)).collect();
+        let abbreviations: Vec<(&str, bool)> =
+            self.lexicon.abbreviations.iter().map(|(a, p)| (a.as_str(), *p)).collect();
         Doc::new(text, &names, &abbreviations)
     }
 
@@ -205,36 +206,57 @@ impl StyleEngine {
     ) -> Vec<Finding> {
         let (id, check) = RULES[rule];
         let def = self.catalog.get(id).expect("checked at load");
-        let input = Input {
-            doc,
-            ctx,
-            profile,
-            def,
-            lex: &self.lexicon,
-            morph: self.morph,
-            speller: self.speller(),
-            embedder,
-        };
+        let input =
+            Input { doc, ctx, profile, def, lex: &self.lexicon, morph: self.morph, speller: self.speller(), embedder };
         let mut out = Vec::new();
         check(&input, &mut out);
         out
     }
 
+    /// [`StyleEngine::run_rule`] through `memo`: the automatic rules see the same text several
+    /// times in one rewrite (the sweep that confirms a fixed point, the next pass, the final
+    /// check), and their findings depend only on the text and the request.
+    pub(crate) fn run_rule_memo(
+        &self,
+        rule: usize,
+        doc: &Doc,
+        ctx: &Context,
+        profile: &Profile,
+        memo: &RuleMemo,
+    ) -> Vec<Finding> {
+        let key = (rule, doc.text.to_string());
+        if let Some(hit) = memo.0.borrow().get(&key) {
+            return hit.clone();
+        }
+        let found = self.run_rule(rule, doc, ctx, profile, None);
+        memo.0.borrow_mut().insert(key, found.clone());
+        found
+    }
+
     /// Rules that run under `profile`, as (index into the rewrite order, definition).
     pub(crate) fn active_rules<'s>(&'s self, profile: &'s Profile) -> impl Iterator<Item = (usize, &'s RuleDef)> + 's {
-        RULES.iter().enumerate().filter(move |(_, (id, _))| profile.enabled(id)).map(|(i, (id, _))| {
-            (i, self.catalog.get(id).expect("checked at load"))
-        })
+        RULES
+            .iter()
+            .enumerate()
+            .filter(move |(_, (id, _))| profile.enabled(id))
+            .map(|(i, (id, _))| (i, self.catalog.get(id).expect("checked at load")))
     }
 
     /// Every issue in `text`.
     pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
         Self::validate(text)?;
-        self.check_any_length(text, ctx, embedder)
+        self.check_any_length(text, ctx, embedder, None)
     }
 
-    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft).
-    pub(crate) fn check_any_length(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
+    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft), with
+    /// the automatic rules' findings taken from `memo` where the rewrite already has them.
+    pub(crate) fn check_any_length(
+        &self,
+        text: &str,
+        ctx: &Context,
+        embedder: Option<&dyn Embedder>,
+        memo: Option<&RuleMemo>,
+    ) -> Result<CheckReport> {
         let profile = self.profile(ctx)?;
         let doc = self.segment(text, ctx);
         let mut disabled = Vec::new();
@@ -244,7 +266,11 @@ impl StyleEngine {
                 disabled.push(DisabledRule { rule: def.id.clone(), reason });
                 continue;
             }
-            found.extend(self.run_rule(rule, &doc, ctx, profile, embedder).into_iter().map(|finding| RuleFinding { rule, finding }));
+            let findings = match memo {
+                Some(memo) if def.fix == FixKind::Auto => self.run_rule_memo(rule, &doc, ctx, profile, memo),
+                _ => self.run_rule(rule, &doc, ctx, profile, embedder),
+            };
+            found.extend(findings.into_iter().map(|finding| RuleFinding { rule, finding }));
         }
         let issues = self.issues(text, profile, found);
         Ok(CheckReport { issues, disabled, profile: profile.name.clone() })
@@ -289,6 +315,10 @@ impl StyleEngine {
         rewrite::run(self, text, ctx, embedder)
     }
 }
+
+/// Findings of automatic rules by (rule, text), shared by the passes of one rewrite.
+#[derive(Default)]
+pub(crate) struct RuleMemo(std::cell::RefCell<std::collections::HashMap<(usize, String), Vec<Finding>>>);
 
 /// Byte offset → character offset, for reporting spans in Unicode scalar values.
 pub(crate) struct CharIndex {

@@ -13,9 +13,12 @@
 //! [rsmorphy]: https://crates.io/crates/rsmorphy
 
 use std::cell::Cell;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Once, OnceLock};
 
 use rsmorphy::prelude::*;
@@ -35,6 +38,9 @@ const DICT_FILES: [&str; 7] = [
     "p_t_given_w.intdawg.gz",
     "words.dawg.gz",
 ];
+
+/// Words whose analyses one thread keeps.
+const ANALYSIS_CACHE_WORDS: usize = 100_000;
 
 /// The morphological analyser: an rsmorphy analyser with a loaded Russian dictionary.
 pub struct Morph {
@@ -134,8 +140,27 @@ impl Morph {
     /// All readings of `word` (any case), most probable first. Unknown words get guessed
     /// readings, non-words tags such as `LATN`, `NUMB` or `PNCT`; the list is empty only for an
     /// empty word or one the analyser fails on.
-    pub fn analyses(&self, word: &str) -> Vec<Analysis> {
-        guarded(|| self.parse(word).iter().map(|p| self.analysis(p)).collect()).unwrap_or_default()
+    ///
+    /// Results are cached per thread: the rules and every rewrite pass ask about the same words,
+    /// and a dictionary lookup allocates a dozen strings.
+    pub fn analyses(&self, word: &str) -> Rc<Vec<Analysis>> {
+        thread_local! {
+            static CACHE: RefCell<HashMap<String, Rc<Vec<Analysis>>>> = RefCell::new(HashMap::new());
+        }
+        let key = word.trim().to_lowercase();
+        if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+            return hit;
+        }
+        let value: Rc<Vec<Analysis>> =
+            Rc::new(guarded(|| self.parse(&key).iter().map(|p| self.analysis(p)).collect()).unwrap_or_default());
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            if cache.len() >= ANALYSIS_CACHE_WORDS {
+                cache.clear(); // bounded: a long-running server meets an unbounded vocabulary
+            }
+            cache.insert(key, value.clone());
+        });
+        value
     }
 
     /// Inflects `word` to the `grammemes` (e.g. `&["plur"]`, `&["plur", "past"]`): takes the first

@@ -21,6 +21,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use std::rc::Rc;
+
 use super::morph::{Analysis, Morph};
 
 /// One word to change: byte range in the input, the original word, its formal replacement.
@@ -135,7 +137,7 @@ struct Word<'t> {
     /// «ты» addressing someone (not the «ты» of the interjection «ух ты!»).
     you: bool,
     /// Morphological readings, best first; empty for tokens that are not Russian words.
-    analyses: Vec<Analysis>,
+    analyses: Rc<Vec<Analysis>>,
     /// Whether a clause boundary (comma, dash, bracket, quote, …) follows the word.
     ends_clause: bool,
     /// Whether a sentence boundary (. ! ? … ; or a line break) follows the word.
@@ -402,9 +404,29 @@ fn is_finite_verb(word: &Word) -> bool {
 
 /// `word` inflected from `reading` to the grammemes, in lowercase, keeping the input's «е»
 /// where it writes «е» for «ё».
+///
+/// Cached per thread: walking a lexeme is the costliest step, and a rewrite converts the same
+/// words in several passes.
 fn inflect(morph: &Morph, word: &Word, reading: &Analysis, grammemes: &[&str]) -> Option<String> {
-    let form = morph.inflect(&word.lower, |a| a == reading, grammemes)?;
-    Some(if word.lower.contains('ё') { form } else { form.replace('ё', "е") })
+    type Key = (String, String, String, String);
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<Key, Option<String>>> = Default::default();
+    }
+    let key = (word.lower.clone(), reading.lemma.clone(), reading.tag.clone(), grammemes.join(","));
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let form = morph
+        .inflect(&word.lower, |a| a == reading, grammemes)
+        .map(|form| if word.lower.contains('ё') { form } else { form.replace('ё', "е") });
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= 100_000 {
+            cache.clear(); // bounded for long-running servers
+        }
+        cache.insert(key, form.clone());
+    });
+    form
 }
 
 /// `formal` (lowercase) in the case pattern of `informal`: «Ты» → «Вы», «ТЫ» → «ВЫ».
@@ -523,7 +545,7 @@ impl<'t> Word<'t> {
             editable: false,
             foreign: false,
             you: false,
-            analyses: Vec::new(),
+            analyses: Rc::default(),
             ends_clause: false,
             ends_sentence: false,
             question: false,

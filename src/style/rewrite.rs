@@ -29,7 +29,7 @@ use serde::Serialize;
 use super::catalog::FixKind;
 use super::rules::{Change, RULES};
 use super::segment::Doc;
-use super::{CharIndex, Context, Issue, Profile, StyleEngine};
+use super::{CharIndex, Context, Issue, Profile, RuleDef, RuleMemo, StyleEngine};
 use crate::encoder::{cosine, Embedder, TextKind};
 use crate::error::Result;
 
@@ -86,7 +86,15 @@ impl SourceMap {
         let piece = self
             .pieces
             .iter()
-            .find(|(cur, _, _)| if is_end { cur.start < pos && pos <= cur.end } else { cur.start <= pos && pos < cur.end })
+            .find(
+                |(cur, _, _)| {
+                    if is_end {
+                        cur.start < pos && pos <= cur.end
+                    } else {
+                        cur.start <= pos && pos < cur.end
+                    }
+                },
+            )
             .or_else(|| self.pieces.iter().find(|(cur, _, _)| cur.start <= pos && pos <= cur.end));
         match piece {
             Some((cur, orig, false)) => orig.start + (pos - cur.start).min(orig.len()),
@@ -136,7 +144,8 @@ impl SourceMap {
         }
         pieces.push(merged);
         pieces.sort_by_key(|(cur, _, _)| (cur.start, cur.end));
-        self.pieces = pieces.into_iter().filter(|(cur, o, edited)| !cur.is_empty() || !o.is_empty() || *edited).collect();
+        self.pieces =
+            pieces.into_iter().filter(|(cur, o, edited)| !cur.is_empty() || !o.is_empty() || *edited).collect();
     }
 }
 
@@ -178,6 +187,7 @@ struct Rewriter<'e> {
     text: String,
     map: SourceMap,
     edits: Vec<Edit>,
+    memo: std::rc::Rc<RuleMemo>,
 }
 
 impl<'e> Rewriter<'e> {
@@ -200,19 +210,32 @@ impl<'e> Rewriter<'e> {
             text: draft.to_string(),
             map: SourceMap::new(draft.len()),
             edits: Vec::new(),
+            memo: std::rc::Rc::default(),
         }
     }
 
-    /// Runs the rule sequence until a fixed point, leaving out the rules `skip` names.
+    /// Runs the rule sequence until a fixed point, leaving out the rules `skip` names. The text
+    /// is segmented again only after a rule changed it.
     fn run(&mut self, skip: &dyn Fn(&str) -> bool) {
         let engine = self.engine;
+        let rules: Vec<(usize, &RuleDef)> = engine
+            .active_rules(self.profile)
+            .filter(|(_, def)| def.fix == FixKind::Auto && !skip(&def.id) && engine.unavailable(def, None).is_none())
+            .collect();
         for _ in 0..MAX_ROUNDS {
             let mut changed = false;
-            for (rule, def) in engine.active_rules(self.profile) {
-                if def.fix != FixKind::Auto || skip(&def.id) || engine.unavailable(def, None).is_some() {
-                    continue;
+            let mut next = 0;
+            while next < rules.len() {
+                let text = self.text.clone();
+                let doc = engine.segment(&text, self.ctx);
+                while next < rules.len() {
+                    let (rule, def) = rules[next];
+                    next += 1;
+                    if self.apply_rule(rule, def, &doc) {
+                        changed = true;
+                        break;
+                    }
                 }
-                changed |= self.apply_rule(rule, def);
             }
             if !changed {
                 break;
@@ -220,13 +243,13 @@ impl<'e> Rewriter<'e> {
         }
     }
 
-    /// Applies one rule's changes that keep every fact; whether anything changed.
-    fn apply_rule(&mut self, rule: usize, def: &crate::style::RuleDef) -> bool {
-        let text = &self.text;
-        let doc = self.engine.segment(text, self.ctx);
+    /// Applies one rule's changes that keep every fact; whether anything changed. `doc` is the
+    /// current text, segmented.
+    fn apply_rule(&mut self, rule: usize, def: &RuleDef, doc: &Doc) -> bool {
+        let text = doc.text;
         let mut changes: Vec<Change> = self
             .engine
-            .run_rule(rule, &doc, self.ctx, self.profile, None)
+            .run_rule_memo(rule, doc, self.ctx, self.profile, &self.memo)
             .into_iter()
             .filter_map(|f| f.change)
             .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
@@ -291,7 +314,12 @@ pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile
 /// not fit the context) then run on that result. The meaning guard compares the two texts, so
 /// its decision depends only on what the risky edits change — and rewriting the output again
 /// reaches the same two texts and the same decision, which keeps the rewrite idempotent.
-pub(crate) fn run(engine: &StyleEngine, draft: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
+pub(crate) fn run(
+    engine: &StyleEngine,
+    draft: &str,
+    ctx: &Context,
+    embedder: Option<&dyn Embedder>,
+) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
     let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
     let mut safe = Rewriter::new(engine, draft, ctx, profile);
@@ -307,7 +335,7 @@ pub(crate) fn run(engine: &StyleEngine, draft: &str, ctx: &Context, embedder: Op
         }
     }
     let similarity = embedder.map(|e| meaning_similarity(e, draft, &result.text)).transpose()?;
-    let report = engine.check_any_length(&result.text, ctx, embedder)?;
+    let report = engine.check_any_length(&result.text, ctx, embedder, Some(&result.memo))?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 

@@ -296,7 +296,27 @@ impl Speller {
     ///
     /// Lowercased proper names («москва») are reported as misspelled, as hunspell does;
     /// [`Speller::suggest`] then offers the capitalised form.
+    ///
+    /// Answers are cached per thread (the rules and each rewrite pass ask about the same words).
     pub fn is_correct(&self, word: &str) -> bool {
+        thread_local! {
+            static CACHE: std::cell::RefCell<std::collections::HashMap<String, bool>> = Default::default();
+        }
+        if let Some(hit) = CACHE.with(|c| c.borrow().get(word).copied()) {
+            return hit;
+        }
+        let answer = self.check_uncached(word);
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            if cache.len() >= 100_000 {
+                cache.clear(); // bounded: a long-running server meets an unbounded vocabulary
+            }
+            cache.insert(word.to_string(), answer);
+        });
+        answer
+    }
+
+    fn check_uncached(&self, word: &str) -> bool {
         let word = match Token::classify(word) {
             Token::Russian(word) => word,
             Token::OutOfScope => return true,

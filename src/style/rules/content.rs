@@ -2,7 +2,7 @@
 //! sentences, a next step, no redirects, no bare greetings, short paragraphs.
 
 use super::politeness::is_request_verb;
-use super::{contains_words, forbidden, match_case, polite_case, whole, Finding, Input};
+use super::{forbidden, has_phrase, match_case, polite_case, whole, Finding, Input};
 use crate::encoder::{cosine, TextKind};
 use crate::style::lexicon::fold;
 use crate::style::segment::{Doc, Sentence, TokenKind};
@@ -50,11 +50,17 @@ pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
     }
     let questions: Vec<&str> = questions.iter().map(|&(a, b)| &client[a..b]).collect();
     let doc = inp.doc;
-    let answers: Vec<&str> = doc.sentences.iter().map(|s| &doc.text[s.start..s.end]).filter(|s| s.chars().any(char::is_alphabetic)).collect();
+    let answers: Vec<&str> = doc
+        .sentences
+        .iter()
+        .map(|s| &doc.text[s.start..s.end])
+        .filter(|s| s.chars().any(char::is_alphabetic))
+        .collect();
     if questions.is_empty() || answers.is_empty() {
         return;
     }
-    let embedded = embedder.embed(&questions, TextKind::Query).and_then(|q| Ok((q, embedder.embed(&answers, TextKind::Passage)?)));
+    let embedded =
+        embedder.embed(&questions, TextKind::Query).and_then(|q| Ok((q, embedder.embed(&answers, TextKind::Passage)?)));
     let (qv, av) = match embedded {
         Ok(v) => v,
         Err(e) => {
@@ -77,7 +83,8 @@ pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
 fn is_request(inp: &Input, s: &Sentence) -> bool {
     let doc = inp.doc;
     let question = doc.text[s.start..s.end].trim_end().ends_with('?');
-    let mut words = doc.words(s).filter(|&i| !matches!(fold(doc.tok(i)).as_str(), "пожалуйста" | "также" | "и" | "еще"));
+    let mut words =
+        doc.words(s).filter(|&i| !matches!(fold(doc.tok(i)).as_str(), "пожалуйста" | "также" | "и" | "еще"));
     question || words.next().is_some_and(|i| is_request_verb(inp, i))
 }
 
@@ -85,7 +92,9 @@ fn is_request(inp: &Input, s: &Sentence) -> bool {
 pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let already_numbered = doc.tokens.iter().zip(doc.tokens.iter().skip(1)).any(|(a, b)| {
-        a.kind == TokenKind::Number && matches!(doc.slice(b), "." | ")") && doc.text[..a.start].trim_end_matches([' ', '\t']).ends_with(['\n'])
+        a.kind == TokenKind::Number
+            && matches!(doc.slice(b), "." | ")")
+            && doc.text[..a.start].trim_end_matches([' ', '\t']).ends_with(['\n'])
             || a.kind == TokenKind::Number && a.start == 0 && matches!(doc.slice(b), "." | ")")
     });
     if already_numbered {
@@ -127,14 +136,20 @@ pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
 /// D4: no bare «Да», «Ок», «Ждите» as a whole reply.
 pub(crate) fn too_short(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    let words: Vec<String> = doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
+    let words: Vec<String> =
+        doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
     let other_content = doc.tokens.iter().any(|t| t.kind.is_fact());
     let Some(short) = inp.def.data.get("short").and_then(|v| v.as_table()) else { return };
     if words.is_empty() || other_content {
         return;
     }
     if let Some(suggestions) = short.iter().find(|(k, _)| fold(k) == words.join(" ")).map(|(_, v)| v) {
-        let replacements = suggestions.as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(|s| polite_case(inp.profile, s));
+        let replacements = suggestions
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .map(|s| polite_case(inp.profile, s));
         let (start, end) = whole(doc);
         out.push(Finding::suggest(start, end, replacements.collect()));
     }
@@ -143,9 +158,12 @@ pub(crate) fn too_short(inp: &Input, out: &mut Vec<Finding>) {
 /// D5: a reply that closes a topic says what happens next.
 pub(crate) fn next_step(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    let closes = inp.def.list("closing").iter().any(|p| contains_words(doc.text, p));
-    let next = inp.def.list("next_step").iter().any(|p| contains_words(doc.text, p))
-        || doc.tokens.iter().any(|t| matches!(t.kind, TokenKind::Date | TokenKind::Time | TokenKind::Url | TokenKind::Email));
+    let closes = inp.def.list("closing").iter().any(|p| has_phrase(doc, p));
+    let next = inp.def.list("next_step").iter().any(|p| has_phrase(doc, p))
+        || doc
+            .tokens
+            .iter()
+            .any(|t| matches!(t.kind, TokenKind::Date | TokenKind::Time | TokenKind::Url | TokenKind::Email));
     if closes && !next {
         let (start, end) = whole(doc);
         out.push(Finding::flag(start, end));
@@ -170,7 +188,11 @@ pub(crate) fn greeting_only(inp: &Input, out: &mut Vec<Finding>) {
         return;
     }
     let formulas = inp.def.list("formulas");
-    let names: Vec<&str> = [inp.ctx.client_name(), inp.ctx.operator_name()].into_iter().flatten().flat_map(str::split_whitespace).collect();
+    let names: Vec<&str> = [inp.ctx.client_name(), inp.ctx.operator_name()]
+        .into_iter()
+        .flatten()
+        .flat_map(str::split_whitespace)
+        .collect();
     let is_formula = |s: &Sentence| {
         let words: Vec<String> = doc.words(s).map(|i| doc.tok(i)).filter(|w| !names.contains(w)).map(fold).collect();
         let text = words.join(" ");

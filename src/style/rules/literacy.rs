@@ -27,9 +27,10 @@ pub(crate) fn shouting(inp: &Input, out: &mut Vec<Finding>) {
 
 /// Whether the client used emoji or smileys in their messages.
 fn client_used_emoji(inp: &Input) -> bool {
-    inp.ctx.client_messages.iter().any(|m| {
-        Doc::new(m, &[], &[]).tokens.iter().any(|t| matches!(t.kind, TokenKind::Emoji | TokenKind::Smiley))
-    })
+    inp.ctx
+        .client_messages
+        .iter()
+        .any(|m| Doc::new(m, &[], &[]).tokens.iter().any(|t| matches!(t.kind, TokenKind::Emoji | TokenKind::Smiley)))
 }
 
 /// C9: no emoji or text smileys, unless the profile mirrors a client who used them first.
@@ -38,7 +39,8 @@ pub(crate) fn emoji(inp: &Input, out: &mut Vec<Finding>) {
     if inp.profile.emoji_mirroring && !inp.ctx.first_message && client_used_emoji(inp) {
         return;
     }
-    let is_face = |i: usize| matches!(doc.tokens[i].kind, TokenKind::Emoji | TokenKind::Smiley) && !doc.tokens[i].quoted;
+    let is_face =
+        |i: usize| matches!(doc.tokens[i].kind, TokenKind::Emoji | TokenKind::Smiley) && !doc.tokens[i].quoted;
     let mut i = 0;
     while i < doc.tokens.len() {
         if !is_face(i) {
@@ -52,14 +54,23 @@ pub(crate) fn emoji(inp: &Input, out: &mut Vec<Finding>) {
             last = n;
         }
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
-        let change_start = if first > 0 && doc.tokens[first - 1].kind == TokenKind::Space { doc.tokens[first - 1].start } else { start };
+        let change_start = if first > 0 && doc.tokens[first - 1].kind == TokenKind::Space {
+            doc.tokens[first - 1].start
+        } else {
+            start
+        };
         let at_line_start = first == 0 || doc.tokens[first - 1].kind == TokenKind::Newline;
         let change_end = if at_line_start && doc.tokens.get(last + 1).is_some_and(|t| t.kind == TokenKind::Space) {
             doc.tokens[last + 1].end
         } else {
             end
         };
-        out.push(Finding::fix_with(start, end, "", Change { start: change_start, end: change_end, text: String::new() }));
+        out.push(Finding::fix_with(
+            start,
+            end,
+            "",
+            Change { start: change_start, end: change_end, text: String::new() },
+        ));
         i = last + 1;
     }
 }
@@ -105,7 +116,7 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
         let found = &doc.text[start..end];
         match replacement {
             None => out.push(Finding::flag(start, end)),
-            Some(r) if r.is_empty() => {
+            Some("") => {
                 let change = removal(doc, first, last);
                 out.push(Finding::fix_with(start, end, "", change));
             }
@@ -143,7 +154,12 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
     let t = &doc.tokens;
     for s in doc.sentences.iter().filter(|s| s.ends_line) {
         // The last token that is not an emoji or smiley.
-        let Some(last) = s.tokens.clone().rev().find(|&i| !matches!(t[i].kind, TokenKind::Emoji | TokenKind::Smiley | TokenKind::Space)) else {
+        let Some(last) = s
+            .tokens
+            .clone()
+            .rev()
+            .find(|&i| !matches!(t[i].kind, TokenKind::Emoji | TokenKind::Smiley | TokenKind::Space))
+        else {
             continue;
         };
         // End marks close a sentence, also inside a closing quote or bracket («…готово!»).
@@ -164,8 +180,9 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
         let spacing_mark = |s: &str| matches!(s, "," | ":" | ";") || (!s.is_empty() && s.chars().all(is_sentence_end));
         if tok.kind == TokenKind::Space && !tok.quoted {
             let next_is_mark = t.get(i + 1).is_some_and(|n| n.kind == TokenKind::Punct && spacing_mark(doc.slice(n)));
-            let prev_is_text = i > 0 && matches!(t[i - 1].kind, TokenKind::Word) || i > 0 && t[i - 1].kind.is_fact();
-            let after_is_end = t.get(i + 2).is_none_or(|n| matches!(n.kind, TokenKind::Space | TokenKind::Newline | TokenKind::Word));
+            let prev_is_text = i > 0 && (t[i - 1].kind == TokenKind::Word || t[i - 1].kind.is_fact());
+            let after_is_end =
+                t.get(i + 2).is_none_or(|n| matches!(n.kind, TokenKind::Space | TokenKind::Newline | TokenKind::Word));
             if next_is_mark && prev_is_text && after_is_end {
                 out.push(Finding::fix(tok.start, tok.end, ""));
                 continue;
@@ -205,8 +222,18 @@ pub(crate) fn capital_start(inp: &Input, out: &mut Vec<Finding>) {
 
 /// Latin letters that look like Cyrillic ones, for words typed in mixed layouts («зaказ»).
 const LOOKALIKES: [(char, char); 12] = [
-    ('a', 'а'), ('e', 'е'), ('o', 'о'), ('p', 'р'), ('c', 'с'), ('x', 'х'), ('y', 'у'), ('k', 'к'), ('A', 'А'),
-    ('E', 'Е'), ('O', 'О'), ('C', 'С'),
+    ('a', 'а'),
+    ('e', 'е'),
+    ('o', 'о'),
+    ('p', 'р'),
+    ('c', 'с'),
+    ('x', 'х'),
+    ('y', 'у'),
+    ('k', 'к'),
+    ('A', 'А'),
+    ('E', 'Е'),
+    ('O', 'О'),
+    ('C', 'С'),
 ];
 
 /// C3: no spelling mistakes; names, facts, acronyms and list words are left to other rules.
@@ -235,8 +262,10 @@ pub(crate) fn spelling(inp: &Input, out: &mut Vec<Finding>) {
             || lex.cutesy.contains_word(word)
             || lex.jargon.contains_word(word)
             || lex.greetings.contains_word(word);
-        let client_or_operator =
-            [inp.ctx.client_name(), inp.ctx.operator_name()].into_iter().flatten().any(|n| n.split_whitespace().any(|p| p == word));
+        let client_or_operator = [inp.ctx.client_name(), inp.ctx.operator_name()]
+            .into_iter()
+            .flatten()
+            .any(|n| n.split_whitespace().any(|p| p == word));
         if cyrillic == 0 || all_caps || listed || client_or_operator || speller.is_correct(word) {
             continue;
         }

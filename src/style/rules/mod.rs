@@ -11,8 +11,6 @@ mod names;
 mod politeness;
 mod safety;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::catalog::{RuleDef, Severity};
@@ -133,26 +131,9 @@ pub(crate) const RULES: [(&str, CheckFn); 33] = [
 
 // ---- helpers shared by the rule families ----
 
-thread_local! {
-    /// Morphological analyses by word: the same words recur across rules and rewrite passes.
-    static ANALYSES: RefCell<HashMap<String, Rc<Vec<Analysis>>>> = RefCell::new(HashMap::new());
-}
-
-/// Cached analyses of `word` (best first).
+/// Analyses of `word` (best first), cached by the morphology wrapper.
 pub(crate) fn analyses(morph: &Morph, word: &str) -> Rc<Vec<Analysis>> {
-    ANALYSES.with(|cache| {
-        let key = word.to_lowercase();
-        if let Some(hit) = cache.borrow().get(&key) {
-            return hit.clone();
-        }
-        let value = Rc::new(morph.analyses(&key));
-        let mut cache = cache.borrow_mut();
-        if cache.len() > 100_000 {
-            cache.clear(); // bounded: a long-running server sees unbounded vocabulary
-        }
-        cache.insert(key, value.clone());
-        value
-    })
+    morph.analyses(word)
 }
 
 /// `replacement` written in the case pattern of `original`: ALL CAPS, Capitalised or as is.
@@ -179,8 +160,23 @@ pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
         return text.to_string();
     }
     const FORMS: [&str; 17] = [
-        "Вы", "Вас", "Вам", "Вами", "Ваш", "Ваша", "Ваше", "Ваши", "Вашего", "Вашей", "Вашему", "Вашим", "Ваших",
-        "Вашими", "Вашу", "Вашем", "Вашею",
+        "Вы",
+        "Вас",
+        "Вам",
+        "Вами",
+        "Ваш",
+        "Ваша",
+        "Ваше",
+        "Ваши",
+        "Вашего",
+        "Вашей",
+        "Вашему",
+        "Вашим",
+        "Ваших",
+        "Вашими",
+        "Вашу",
+        "Вашем",
+        "Вашею",
     ];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -201,33 +197,12 @@ pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
     out
 }
 
-/// Maximal runs of word tokens separated only by spaces: the places where phrases can match.
-pub(crate) fn word_runs(doc: &Doc) -> Vec<Vec<usize>> {
-    let mut runs = Vec::new();
-    let mut run = Vec::new();
-    for (i, t) in doc.tokens.iter().enumerate() {
-        match t.kind {
-            TokenKind::Word => run.push(i),
-            TokenKind::Space => {}
-            _ => {
-                if !run.is_empty() {
-                    runs.push(std::mem::take(&mut run));
-                }
-            }
-        }
-    }
-    if !run.is_empty() {
-        runs.push(run);
-    }
-    runs
-}
-
 /// Every longest phrase match of `table`: (first token, last token, payload). Phrases never
 /// match quoted or protected words.
 pub(crate) fn phrase_matches<'t, T>(doc: &Doc, table: &'t PhraseTable<T>) -> Vec<(usize, usize, &'t T)> {
     let mut out = Vec::new();
-    for run in word_runs(doc) {
-        let folded: Vec<String> = run.iter().map(|&i| fold(doc.tok(i))).collect();
+    for run in &doc.runs {
+        let folded: Vec<&str> = run.iter().map(|&i| doc.folded[i].as_str()).collect();
         let mut k = 0;
         while k < run.len() {
             match table.longest_at(&folded[k..]) {
@@ -243,7 +218,11 @@ pub(crate) fn phrase_matches<'t, T>(doc: &Doc, table: &'t PhraseTable<T>) -> Vec
 }
 
 /// Matches of forbidden phrases that belong to rule `rule`.
-pub(crate) fn forbidden<'t>(doc: &Doc, lex: &'t Lexicon, rule: &str) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
+pub(crate) fn forbidden<'t>(
+    doc: &Doc,
+    lex: &'t Lexicon,
+    rule: &str,
+) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
     phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect()
 }
 
@@ -304,9 +283,28 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Whether the folded text of the whole draft contains `needle` (folded) as whole words.
+/// Whether the draft's words contain `needle`'s words in a row (folded; punctuation between
+/// words is ignored, as in «Здравствуйте! Меня зовут …»).
+pub(crate) fn has_phrase(doc: &Doc, needle: &str) -> bool {
+    let words: Vec<String> =
+        needle.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
+    if words.is_empty() {
+        return false;
+    }
+    let seq: Vec<&str> = doc
+        .tokens
+        .iter()
+        .zip(&doc.folded)
+        .filter(|(t, _)| t.kind == TokenKind::Word)
+        .map(|(_, f)| f.as_str())
+        .collect();
+    seq.windows(words.len()).any(|w| w.iter().zip(&words).all(|(a, b)| *a == b))
+}
+
+/// Whether `text` (a client message) contains `needle` as whole words, folded.
 pub(crate) fn contains_words(text: &str, needle: &str) -> bool {
-    let hay: Vec<String> = text.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
+    let hay: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
     let words: Vec<String> = needle.split_whitespace().map(fold).collect();
     !words.is_empty() && hay.windows(words.len()).any(|w| w == words.as_slice())
 }

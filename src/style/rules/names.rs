@@ -1,6 +1,6 @@
 //! B. The client's name: use it, in the client's own form and spelling, set off by commas.
 
-use super::{analyses, capitalize, contains_words, edit_distance, removal, starts_sentence, Finding, Input};
+use super::{analyses, capitalize, edit_distance, removal, starts_sentence, Finding, Input};
 use crate::style::catalog::Severity;
 use crate::style::lexicon::fold;
 use crate::style::rules::politeness::opening_greeting;
@@ -32,7 +32,9 @@ fn is_name_form(inp: &Input, word: &str, first: &str) -> bool {
 fn name_uses(inp: &Input, first: &str) -> Vec<usize> {
     let doc = inp.doc;
     (0..doc.tokens.len())
-        .filter(|&i| doc.tokens[i].kind == TokenKind::Word && !doc.tokens[i].quoted && is_name_form(inp, doc.tok(i), first))
+        .filter(|&i| {
+            doc.tokens[i].kind == TokenKind::Word && !doc.tokens[i].quoted && is_name_form(inp, doc.tok(i), first)
+        })
         .collect()
 }
 
@@ -153,7 +155,7 @@ pub(crate) fn name_spelling(inp: &Input, out: &mut Vec<Finding>) {
                 continue;
             }
             let word = doc.tok(i);
-            if word == word_of_name {
+            if word == word_of_name || !(word.starts_with(char::is_uppercase) || doc.folded[i] == fold(word_of_name)) {
                 continue;
             }
             let distance = edit_distance(word, word_of_name);
@@ -217,7 +219,7 @@ pub(crate) fn ask_name(inp: &Input, out: &mut Vec<Finding>) {
     if !inp.ctx.first_message || inp.ctx.client_name().is_some() || doc.text.trim().is_empty() {
         return;
     }
-    if inp.def.list("asks").iter().any(|ask| contains_words(doc.text, ask)) {
+    if inp.def.list("asks").iter().any(|ask| super::has_phrase(doc, ask)) {
         return;
     }
     let at = doc.text.trim_end().len();

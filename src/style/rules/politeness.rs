@@ -1,10 +1,7 @@
 //! A. Address and politeness: «Вы», capitalisation, softeners, greeting, introduction, thanks,
 //! blame, directives, rude clients.
 
-use super::{
-    Change, analyses, capitalize, contains_words, forbidden, phrase_matches, polite_case, whole,
-    Finding, Input,
-};
+use super::{analyses, capitalize, forbidden, has_phrase, phrase_matches, polite_case, whole, Change, Finding, Input};
 use crate::style::lexicon::fold;
 use crate::style::polite_you::polite_you_edits;
 use crate::style::segment::{is_sentence_end, Doc, TokenKind};
@@ -23,8 +20,23 @@ pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
 }
 
 const POLITE_FORMS: [&str; 17] = [
-    "вы", "вас", "вам", "вами", "ваш", "ваша", "ваше", "ваши", "вашего", "вашей", "вашему", "вашим", "ваших", "вашими",
-    "вашу", "вашем", "вашею",
+    "вы",
+    "вас",
+    "вам",
+    "вами",
+    "ваш",
+    "ваша",
+    "ваше",
+    "ваши",
+    "вашего",
+    "вашей",
+    "вашему",
+    "вашим",
+    "ваших",
+    "вашими",
+    "вашу",
+    "вашем",
+    "вашею",
 ];
 
 /// A2: «вы» addressing one client is written «Вы».
@@ -73,9 +85,9 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     // counts; a singular one must be the best reading («при» is a preposition first) of a word
     // the dictionary knows («Худи» is not an imperative).
     let readings = analyses(inp.morph, word);
-    let known = inp.speller.is_none_or(|s| s.is_correct(word));
     readings.iter().any(|a| a.has("impr") && a.has("plur") && !a.has("incl"))
-        || known && readings.first().is_some_and(|a| a.has("impr") && a.has("sing"))
+        || readings.first().is_some_and(|a| a.has("impr") && a.has("sing"))
+            && inp.speller.is_none_or(|s| s.is_correct(word))
 }
 
 /// A3: a request gets «пожалуйста»; a sentence keeps at most one.
@@ -98,7 +110,8 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
             doc.tokens[n].kind != TokenKind::Word && (tok == "," || tok.chars().all(is_sentence_end))
         });
         let word = doc.tok(verb);
-        let replacement = if closes { format!("{word}, пожалуйста") } else { format!("{word}, пожалуйста,") };
+        let replacement =
+            if closes { format!("{word}, пожалуйста") } else { format!("{word}, пожалуйста,") };
         out.push(Finding::fix(t.start, t.end, replacement));
     }
 }
@@ -185,7 +198,7 @@ fn continuation(inp: &Input, last: usize) -> Option<(usize, usize)> {
 pub(crate) fn introduce_self(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let (Some(operator), true) = (inp.ctx.operator_name(), inp.ctx.first_message) else { return };
-    if doc.sentences.is_empty() || contains_words(doc.text, "меня зовут") || contains_words(doc.text, operator) {
+    if doc.sentences.is_empty() || has_phrase(doc, "меня зовут") || has_phrase(doc, operator) {
         return;
     }
     let Some(template) = inp.def.text("template") else { return };
@@ -204,7 +217,8 @@ pub(crate) fn introduce_self(inp: &Input, out: &mut Vec<Finding>) {
 pub(crate) fn thanks(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let thanks_words = inp.def.list("thanks_only");
-    let words: Vec<String> = doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
+    let words: Vec<String> =
+        doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
     let thanked = words.iter().any(|w| w.starts_with("спасиб") || w.starts_with("благодар"));
     if !inp.ctx.first_message && thanked && words.iter().all(|w| thanks_words.contains(w)) {
         let (start, end) = whole(doc);
@@ -217,7 +231,9 @@ pub(crate) fn thanks(inp: &Input, out: &mut Vec<Finding>) {
         return;
     }
     let at = match opening_greeting(inp) {
-        Some((_, last, _)) => doc.sentences.iter().find(|s| s.start > doc.tokens[last].end).map_or(doc.sentences[0].start, |s| s.start),
+        Some((_, last, _)) => {
+            doc.sentences.iter().find(|s| s.start > doc.tokens[last].end).map_or(doc.sentences[0].start, |s| s.start)
+        }
         None => doc.sentences[0].start,
     };
     let suggestion = inp.def.text("suggestion").unwrap_or("Спасибо за информацию! ");
@@ -245,12 +261,12 @@ pub(crate) fn no_directive(inp: &Input, out: &mut Vec<Finding>) {
 /// A9: an insulting client gets the approved de-escalation reply, never a mirrored tone.
 pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
     let Some(client) = inp.ctx.latest_client_message() else { return };
-    let insults = inp.def.list("insults");
+    let insults: Vec<String> = inp.def.list("insults").iter().map(|s| fold(s)).collect();
     let rude = client
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .map(fold)
-        .any(|w| insults.iter().any(|stem| w.starts_with(&fold(stem))));
+        .any(|w| insults.iter().any(|stem| w.starts_with(stem.as_str())));
     if rude {
         let (start, end) = whole(inp.doc);
         let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));

@@ -12,9 +12,9 @@ fn pii_regex() -> &'static Regex {
     RE.get_or_init(|| {
         Regex::new(
             r"(?xi)
-            (?P<passport>паспорт\D{0,25}?(?P<series>\b\d{2}\s?\d{2})\s?(?:№|номер|н\.)?\s?(?P<number>\d{6})\b)
-            |(?P<snils>\b\d{3}-\d{3}-\d{3}[\s-]\d{2}\b)
-            |(?P<card>\b\d(?:[\s-]?\d){11,18}\b)
+            (?P<passport>паспорт\D{0,25}?(?P<series>(?-u:\b)\d{2}\s?\d{2})\s?(?:№|номер|н\.)?\s?(?P<number>\d{6})(?-u:\b))
+            |(?P<snils>(?-u:\b)\d{3}-\d{3}-\d{3}[\s-]\d{2}(?-u:\b))
+            |(?P<card>(?-u:\b)\d(?:[\s-]?\d){11,18}(?-u:\b))
             ",
         )
         .expect("the personal-data pattern is valid")
@@ -27,8 +27,23 @@ fn digits(s: &str) -> Vec<u32> {
 
 /// Luhn checksum of a bank card number.
 fn luhn(d: &[u32]) -> bool {
-    let sum: u32 = d.iter().rev().enumerate().map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x }).sum();
-    sum % 10 == 0
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            if i % 2 == 1 {
+                if x * 2 > 9 {
+                    x * 2 - 9
+                } else {
+                    x * 2
+                }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
 }
 
 /// СНИЛС checksum (numbers above 001-001-998).
