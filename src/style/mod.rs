@@ -93,6 +93,8 @@ pub(crate) struct RuleFinding {
 
 /// The loaded style engine: rules, word lists, profiles and the spelling dictionary.
 pub struct StyleEngine {
+    /// Unique per engine in this process (memo keys).
+    id: u64,
     catalog: Catalog,
     lexicon: Lexicon,
     profiles: Vec<Profile>,
@@ -126,7 +128,9 @@ impl StyleEngine {
                 return Err(Error::InvalidInput(format!("rule {id} has code but no definition file")));
             }
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(StyleEngine {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             catalog,
             lexicon,
             profiles: context::embedded_profiles()?,
@@ -213,24 +217,43 @@ impl StyleEngine {
         out
     }
 
-    /// [`StyleEngine::run_rule`] through `memo`: the automatic rules see the same text several
-    /// times in one rewrite (the sweep that confirms a fixed point, the next pass, the final
-    /// check), and their findings depend only on the text and the request.
+    /// [`StyleEngine::run_rule`] for an automatic rule, through a per-thread memo: such rules
+    /// see the same text many times (a check, then the rewrite of the same draft; the sweep that
+    /// confirms a fixed point; the next pass; the final check), and their findings depend only
+    /// on the engine, the request and the text.
     pub(crate) fn run_rule_memo(
         &self,
         rule: usize,
         doc: &Doc,
         ctx: &Context,
         profile: &Profile,
-        memo: &RuleMemo,
+        scope: MemoScope,
     ) -> Vec<Finding> {
-        let key = (rule, doc.text.to_string());
-        if let Some(hit) = memo.0.borrow().get(&key) {
-            return hit.clone();
+        type Key = (MemoScope, usize, String);
+        thread_local! {
+            static MEMO: std::cell::RefCell<std::collections::HashMap<Key, Vec<Finding>>> = Default::default();
+        }
+        let key = (scope, rule, doc.text.to_string());
+        if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+            return hit;
         }
         let found = self.run_rule(rule, doc, ctx, profile, None);
-        memo.0.borrow_mut().insert(key, found.clone());
+        MEMO.with(|m| {
+            let mut memo = m.borrow_mut();
+            if memo.len() >= 4096 {
+                memo.clear(); // bounded: only recent drafts are asked about again
+            }
+            memo.insert(key, found.clone());
+        });
         found
+    }
+
+    /// The memo scope of a request: this engine and everything in the context.
+    pub(crate) fn scope(&self, ctx: &Context) -> MemoScope {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        format!("{ctx:?}").hash(&mut hasher);
+        MemoScope { engine: self.id, request: hasher.finish() }
     }
 
     /// Rules that run under `profile`, as (index into the rewrite order, definition).
@@ -245,20 +268,19 @@ impl StyleEngine {
     /// Every issue in `text`.
     pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
         Self::validate(text)?;
-        self.check_any_length(text, ctx, embedder, None)
+        self.check_any_length(text, ctx, embedder)
     }
 
-    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft), with
-    /// the automatic rules' findings taken from `memo` where the rewrite already has them.
+    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft).
     pub(crate) fn check_any_length(
         &self,
         text: &str,
         ctx: &Context,
         embedder: Option<&dyn Embedder>,
-        memo: Option<&RuleMemo>,
     ) -> Result<CheckReport> {
         let profile = self.profile(ctx)?;
         let doc = self.segment(text, ctx);
+        let scope = self.scope(ctx);
         let mut disabled = Vec::new();
         let mut found = Vec::new();
         for (rule, def) in self.active_rules(profile) {
@@ -266,9 +288,10 @@ impl StyleEngine {
                 disabled.push(DisabledRule { rule: def.id.clone(), reason });
                 continue;
             }
-            let findings = match memo {
-                Some(memo) if def.fix == FixKind::Auto => self.run_rule_memo(rule, &doc, ctx, profile, memo),
-                _ => self.run_rule(rule, &doc, ctx, profile, embedder),
+            let findings = if def.fix == FixKind::Auto {
+                self.run_rule_memo(rule, &doc, ctx, profile, scope)
+            } else {
+                self.run_rule(rule, &doc, ctx, profile, embedder)
             };
             found.extend(findings.into_iter().map(|finding| RuleFinding { rule, finding }));
         }
@@ -316,9 +339,12 @@ impl StyleEngine {
     }
 }
 
-/// Findings of automatic rules by (rule, text), shared by the passes of one rewrite.
-#[derive(Default)]
-pub(crate) struct RuleMemo(std::cell::RefCell<std::collections::HashMap<(usize, String), Vec<Finding>>>);
+/// Whose findings a memo entry holds: one engine, one request context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct MemoScope {
+    engine: u64,
+    request: u64,
+}
 
 /// Byte offset → character offset, for reporting spans in Unicode scalar values.
 pub(crate) struct CharIndex {

@@ -416,9 +416,13 @@ fn inflect(morph: &Morph, word: &Word, reading: &Analysis, grammemes: &[&str]) -
     if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
         return hit;
     }
-    let form = morph
-        .inflect(&word.lower, |a| a == reading, grammemes)
-        .map(|form| if word.lower.contains('ё') { form } else { form.replace('ё', "е") });
+    let form = morph.inflect(&word.lower, |a| a == reading, grammemes).map(|form| {
+        if word.lower.contains('ё') {
+            form
+        } else {
+            form.replace('ё', "е")
+        }
+    });
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() >= 100_000 {

@@ -29,7 +29,7 @@ use serde::Serialize;
 use super::catalog::FixKind;
 use super::rules::{Change, RULES};
 use super::segment::Doc;
-use super::{CharIndex, Context, Issue, Profile, RuleDef, RuleMemo, StyleEngine};
+use super::{CharIndex, Context, Issue, MemoScope, Profile, RuleDef, StyleEngine};
 use crate::encoder::{cosine, Embedder, TextKind};
 use crate::error::Result;
 
@@ -187,7 +187,7 @@ struct Rewriter<'e> {
     text: String,
     map: SourceMap,
     edits: Vec<Edit>,
-    memo: std::rc::Rc<RuleMemo>,
+    scope: MemoScope,
 }
 
 impl<'e> Rewriter<'e> {
@@ -210,7 +210,7 @@ impl<'e> Rewriter<'e> {
             text: draft.to_string(),
             map: SourceMap::new(draft.len()),
             edits: Vec::new(),
-            memo: std::rc::Rc::default(),
+            scope: engine.scope(ctx),
         }
     }
 
@@ -249,7 +249,7 @@ impl<'e> Rewriter<'e> {
         let text = doc.text;
         let mut changes: Vec<Change> = self
             .engine
-            .run_rule_memo(rule, doc, self.ctx, self.profile, &self.memo)
+            .run_rule_memo(rule, doc, self.ctx, self.profile, self.scope)
             .into_iter()
             .filter_map(|f| f.change)
             .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
@@ -335,7 +335,7 @@ pub(crate) fn run(
         }
     }
     let similarity = embedder.map(|e| meaning_similarity(e, draft, &result.text)).transpose()?;
-    let report = engine.check_any_length(&result.text, ctx, embedder, Some(&result.memo))?;
+    let report = engine.check_any_length(&result.text, ctx, embedder)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 

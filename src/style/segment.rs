@@ -119,6 +119,8 @@ pub struct Doc<'a> {
     pub folded: Vec<String>,
     /// Maximal runs of word tokens separated only by spaces: where phrases can match.
     pub runs: Vec<Vec<usize>>,
+    /// Indices of all word tokens, in order.
+    pub word_tokens: Vec<usize>,
 }
 
 /// The ordered fact pattern: earlier alternatives win at the same position.
@@ -130,23 +132,60 @@ pub struct Doc<'a> {
 fn fact_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        let months = "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря";
-        let currency = r"(?:₽|\$|€|руб(?:л(?:ей|я|ь))?\.?|р\.?|тыс\.?\s?(?:₽|руб\.?|р\.?)|usd(?-u:\b)|eur(?-u:\b)|rub(?-u:\b))";
-        let pattern = format!(
-            r"(?xi)
-            (?P<url>(?:https?://|www\.)[^\s«»<>\x22]+[^\s«»<>\x22.,!?;:)\]]
-                |(?-u:\b)[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:ru|com|net|org|su|io|me|info|shop|online)(?-u:\b)(?:/[^\s«»<>\x22]*[^\s«»<>\x22.,!?;:)\]])?)
-            |(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
-            |(?P<phone>(?:\+7|(?-u:\b)8)[\s-]?\(?\d{{3}}\)?[\s-]?\d{{3}}[\s-]?\d{{2}}[\s-]?\d{{2}}(?-u:\b)|\+\d{{1,3}}[\s-]?\(?\d{{2,4}}\)?(?:[\s-]?\d{{2,4}}){{2,4}}(?-u:\b))
-            |(?P<date>(?-u:\b)\d{{1,2}}\.\d{{1,2}}\.(?:\d{{4}}|\d{{2}})(?-u:\b)|(?-u:\b)\d{{4}}-\d{{2}}-\d{{2}}(?-u:\b)|(?-u:\b)\d{{1,2}}\s(?:{months})(?:\s\d{{4}}(?-u:\b))?|(?-u:\b)(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])(?-u:\b))
-            |(?P<time>(?-u:\b)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?-u:\b))
-            |(?P<money>(?:\$|€)\s?\d(?:[\d\s]*\d)?(?:[.,]\d+)?|\d{{1,3}}(?:[\s\u{{a0}}\u{{202f}}]\d{{3}})+(?:[.,]\d+)?\s?{currency}|\d+(?:[.,]\d+)?\s?{currency})
-            |(?P<id>№\s?[\w/-]*\d[\w/-]*|\#\d[\w-]*|[\p{{L}}]+[-_]?\d[\w/-]*|\d+[-_/][\w-]*\d[\w-]*|\d+\p{{L}}+\d[\w-]*)
-            |(?P<number>\d{{1,3}}(?:[\s\u{{a0}}\u{{202f}}]\d{{3}})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?(?:\s?[–—-]\s?\d+(?:[.,]\d+)?)?%?)
-            "
-        );
-        Regex::new(&pattern).expect("the fact pattern is valid")
+        let alternatives: Vec<String> = fact_patterns().iter().map(|(_, p)| format!("(?:{p})")).collect();
+        Regex::new(&format!("(?xi){}", alternatives.join("|"))).expect("the fact pattern is valid")
     })
+}
+
+/// Each fact kind's pattern alone, anchored: which kind a match of [`fact_regex`] is. Finding
+/// with the combined pattern and naming the kind here (on a few characters) is faster than
+/// capture groups, which need a backtracking pass over the text.
+fn fact_kinds() -> &'static [(TokenKind, Regex)] {
+    static KINDS: OnceLock<Vec<(TokenKind, Regex)>> = OnceLock::new();
+    KINDS.get_or_init(|| {
+        fact_patterns()
+            .into_iter()
+            .map(|(kind, p)| (kind, Regex::new(&format!("(?xi)^(?:{p})$")).expect("the fact pattern is valid")))
+            .collect()
+    })
+}
+
+/// The fact patterns in priority order (earlier kinds win at the same position).
+fn fact_patterns() -> Vec<(TokenKind, String)> {
+    let months = "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря";
+    let currency =
+        r"(?:₽|\$|€|руб(?:л(?:ей|я|ь))?\.?|р\.?|тыс\.?\s?(?:₽|руб\.?|р\.?)|usd(?-u:\b)|eur(?-u:\b)|rub(?-u:\b))";
+    vec![
+        (
+            TokenKind::Url,
+            r"(?:https?://|www\.)[^\s«»<>\x22]+[^\s«»<>\x22.,!?;:)\]]
+            |(?-u:\b)[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:ru|com|net|org|su|io|me|info|shop|online)(?-u:\b)(?:/[^\s«»<>\x22]*[^\s«»<>\x22.,!?;:)\]])?"
+                .to_string(),
+        ),
+        (TokenKind::Email, r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+".to_string()),
+        (
+            TokenKind::Phone,
+            r"(?:\+7|(?-u:\b)8)[\s-]?\(?\d{3}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?-u:\b)|\+\d{1,3}[\s-]?\(?\d{2,4}\)?(?:[\s-]?\d{2,4}){2,4}(?-u:\b)".to_string(),
+        ),
+        (
+            TokenKind::Date,
+            format!(
+                r"(?-u:\b)\d{{1,2}}\.\d{{1,2}}\.(?:\d{{4}}|\d{{2}})(?-u:\b)|(?-u:\b)\d{{4}}-\d{{2}}-\d{{2}}(?-u:\b)|(?-u:\b)\d{{1,2}}\s(?:{months})(?:\s\d{{4}}(?-u:\b))?|(?-u:\b)(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])(?-u:\b)"
+            ),
+        ),
+        (TokenKind::Time, r"(?-u:\b)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?-u:\b)".to_string()),
+        (
+            TokenKind::Money,
+            format!(
+                r"(?:\$|€)\s?\d(?:[\d\s]*\d)?(?:[.,]\d+)?|\d{{1,3}}(?:[\s\u{{a0}}\u{{202f}}]\d{{3}})+(?:[.,]\d+)?\s?{currency}|\d+(?:[.,]\d+)?\s?{currency}"
+            ),
+        ),
+        (TokenKind::Id, r"№\s?[\w/-]*\d[\w/-]*|\#\d[\w-]*|[\p{L}]+[-_]?\d[\w/-]*|\d+[-_/][\w-]*\d[\w-]*|\d+\p{L}+\d[\w-]*".to_string()),
+        (
+            TokenKind::Number,
+            r"\d{1,3}(?:[\s\u{a0}\u{202f}]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?(?:\s?[–—-]\s?\d+(?:[.,]\d+)?)?%?".to_string(),
+        ),
+    ]
 }
 
 /// Text smileys that are not made of emoji code points.
@@ -196,22 +235,10 @@ impl<'a> Doc<'a> {
     pub fn new(text: &'a str, protected_words: &[&str], abbreviations: &[(&str, bool)]) -> Doc<'a> {
         let mut tokens = Vec::with_capacity(text.len() / 3 + 1);
         let mut pos = 0;
-        for caps in fact_regex().captures_iter(text) {
-            let m = caps.get(0).expect("group 0 is the match");
+        for m in fact_regex().find_iter(text) {
             scan_plain(text, pos, m.start(), &mut tokens);
-            let kind = [
-                ("url", TokenKind::Url),
-                ("email", TokenKind::Email),
-                ("phone", TokenKind::Phone),
-                ("date", TokenKind::Date),
-                ("time", TokenKind::Time),
-                ("money", TokenKind::Money),
-                ("id", TokenKind::Id),
-                ("number", TokenKind::Number),
-            ]
-            .into_iter()
-            .find(|(name, _)| caps.name(name).is_some())
-            .map_or(TokenKind::Number, |(_, kind)| kind);
+            let kind =
+                fact_kinds().iter().find(|(_, re)| re.is_match(m.as_str())).map_or(TokenKind::Number, |(k, _)| *k);
             let (mut kind, mut end) = (kind, m.end());
             // «300 рабочих»: the «р» was the start of a word, not a currency.
             let glued = |at: usize| text[at..].chars().next().is_some_and(char::is_alphabetic);
@@ -238,7 +265,8 @@ impl<'a> Doc<'a> {
             })
             .collect();
         let runs = word_runs(&tokens);
-        Doc { text, tokens, sentences, folded, runs }
+        let word_tokens = (0..tokens.len()).filter(|&i| tokens[i].kind == TokenKind::Word).collect();
+        Doc { text, tokens, sentences, folded, runs, word_tokens }
     }
 
     /// The text of a token.

@@ -158,13 +158,15 @@ pub(crate) fn too_short(inp: &Input, out: &mut Vec<Finding>) {
 /// D5: a reply that closes a topic says what happens next.
 pub(crate) fn next_step(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    let closes = inp.def.list("closing").iter().any(|p| has_phrase(doc, p));
+    if !inp.def.list("closing").iter().any(|p| has_phrase(doc, p)) {
+        return;
+    }
     let next = inp.def.list("next_step").iter().any(|p| has_phrase(doc, p))
         || doc
             .tokens
             .iter()
             .any(|t| matches!(t.kind, TokenKind::Date | TokenKind::Time | TokenKind::Url | TokenKind::Email));
-    if closes && !next {
+    if !next {
         let (start, end) = whole(doc);
         out.push(Finding::flag(start, end));
     }

@@ -291,14 +291,7 @@ pub(crate) fn has_phrase(doc: &Doc, needle: &str) -> bool {
     if words.is_empty() {
         return false;
     }
-    let seq: Vec<&str> = doc
-        .tokens
-        .iter()
-        .zip(&doc.folded)
-        .filter(|(t, _)| t.kind == TokenKind::Word)
-        .map(|(_, f)| f.as_str())
-        .collect();
-    seq.windows(words.len()).any(|w| w.iter().zip(&words).all(|(a, b)| *a == b))
+    doc.word_tokens.windows(words.len()).any(|w| w.iter().zip(&words).all(|(&i, b)| doc.folded[i] == *b))
 }
 
 /// Whether `text` (a client message) contains `needle` as whole words, folded.
