@@ -136,3 +136,24 @@ fn rewrite_dev_set_pass_rate() {
     let rate: f64 = text.rsplit("pass rate ").next().unwrap().trim().parse().unwrap();
     assert!(rate >= 0.9, "{text}");
 }
+
+#[test]
+fn a_company_profile_brings_its_own_words_and_lower_case_vy() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("profiles")).unwrap();
+    std::fs::write(
+        dir.path().join("profiles/brand.toml"),
+        "name = \"brand\"\ndescription = \"Бренд пишет «вы» строчными\"\ncapital_you = false\n\
+         [words]\nslang = { \"промик\" = \"промокод\" }\nacronyms = [\"ЛАЙТ\"]\n",
+    )
+    .unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = json(
+        &["rewrite", "--json", "--no-encoder", "--profile", "brand", "--style-dir", dir_arg],
+        "введи промик ЛАЙТ в корзине",
+    );
+    assert_eq!(out["text"], "Введите, пожалуйста, промокод ЛАЙТ в корзине.", "{out}");
+    // The built-in profiles are still there, and know nothing of the brand's words.
+    let out = json(&["rewrite", "--json", "--no-encoder", "--style-dir", dir_arg], "введи промик в корзине");
+    assert!(out["text"].as_str().unwrap().contains("промик"), "{out}");
+}

@@ -138,3 +138,26 @@ fn answer_all_examples_pass_with_the_real_encoder() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_readme_rule_table_matches_the_catalog() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let rows: Vec<Vec<&str>> = readme
+        .lines()
+        .map(|l| l.split('|').map(str::trim).filter(|c| !c.is_empty()).collect::<Vec<_>>())
+        .filter(|cells| {
+            let code = cells.first().map_or("", |c| *c).as_bytes();
+            cells.len() == 5 && code.len() == 2 && (b'A'..=b'E').contains(&code[0]) && code[1].is_ascii_digit()
+        })
+        .collect();
+    let catalog: Vec<&RuleDef> = engine().catalog().iter().collect();
+    assert_eq!(rows.len(), catalog.len(), "one README row per rule");
+    for (row, rule) in rows.iter().zip(catalog) {
+        let fix = format!("{:?}", rule.fix).to_lowercase();
+        let id = format!("`{}`", rule.id);
+        assert_eq!(
+            row[..5],
+            [rule.code.as_str(), id.as_str(), rule.severity.as_str(), fix.as_str(), rule.title.as_str()]
+        );
+    }
+}

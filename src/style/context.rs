@@ -133,6 +133,27 @@ pub struct Profile {
     /// Per-rule overrides by rule id.
     #[serde(default)]
     pub rules: HashMap<String, RuleOverride>,
+    /// The company's own word lists, added to the built-in ones for this profile.
+    #[serde(default)]
+    pub words: ProfileWords,
+}
+
+/// A profile's additions to the word lists (`[words]` in the profile file).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileWords {
+    /// Slang → neutral wording (empty: delete), like `slang.tsv`.
+    #[serde(default)]
+    pub slang: std::collections::BTreeMap<String, String>,
+    /// Cute diminutive → neutral word, like `cutesy.tsv`.
+    #[serde(default)]
+    pub cutesy: std::collections::BTreeMap<String, String>,
+    /// Jargon → replacement (empty: flag only), like `jargon.tsv`.
+    #[serde(default)]
+    pub jargon: std::collections::BTreeMap<String, String>,
+    /// Acronyms that may stay in capitals (the company's product codes).
+    #[serde(default)]
+    pub acronyms: Vec<String>,
 }
 
 fn guard() -> f32 {
@@ -168,6 +189,25 @@ const PROFILE_FILES: [(&str, &str); 3] = [
 
 /// The default profile's name.
 pub const DEFAULT_PROFILE: &str = "chat";
+
+/// The embedded profiles, with those in `dir/profiles/*.toml` (if any) added or replacing the
+/// built-in ones of the same name.
+pub fn profiles_from_dir(dir: &std::path::Path) -> Result<Vec<Profile>> {
+    let mut profiles = embedded_profiles()?;
+    let Ok(entries) = std::fs::read_dir(dir.join("profiles")) else { return Ok(profiles) };
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let profile: Profile = toml::from_str(&text).map_err(|e| Error::toml(&path, &text, &e))?;
+        profiles.retain(|p| p.name != profile.name);
+        profiles.push(profile);
+    }
+    Ok(profiles)
+}
 
 /// Loads the embedded profiles.
 pub fn embedded_profiles() -> Result<Vec<Profile>> {

@@ -196,6 +196,22 @@ fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
 }
 
 impl Lexicon {
+    /// This lexicon with a profile's own entries added.
+    pub fn with_profile_words(&self, words: &crate::style::context::ProfileWords) -> Lexicon {
+        let mut lex = self.clone();
+        for (k, v) in &words.slang {
+            lex.slang.insert(k, v.clone());
+        }
+        for (k, v) in &words.cutesy {
+            lex.cutesy.insert(k, v.clone());
+        }
+        for (k, v) in &words.jargon {
+            lex.jargon.insert(k, Some(v.clone()).filter(|v| !v.is_empty()));
+        }
+        lex.acronyms.extend(words.acronyms.iter().cloned());
+        lex
+    }
+
     /// The lexicon compiled into the binary.
     pub fn embedded() -> Result<Lexicon> {
         Self::build(|f| Ok((f.embedded.to_string(), format!("prompts/style/{}", f.name))))

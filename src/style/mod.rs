@@ -96,7 +96,8 @@ pub struct StyleEngine {
     /// Unique per engine in this process (memo keys).
     id: u64,
     catalog: Catalog,
-    lexicon: Lexicon,
+    /// One lexicon per profile (built-in lists plus the profile's own words), by profile index.
+    lexicons: Vec<Lexicon>,
     profiles: Vec<Profile>,
     speller: SpellStatus,
     morph: &'static Morph,
@@ -113,15 +114,16 @@ impl StyleEngine {
     /// hunspell-ru dictionary (if installed) and the morphology dictionary (loaded once per
     /// process).
     pub fn embedded() -> Result<StyleEngine> {
-        Self::with_lexicon(Lexicon::embedded()?)
+        Self::build(Lexicon::embedded()?, context::embedded_profiles()?)
     }
 
-    /// The engine with word lists from `dir` (files missing there fall back to the defaults).
+    /// The engine with word lists from `dir` (files missing there fall back to the defaults) and
+    /// the company's profiles from `dir/profiles/*.toml` next to the built-in ones.
     pub fn with_style_dir(dir: &std::path::Path) -> Result<StyleEngine> {
-        Self::with_lexicon(Lexicon::from_dir(dir)?)
+        Self::build(Lexicon::from_dir(dir)?, context::profiles_from_dir(dir)?)
     }
 
-    fn with_lexicon(lexicon: Lexicon) -> Result<StyleEngine> {
+    fn build(lexicon: Lexicon, profiles: Vec<Profile>) -> Result<StyleEngine> {
         let catalog = Catalog::embedded()?;
         for (id, _) in RULES {
             if catalog.get(id).is_none() {
@@ -132,11 +134,17 @@ impl StyleEngine {
         Ok(StyleEngine {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             catalog,
-            lexicon,
-            profiles: context::embedded_profiles()?,
+            lexicons: profiles.iter().map(|p| lexicon.with_profile_words(&p.words)).collect(),
+            profiles,
             speller: spell::load_default(),
             morph: Morph::global(),
         })
+    }
+
+    /// The word lists under `profile`.
+    fn lexicon(&self, profile: &Profile) -> &Lexicon {
+        let i = self.profiles.iter().position(|p| std::ptr::eq(p, profile)).unwrap_or(0);
+        &self.lexicons[i]
     }
 
     /// The rule catalog.
@@ -195,7 +203,7 @@ impl StyleEngine {
     pub(crate) fn segment<'t>(&self, text: &'t str, ctx: &Context) -> Doc<'t> {
         let names: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
         let abbreviations: Vec<(&str, bool)> =
-            self.lexicon.abbreviations.iter().map(|(a, p)| (a.as_str(), *p)).collect();
+            self.lexicons[0].abbreviations.iter().map(|(a, p)| (a.as_str(), *p)).collect();
         Doc::new(text, &names, &abbreviations)
     }
 
@@ -210,8 +218,16 @@ impl StyleEngine {
     ) -> Vec<Finding> {
         let (id, check) = RULES[rule];
         let def = self.catalog.get(id).expect("checked at load");
-        let input =
-            Input { doc, ctx, profile, def, lex: &self.lexicon, morph: self.morph, speller: self.speller(), embedder };
+        let input = Input {
+            doc,
+            ctx,
+            profile,
+            def,
+            lex: self.lexicon(profile),
+            morph: self.morph,
+            speller: self.speller(),
+            embedder,
+        };
         let mut out = Vec::new();
         check(&input, &mut out);
         out

@@ -11,12 +11,10 @@ mod names;
 mod politeness;
 mod safety;
 
-use std::rc::Rc;
-
 use super::catalog::{RuleDef, Severity};
 use super::context::{Context, Profile};
 use super::lexicon::{fold, Lexicon, PhraseTable};
-use super::morph::{Analysis, Morph};
+use super::morph::Morph;
 use super::segment::{Doc, TokenKind};
 use super::spell::Speller;
 use crate::encoder::Embedder;
@@ -130,11 +128,6 @@ pub(crate) const RULES: [(&str, CheckFn); 33] = [
 ];
 
 // ---- helpers shared by the rule families ----
-
-/// Analyses of `word` (best first), cached by the morphology wrapper.
-pub(crate) fn analyses(morph: &Morph, word: &str) -> Rc<Vec<Analysis>> {
-    morph.analyses(word)
-}
 
 /// `replacement` written in the case pattern of `original`: ALL CAPS, Capitalised or as is.
 pub(crate) fn match_case(original: &str, replacement: &str) -> String {

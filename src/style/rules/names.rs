@@ -1,6 +1,6 @@
 //! B. The client's name: use it, in the client's own form and spelling, set off by commas.
 
-use super::{analyses, capitalize, edit_distance, removal, starts_sentence, Finding, Input};
+use super::{capitalize, edit_distance, removal, starts_sentence, Finding, Input};
 use crate::style::catalog::Severity;
 use crate::style::lexicon::fold;
 use crate::style::rules::politeness::opening_greeting;
@@ -25,7 +25,7 @@ const CASES: [&str; 7] = ["nomn", "gent", "datv", "accs", "ablt", "loct", "voct"
 
 /// Whether `word` is the client's given name in some grammatical case.
 fn is_name_form(inp: &Input, word: &str, first: &str) -> bool {
-    word == first || analyses(inp.morph, word).iter().any(|a| a.has("Name") && a.lemma == fold(first))
+    word == first || inp.morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == fold(first))
 }
 
 /// Token indices where the client's given name is used.
@@ -94,7 +94,7 @@ pub(crate) fn name_form(inp: &Input, out: &mut Vec<Finding>) {
         }
         // A diminutive of the client's name, in any case: «Женя», «Жене», «Женечка».
         let lemmas: Vec<String> = std::iter::once(fold(word))
-            .chain(analyses(inp.morph, word).iter().filter(|a| a.has("Name")).map(|a| fold(&a.lemma)))
+            .chain(inp.morph.analyses(word).iter().filter(|a| a.has("Name")).map(|a| fold(&a.lemma)))
             .collect();
         let is_pet_form = lemmas
             .iter()
@@ -105,7 +105,9 @@ pub(crate) fn name_form(inp: &Input, out: &mut Vec<Finding>) {
         if !is_pet_form || clients_own {
             continue;
         }
-        let case = analyses(inp.morph, word)
+        let case = inp
+            .morph
+            .analyses(word)
             .iter()
             .filter(|a| a.has("Name"))
             .find_map(|a| CASES.iter().find(|c| a.has(c)).copied())
@@ -166,7 +168,7 @@ pub(crate) fn name_spelling(inp: &Input, out: &mut Vec<Finding>) {
             }
             // A case form of the name («Анне», «Евгению») is not a typo; another spelling of it,
             // even a real one («Наталия» for «Наталья»), is.
-            let case_form = analyses(inp.morph, word).iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name));
+            let case_form = inp.morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name));
             let operator = inp.ctx.operator_name().is_some_and(|o| o.split_whitespace().any(|p| p == word));
             if typo && (case_form || operator) {
                 continue;
@@ -192,7 +194,7 @@ pub(crate) fn vocative_comma(inp: &Input, out: &mut Vec<Finding>) {
         let next = doc.next_non_space(last);
         let next_is_word = next.is_some_and(|n| doc.tokens[n].kind == TokenKind::Word);
         let next_is_verb = next.is_some_and(|n| {
-            analyses(inp.morph, doc.tok(n)).first().is_some_and(|a| a.has("VERB") && (a.has("3per") || a.has("past")))
+            inp.morph.analyses(doc.tok(n)).first().is_some_and(|a| a.has("VERB") && (a.has("3per") || a.has("past")))
         });
         let (start, end) = (doc.tokens[i].start, doc.tokens[last].end);
         let written = &doc.text[start..end];

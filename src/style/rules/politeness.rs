@@ -1,7 +1,7 @@
 //! A. Address and politeness: «Вы», capitalisation, softeners, greeting, introduction, thanks,
 //! blame, directives, rude clients.
 
-use super::{analyses, capitalize, forbidden, has_phrase, phrase_matches, polite_case, whole, Change, Finding, Input};
+use super::{capitalize, forbidden, has_phrase, phrase_matches, polite_case, whole, Change, Finding, Input};
 use crate::style::lexicon::fold;
 use crate::style::polite_you::polite_you_edits;
 use crate::style::segment::{is_sentence_end, Doc, TokenKind};
@@ -84,7 +84,7 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     // A formal imperative often shares its form with the future («проверите»), so any reading
     // counts; a singular one must be the best reading («при» is a preposition first) of a word
     // the dictionary knows («Худи» is not an imperative).
-    let readings = analyses(inp.morph, word);
+    let readings = inp.morph.analyses(word);
     readings.iter().any(|a| a.has("impr") && a.has("plur") && !a.has("incl"))
         || readings.first().is_some_and(|a| a.has("impr") && a.has("sing"))
             && inp.speller.is_none_or(|s| s.is_correct(word))
