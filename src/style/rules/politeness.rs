@@ -9,10 +9,11 @@ use crate::style::segment::{is_sentence_end, Doc, TokenKind};
 /// A1: every ты-form becomes the formal form.
 pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
     for edit in polite_you_edits(inp.morph, inp.doc.text) {
-        // The morphology guesses at unknown words («Евгенй» reads as an imperative): a
-        // capitalised word the dictionary does not know is a name, left to the name rules.
-        let capitalised = edit.before.starts_with(char::is_uppercase);
-        let unknown = capitalised && inp.speller.is_some_and(|s| !s.is_correct(&edit.before));
+        // The morphology guesses at words it does not know: «худи», «Евгенй» read as
+        // imperatives. A word the dictionary does not know is converted only when its ending
+        // is unmistakably 2nd person («одомашнишься»).
+        let second_person = ["шь", "шься"].iter().any(|e| edit.before.to_lowercase().ends_with(e));
+        let unknown = !second_person && inp.speller.is_some_and(|s| !s.is_correct(&edit.before));
         if !unknown && !inp.doc.touches_protected(edit.start..edit.end) {
             out.push(Finding::fix(edit.start, edit.end, edit.after));
         }
