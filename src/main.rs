@@ -236,6 +236,13 @@ enum EvalCommand {
 }
 
 fn main() {
+    // Output piped into `head` ends with EPIPE: exit quietly as Unix tools do, instead of the
+    // panic `println!` turns it into.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SUFLER_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

@@ -20,7 +20,11 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
         let wording = polite_case(inp.profile, wording);
         // The whole-sentence wording is a sentence of its own; the partial one follows the case
         // of the phrase it replaces.
-        let replacement = if alone { wording } else { match_case(found, &wording.to_lowercase()) };
+        let mut replacement = if alone { wording } else { match_case(found, &wording.to_lowercase()) };
+        // «хз когда привезут» → «мне нужно уточнить, когда привезут»: the clause gets its comma.
+        if !alone && doc.next_non_space(last).is_some_and(|n| doc.tokens[n].kind == TokenKind::Word) {
+            replacement.push(',');
+        }
         out.push(Finding::fix(start, end, replacement));
     }
 }
