@@ -551,6 +551,11 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[(&str,
     {
         return false;
     }
+    // «1. Пришлите …»: a number opening a line is a list marker, not a sentence of its own.
+    let line_start = |j: usize| j == 0 || tokens[j - 1].kind == TokenKind::Newline;
+    if matches!(mark, ".") && i > 0 && tokens[i - 1].kind == TokenKind::Number && line_start(i - 1) {
+        return false;
+    }
     if mark == "." && i > 0 && tokens[i - 1].kind == TokenKind::Word {
         // «т. д.», «руб.», «ул.»: the word before the dot (and the one before that for «т. д.»)
         // decides, and only when the next word starts in lower case.

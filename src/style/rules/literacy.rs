@@ -262,11 +262,13 @@ pub(crate) fn spelling(inp: &Input, out: &mut Vec<Finding>) {
             || lex.cutesy.contains_word(word)
             || lex.jargon.contains_word(word)
             || lex.greetings.contains_word(word);
+        let abbreviation = doc.tokens.get(i + 1).is_some_and(|n| doc.slice(n).starts_with('.'))
+            && lex.abbreviations.iter().any(|(a, _)| *a == doc.folded[i]);
         let client_or_operator = [inp.ctx.client_name(), inp.ctx.operator_name()]
             .into_iter()
             .flatten()
             .any(|n| n.split_whitespace().any(|p| p == word));
-        if cyrillic == 0 || all_caps || listed || client_or_operator || speller.is_correct(word) {
+        if cyrillic == 0 || all_caps || listed || abbreviation || client_or_operator || speller.is_correct(word) {
             continue;
         }
         out.push(Finding::suggest(t.start, t.end, speller.suggest(word, 3)));

@@ -100,7 +100,9 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
             let change = super::removal(doc, extra, extra);
             out.push(Finding::fix_with(change.start.min(doc.tokens[extra].start), doc.tokens[extra].end, "", change));
         }
-        if !pleases.is_empty() || has_softener(inp, s.tokens.clone()) {
+        // Steps of a numbered list are instructions; the request is the line that opens them.
+        let list_item = doc.tokens[s.tokens.start].kind == TokenKind::Number;
+        if !pleases.is_empty() || list_item || has_softener(inp, s.tokens.clone()) {
             continue;
         }
         let Some(verb) = doc.words(s).find(|&i| is_request_verb(inp, i)) else { continue };
