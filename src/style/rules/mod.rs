@@ -147,30 +147,32 @@ pub(crate) fn capitalize(s: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
+/// The polite pronoun forms, lower case (A2 capitalises them, `polite_case` lowers them).
+pub(crate) const POLITE_FORMS: [&str; 17] = [
+    "вы",
+    "вас",
+    "вам",
+    "вами",
+    "ваш",
+    "ваша",
+    "ваше",
+    "ваши",
+    "вашего",
+    "вашей",
+    "вашему",
+    "вашим",
+    "ваших",
+    "вашими",
+    "вашу",
+    "вашем",
+    "вашею",
+];
+
 /// «Вам» → «вам» when the profile writes «вы» in lower case.
 pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
     if profile.capital_you {
         return text.to_string();
     }
-    const FORMS: [&str; 17] = [
-        "Вы",
-        "Вас",
-        "Вам",
-        "Вами",
-        "Ваш",
-        "Ваша",
-        "Ваше",
-        "Ваши",
-        "Вашего",
-        "Вашей",
-        "Вашему",
-        "Вашим",
-        "Ваших",
-        "Вашими",
-        "Вашу",
-        "Вашем",
-        "Вашею",
-    ];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find(|c: char| c.is_alphabetic()) {
@@ -179,7 +181,7 @@ pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
         let word = &rest[pos..pos + word_len];
         // Only mid-sentence forms: a form right after sentence punctuation stays capitalised.
         let at_start = out.trim_end().is_empty() || out.trim_end().ends_with(['.', '!', '?']);
-        if FORMS.contains(&word) && !at_start {
+        if POLITE_FORMS.iter().any(|f| capitalize(f) == word) && !at_start {
             out.push_str(&word.to_lowercase());
         } else {
             out.push_str(word);

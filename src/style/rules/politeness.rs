@@ -1,7 +1,9 @@
 //! A. Address and politeness: «Вы», capitalisation, softeners, greeting, introduction, thanks,
 //! blame, directives, rude clients.
 
-use super::{capitalize, forbidden, has_phrase, phrase_matches, polite_case, whole, Change, Finding, Input};
+use super::{
+    capitalize, forbidden, has_phrase, phrase_matches, polite_case, whole, Change, Finding, Input, POLITE_FORMS,
+};
 use crate::style::lexicon::fold;
 use crate::style::polite_you::polite_you_edits;
 use crate::style::segment::{is_sentence_end, Doc, TokenKind};
@@ -19,26 +21,6 @@ pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
         }
     }
 }
-
-const POLITE_FORMS: [&str; 17] = [
-    "вы",
-    "вас",
-    "вам",
-    "вами",
-    "ваш",
-    "ваша",
-    "ваше",
-    "ваши",
-    "вашего",
-    "вашей",
-    "вашему",
-    "вашим",
-    "ваших",
-    "вашими",
-    "вашу",
-    "вашем",
-    "вашею",
-];
 
 /// A2: «вы» addressing one client is written «Вы».
 pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
