@@ -47,9 +47,51 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A template file with problems; nothing of it was imported.
+    #[error("{path}: {} problem(s), nothing imported:{}", problems.len(), problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found, in line order.
+        problems: Vec<ImportProblem>,
+    },
+    /// The template library (SQLite) cannot be opened or used.
+    #[error("template library {path}: {reason}")]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong, in words a user can act on.
+        reason: String,
+    },
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// One problem of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// 1-based line (0: the whole file).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ImportProblem {
+    /// A problem at `line`.
+    pub fn new(line: usize, reason: impl Into<String>) -> Self {
+        ImportProblem { line, reason: reason.into() }
+    }
+}
+
+impl std::fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "line {}: {}", self.line, self.reason)
+        }
+    }
 }
 
 /// Library result type.
@@ -70,6 +112,11 @@ impl Error {
     pub fn toml(path: impl Into<PathBuf>, text: &str, e: &toml::de::Error) -> Self {
         let line = e.span().map_or(0, |s| text[..s.start].lines().count().max(1));
         Error::dataset(path, line, e.message())
+    }
+
+    /// A file whose templates cannot be imported.
+    pub fn import(path: impl Into<PathBuf>, problems: Vec<ImportProblem>) -> Self {
+        Error::Import { path: path.into(), problems }
     }
 
     /// A corrupt-model error for `path`.

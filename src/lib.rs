@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod models;
 pub mod style;
+pub mod templates;
 
 pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
 pub use error::{Error, Result};
