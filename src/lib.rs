@@ -12,6 +12,7 @@ pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod models;
+pub mod rank;
 pub mod style;
 pub mod templates;
 

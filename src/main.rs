@@ -1,5 +1,10 @@
 //! The `sufler` command line: parses arguments and calls the library.
 
+mod cli {
+    pub mod library;
+    pub use super::EncoderArgs;
+}
+
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 
@@ -22,7 +27,7 @@ struct Cli {
 
 /// Flags shared by every command that runs the encoder.
 #[derive(Args, Clone)]
-struct EncoderArgs {
+pub struct EncoderArgs {
     /// Model directory (config.json, tokenizer.json, weights); default: models/cache, then the HF cache.
     #[arg(long, env = "SUFLER_MODEL_DIR", global = true)]
     model_dir: Option<PathBuf>,
@@ -35,7 +40,7 @@ struct EncoderArgs {
 }
 
 impl EncoderArgs {
-    fn load(&self) -> Result<Encoder> {
+    pub fn load(&self) -> Result<Encoder> {
         encoder::configure_threads(self.threads);
         let opts = EncoderOptions { weights: self.weights, ..EncoderOptions::default() };
         Ok(Encoder::from_dir(self.model_dir.as_deref(), &opts)?)
@@ -87,10 +92,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage the template library: import, list, export, approve, history.
+    Templates {
+        #[command(subcommand)]
+        what: cli::library::TemplatesCommand,
+    },
+    /// Suggest approved templates for a client's message.
+    Suggest(cli::library::SuggestArgs),
+    /// The feedback log (operators' clicks), which the ranking learns from.
+    Feedback {
+        #[command(subcommand)]
+        what: FeedbackCommand,
+    },
     /// Evaluate against external benchmarks.
     Eval {
         #[command(subcommand)]
         what: EvalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedbackCommand {
+    /// Load a click history: JSONL {"text", "chosen_id", "edited"?}; all or nothing.
+    Import {
+        /// The history file.
+        file: PathBuf,
+        #[command(flatten)]
+        db: cli::library::DbArgs,
     },
 }
 
@@ -227,6 +255,23 @@ enum EvalCommand {
         #[command(flatten)]
         encoder: EncoderArgs,
     },
+    /// Suggest dev set: R@1, R@3, MRR and abstention, sufler vs the plain e5 bi-encoder.
+    Suggest {
+        /// The set (default: eval/sets/suggest-dev.jsonl).
+        #[arg(default_value = "eval/sets/suggest-dev.jsonl")]
+        file: PathBuf,
+        /// The template pack the labels refer to (default: the embedded default pack).
+        #[arg(long)]
+        pack: Option<PathBuf>,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// List the cold-start misses.
+        #[arg(long, short)]
+        verbose: bool,
+        #[command(flatten)]
+        encoder: EncoderArgs,
+    },
     /// Formality transfer (A1 alone, lower-case «вы»): exact match and chrF on *.informal.ru /
     /// *.formal.ru pairs.
     Formality {
@@ -267,6 +312,12 @@ fn run(cli: Cli) -> Result<()> {
             eval_rewrite(&file, json, verbose, (!no_encoder).then_some(&encoder))
         }
         Command::Eval { what: EvalCommand::Formality { dir } } => eval_formality(&dir),
+        Command::Eval { what: EvalCommand::Suggest { file, pack, json, verbose, encoder } } => {
+            cli::library::eval_suggest(&file, pack.as_deref(), json, verbose, &encoder)
+        }
+        Command::Templates { what } => cli::library::templates(what),
+        Command::Suggest(args) => cli::library::suggest(args),
+        Command::Feedback { what: FeedbackCommand::Import { file, db } } => cli::library::feedback_import(&file, &db),
         Command::Check { json, style } => check(&style, json),
         Command::Rewrite { json, style } => rewrite(&style, json),
         Command::Rules { json } => rules(json),

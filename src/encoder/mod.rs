@@ -75,6 +75,9 @@ impl std::str::FromStr for WeightKind {
 pub trait Embedder: Send + Sync {
     /// Embedding dimension.
     fn dim(&self) -> usize;
+    /// Identifies the model and weights: vectors cached under one id are only reused by an
+    /// embedder with the same id.
+    fn model_id(&self) -> &str;
     /// One unit vector per text, in input order.
     fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>>;
 }
@@ -141,6 +144,7 @@ pub struct Encoder {
     backend: Box<dyn Backend>,
     dim: usize,
     batch_tokens: usize,
+    model_id: String,
 }
 
 impl Encoder {
@@ -162,7 +166,9 @@ impl Encoder {
                 Box::new(bert::CandleBert::from_gguf(path, &files.config)?)
             }
         };
-        Ok(Self::with_backend(tokenizer, backend, files.config.hidden_size, opts.batch_tokens))
+        let mut encoder = Self::with_backend(tokenizer, backend, files.config.hidden_size, opts.batch_tokens);
+        encoder.model_id = files.fingerprint(weights)?;
+        Ok(encoder)
     }
 
     /// Locates the model (see [`ModelFiles::locate`]) and loads it.
@@ -172,7 +178,8 @@ impl Encoder {
 
     /// Assembles an encoder from parts (used by benches and alternative kernels).
     pub fn with_backend(tokenizer: TextTokenizer, backend: Box<dyn Backend>, dim: usize, batch_tokens: usize) -> Self {
-        Encoder { tokenizer, backend, dim, batch_tokens: batch_tokens.max(1) }
+        let model_id = format!("custom-{}-{dim}", backend.weights().as_str());
+        Encoder { tokenizer, backend, dim, batch_tokens: batch_tokens.max(1), model_id }
     }
 
     /// The weight path in use.
@@ -231,6 +238,9 @@ impl Encoder {
 impl Embedder for Encoder {
     fn dim(&self) -> usize {
         self.dim
+    }
+    fn model_id(&self) -> &str {
+        &self.model_id
     }
     fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>> {
         let inputs = Self::prefixed(texts, kind)?;

@@ -3,3 +3,4 @@
 pub mod encodechka;
 pub mod formality;
 pub mod rewrite_set;
+pub mod suggest;

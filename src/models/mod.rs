@@ -79,6 +79,37 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
+    /// A short id of the model as loaded with `weights`, for keying cached vectors. Hashing
+    /// a 470 MB weight file on every start would cost a second, so the id hashes the config,
+    /// the tokenizer, the weight file's length and its first and last 64 KiB: any re-export,
+    /// re-quantisation or different checkpoint changes at least one of them.
+    pub fn fingerprint(&self, weights: crate::encoder::WeightKind) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        use std::io::{Read, Seek, SeekFrom};
+        const EDGE: u64 = 64 * 1024;
+        let mut hash = Sha256::new();
+        hash.update(weights.as_str());
+        hash.update(serde_json::to_vec(&self.config)?);
+        hash.update(std::fs::read(&self.tokenizer).map_err(|e| Error::io(&self.tokenizer, e))?);
+        let file = match weights {
+            crate::encoder::WeightKind::F32 => &self.safetensors,
+            crate::encoder::WeightKind::Q4_0 => &self.gguf,
+        };
+        if let Some(path) = file {
+            let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+            hash.update(len.to_le_bytes());
+            let mut edge = Vec::new();
+            (&mut f).take(EDGE).read_to_end(&mut edge).map_err(|e| Error::io(path, e))?;
+            f.seek(SeekFrom::Start(len.saturating_sub(EDGE))).map_err(|e| Error::io(path, e))?;
+            f.read_to_end(&mut edge).map_err(|e| Error::io(path, e))?;
+            hash.update(&edge);
+        }
+        let digest = hash.finalize();
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("e5-{}-{hex}", weights.as_str()))
+    }
+
     /// Opens the model in `dir`, checking that the files it needs are there and readable.
     pub fn open(dir: &Path) -> Result<Self> {
         let config_path = dir.join(CONFIG_FILE);

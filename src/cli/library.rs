@@ -1,0 +1,425 @@
+//! `sufler templates …`, `sufler suggest`, `sufler feedback import` and `sufler eval suggest`:
+//! argument handling and output around the library's store and ranking.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use sufler::encoder::Embedder;
+use sufler::eval::suggest as dev_set;
+use sufler::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
+use sufler::templates::pack::{self, PackFormat};
+use sufler::templates::store::Feedback;
+use sufler::templates::{Status, Store};
+
+use super::EncoderArgs;
+
+/// Where the template library is.
+#[derive(Args, Clone)]
+pub struct DbArgs {
+    /// The library file (SQLite); default: $SUFLER_DB, else sufler/library.db in the user's data directory.
+    #[arg(long)]
+    db: Option<PathBuf>,
+}
+
+impl DbArgs {
+    fn open(&self) -> Result<Store> {
+        let path = Store::locate(self.db.as_deref())?;
+        Ok(Store::open(&path)?)
+    }
+
+    /// Opens the library; a library that has never held a template gets the default pack, so
+    /// suggestions work from the first run.
+    fn open_seeded(&self) -> Result<Store> {
+        let mut store = self.open()?;
+        if store.count(None)? == 0 {
+            let pack = pack::default_pack();
+            store.import(&pack, None)?;
+            eprintln!(
+                "sufler: new library {}: imported the default pack ({} templates)",
+                store.path().display(),
+                pack.len()
+            );
+        }
+        Ok(store)
+    }
+}
+
+#[derive(Subcommand)]
+pub enum TemplatesCommand {
+    /// Import a pack (TOML or JSONL, by extension); all or nothing, every problem reported by line.
+    Import {
+        /// The pack file.
+        file: PathBuf,
+        /// Give every imported template this status (default: each line's own, else approved).
+        #[arg(long)]
+        status: Option<Status>,
+        /// Do not embed the templates now (the first suggestion will).
+        #[arg(long)]
+        no_embed: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        encoder: EncoderArgs,
+    },
+    /// List the library's templates.
+    List {
+        /// Only templates with this status.
+        #[arg(long)]
+        status: Option<Status>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Write the library as a pack.
+    Export {
+        /// jsonl (default) or toml.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: PackFormat,
+        /// Only templates with this status.
+        #[arg(long)]
+        status: Option<Status>,
+        /// Output file (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Approve, retire or return a template to draft.
+    SetStatus {
+        /// Template id.
+        id: String,
+        /// draft, approved or retired.
+        status: Status,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Every recorded version and status change of a template.
+    History {
+        /// Template id.
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// `sufler suggest`.
+#[derive(Args)]
+pub struct SuggestArgs {
+    /// The client's latest message (or use --batch).
+    #[arg(required_unless_present = "batch", conflicts_with = "batch")]
+    message: Option<String>,
+    /// JSONL file, one request per line: {"text", "client_name"?, "dialogue"?: [{"role","text"}]}.
+    #[arg(long)]
+    batch: Option<PathBuf>,
+    /// Number of suggestions.
+    #[arg(long, short, default_value_t = 3)]
+    k: usize,
+    /// The client's name as given (fills {name}, declined for {name:dat} and the like).
+    #[arg(long)]
+    client_name: Option<String>,
+    /// The operator's name (fills {operator}).
+    #[arg(long)]
+    operator_name: Option<String>,
+    /// Print JSON: {"suggestions":[{"id","title","text","score","missing","why"}],"abstain"}.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    encoder: EncoderArgs,
+}
+
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} {{eta}}"))
+        .expect("valid template");
+    indicatif::ProgressBar::hidden().with_style(style)
+}
+
+/// Builds the ranking over the store's approved templates and clicks, embedding what the cache
+/// lacks with a progress bar.
+fn library(store: &mut Store, encoder: &dyn Embedder) -> Result<Library> {
+    let templates = store.templates(Some(Status::Approved))?;
+    let feedback = store.feedback()?;
+    let bar = progress_bar("embedding");
+    let mut progress = |done: usize, total: usize| {
+        if bar.is_hidden() && total > sufler::rank::EMBED_BATCH {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total as u64);
+        bar.inc(done as u64);
+        if bar.position() >= total as u64 {
+            bar.set_position(0);
+        }
+    };
+    let library = Library::build(
+        templates,
+        &feedback,
+        &mut CachedEmbedder::new(encoder, Some(store)),
+        Signals::ALL,
+        Weights::default(),
+        &mut progress,
+    )?;
+    bar.finish_and_clear();
+    Ok(library)
+}
+
+pub fn templates(what: TemplatesCommand) -> Result<()> {
+    match what {
+        TemplatesCommand::Import { file, status, no_embed, db, encoder } => {
+            let pack = pack::read_pack(&file)?;
+            let mut store = db.open()?;
+            let bar = progress_bar("importing");
+            bar.set_length(pack.len() as u64);
+            if pack.len() > 1000 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            let summary = store.import_with_progress(&pack, status, |done| bar.set_position(done as u64))?;
+            bar.finish_and_clear();
+            eprintln!(
+                "sufler: {}: {} added, {} updated, {} unchanged ({} approved in the library)",
+                file.display(),
+                summary.added,
+                summary.updated,
+                summary.unchanged,
+                store.count(Some(Status::Approved))?
+            );
+            if !no_embed && store.count(Some(Status::Approved))? > 0 {
+                let encoder =
+                    encoder.load().context("loading the encoder to embed the templates (or pass --no-embed)")?;
+                library(&mut store, &encoder)?;
+            }
+            Ok(())
+        }
+        TemplatesCommand::List { status, json, db } => {
+            let store = db.open()?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            for t in store.templates(status)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&t)?)?;
+                } else {
+                    writeln!(out, "{}\t{}\tv{}\t{}", t.id, t.status.as_str(), t.version, t.title)?;
+                }
+            }
+            Ok(out.flush()?)
+        }
+        TemplatesCommand::Export { format, status, out, db } => {
+            let store = db.open()?;
+            let text = pack::write_pack(&store.templates(status)?, format)?;
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display())),
+                None => Ok(std::io::stdout().lock().write_all(text.as_bytes())?),
+            }
+        }
+        TemplatesCommand::SetStatus { id, status, db } => {
+            let t = db.open()?.set_status(&id, status)?;
+            eprintln!("sufler: {} is {} (version {})", t.id, t.status.as_str(), t.version);
+            Ok(())
+        }
+        TemplatesCommand::History { id, db } => {
+            let history = db.open()?.history(&id)?;
+            if history.is_empty() {
+                bail!("no template with id {id:?}");
+            }
+            for r in history {
+                println!(
+                    "{}\tv{}\t{}\t{}",
+                    r.changed_at,
+                    r.template.version,
+                    r.template.status.as_str(),
+                    r.template.text
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One line of a `--batch` file.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchLine {
+    text: String,
+    #[serde(default)]
+    client_name: Option<String>,
+    #[serde(default)]
+    operator_name: Option<String>,
+    #[serde(default)]
+    dialogue: Vec<Turn>,
+    #[serde(default)]
+    values: sufler::templates::fill::Values,
+}
+
+/// Reads a batch file; every bad line is reported and nothing is ranked if there is one.
+fn read_batch(path: &Path, k: usize) -> Result<Vec<SuggestRequest>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: invalid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to()))?;
+    let mut requests = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            problems.push(format!("line {}: empty line", i + 1));
+            continue;
+        }
+        let parsed = serde_json::from_str::<BatchLine>(line).map_err(|e| e.to_string()).and_then(|b| {
+            let request = SuggestRequest {
+                text: b.text,
+                dialogue: b.dialogue,
+                client_name: b.client_name,
+                operator_name: b.operator_name,
+                values: b.values,
+            };
+            sufler::rank::check_request(&request, k).map(|()| request).map_err(|e| e.to_string())
+        });
+        match parsed {
+            Ok(r) => requests.push(r),
+            Err(e) => problems.push(format!("line {}: {e}", i + 1)),
+        }
+    }
+    if requests.is_empty() && problems.is_empty() {
+        bail!("{}: no requests", path.display());
+    }
+    if !problems.is_empty() {
+        let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
+        let more = if problems.len() > 10 { format!(" (and {} more)", problems.len() - 10) } else { String::new() };
+        bail!("{}: bad input, nothing ranked:\n  {}{more}", path.display(), shown.join("\n  "));
+    }
+    Ok(requests)
+}
+
+pub fn suggest(args: SuggestArgs) -> Result<()> {
+    let requests = match (&args.batch, &args.message) {
+        (Some(path), _) => read_batch(path, args.k)?,
+        (None, Some(message)) => {
+            let request = SuggestRequest {
+                text: message.clone(),
+                client_name: args.client_name.clone(),
+                operator_name: args.operator_name.clone(),
+                ..SuggestRequest::default()
+            };
+            sufler::rank::check_request(&request, args.k)?;
+            vec![request]
+        }
+        (None, None) => bail!("give the client's message or --batch FILE"),
+    };
+    let mut store = args.db.open_seeded()?;
+    let encoder = args.encoder.load()?;
+    let library = library(&mut store, &encoder)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for request in &requests {
+        let answer = library.suggest(request, args.k, &encoder)?;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&answer)?)?;
+            continue;
+        }
+        if answer.abstain {
+            writeln!(out, "Подходящего шаблона нет: ответьте, пожалуйста, своими словами.")?;
+        }
+        for (i, s) in answer.suggestions.iter().enumerate() {
+            writeln!(out, "{}. [{}] {} ({:.3})\n   {}", i + 1, s.id, s.title, s.score, s.text.replace('\n', "\n   "))?;
+            if !s.missing.is_empty() {
+                writeln!(out, "   Заполните, пожалуйста: {}", s.missing.join(", "))?;
+            }
+        }
+    }
+    Ok(out.flush()?)
+}
+
+/// `sufler feedback import FILE`: JSONL `{text, chosen_id, edited?}`, all or nothing.
+pub fn feedback_import(file: &Path, db: &DbArgs) -> Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut clicks = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str::<Feedback>(line) {
+            Ok(f) if f.text.trim().is_empty() => problems.push(format!("line {}: empty text", i + 1)),
+            Ok(f) => clicks.push((i + 1, f)),
+            Err(e) => problems.push(format!("line {}: {e}", i + 1)),
+        }
+    }
+    let mut store = db.open_seeded()?;
+    for (line, f) in &clicks {
+        if store.get(&f.chosen_id)?.is_none() {
+            problems.push(format!("line {line}: no template with id {:?} in the library", f.chosen_id));
+        }
+    }
+    if clicks.is_empty() && problems.is_empty() {
+        bail!("{}: no clicks", file.display());
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.split(':').next().and_then(|n| n.trim_start_matches("line ").parse::<usize>().ok()));
+        bail!("{}: {} problem(s), nothing imported:\n  {}", file.display(), problems.len(), problems.join("\n  "));
+    }
+    let clicks: Vec<Feedback> = clicks.into_iter().map(|(_, f)| f).collect();
+    store.add_feedback(&clicks)?;
+    eprintln!("sufler: {}: {} clicks added to the feedback log", file.display(), clicks.len());
+    Ok(())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.3}", x)
+}
+
+/// `sufler eval suggest`.
+pub fn eval_suggest(
+    file: &Path,
+    pack_file: Option<&Path>,
+    json: Option<PathBuf>,
+    verbose: bool,
+    encoder: &EncoderArgs,
+) -> Result<()> {
+    let cases = dev_set::load(file)?;
+    let templates = match pack_file {
+        Some(path) => pack::read_pack(path)?,
+        None => pack::default_pack(),
+    };
+    let encoder = encoder.load()?;
+    let report = dev_set::run(&templates, &cases, &encoder, Weights::default())?;
+    let opt = |x: Option<f64>| x.map_or("—".to_string(), pct);
+    println!("{} cases, {} templates", report.cases, report.templates);
+    println!("{:<44} {:>6} {:>6} {:>6} {:>9} {:>9}", "setting", "R@1", "R@3", "MRR", "abstain P", "abstain R");
+    for (name, m) in [
+        ("e5 bi-encoder baseline (passage: title+text)", &report.baseline),
+        ("sufler cold start", &report.cold),
+        ("sufler cold start, id/title/text only", &report.cold_bare),
+        ("sufler cold + half the set as clicks", &report.half_feedback),
+        ("sufler warm (examples + clicks)", &report.warm),
+    ] {
+        println!(
+            "{name:<44} {:>6} {:>6} {:>6} {:>9} {:>9}",
+            pct(m.r1),
+            pct(m.r3),
+            pct(m.mrr),
+            opt(m.abstain_precision),
+            opt(m.abstain_recall)
+        );
+    }
+    println!(
+        "cold − baseline: {:+.1} pts R@1; clicks − cold: {:+.1} pts R@1",
+        100.0 * (report.cold.r1 - report.baseline.r1),
+        100.0 * (report.half_feedback.r1 - report.cold.r1)
+    );
+    println!("cold R@1 by register:");
+    for (register, r1, n) in &report.cold_by_register {
+        println!("  {register:<12} {} ({n})", pct(*r1));
+    }
+    if verbose {
+        for o in report.cold_outcomes.iter().filter(|o| o.rank.is_some_and(|r| r > 1)) {
+            println!(
+                "  miss {}: top {}, right at {}",
+                o.id,
+                o.top,
+                o.rank.map_or("—".into(), |r| if r == usize::MAX { "—".into() } else { r.to_string() })
+            );
+        }
+    }
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

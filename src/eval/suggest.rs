@@ -1,0 +1,286 @@
+//! The suggest dev set (`eval/sets/suggest-dev.jsonl`): client messages labelled with the
+//! template ids of the default pack that answer them (none: the engine should abstain).
+//!
+//! [`run`] measures R@1, R@3, MRR and abstention for the plain e5 bi-encoder and for sufler's
+//! ranking in the settings the product goes through: cold start (no examples, no clicks), with
+//! half of the set imported as clicks (evaluated on the other half, both ways round), and warm
+//! (examples and clicks).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoder::{Embedder, TextKind};
+use crate::error::{Error, Result};
+use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights, Why};
+use crate::templates::store::Feedback;
+use crate::templates::Template;
+
+/// One labelled client message.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Unique id.
+    pub id: String,
+    /// The client's message.
+    pub text: String,
+    /// Template ids that answer it, best first; empty: nothing in the library does.
+    pub labels: Vec<String>,
+    /// formal, colloquial, typos, no-punct, two-topics, rude, …
+    #[serde(default)]
+    pub register: String,
+    /// Earlier turns.
+    #[serde(default)]
+    pub dialogue: Vec<Turn>,
+    /// The client's name.
+    #[serde(default)]
+    pub client_name: Option<String>,
+}
+
+impl Case {
+    fn request(&self) -> SuggestRequest {
+        SuggestRequest {
+            text: self.text.clone(),
+            dialogue: self.dialogue.clone(),
+            client_name: self.client_name.clone(),
+            ..SuggestRequest::default()
+        }
+    }
+}
+
+/// Reads a dev set, one case per line (blank lines skipped).
+pub fn load(path: &Path) -> Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut cases = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let case: Case = serde_json::from_str(line).map_err(|e| Error::dataset(path, i + 1, e.to_string()))?;
+        crate::encoder::check_text(&case.text).map_err(|why| Error::dataset(path, i + 1, why))?;
+        cases.push(case);
+    }
+    if cases.is_empty() {
+        return Err(Error::dataset(path, 0, "no cases"));
+    }
+    Ok(cases)
+}
+
+/// Ranking quality of one setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Share of labelled messages whose top template is a right one.
+    pub r1: f64,
+    /// … among the top three.
+    pub r3: f64,
+    /// Mean reciprocal rank of the first right template.
+    pub mrr: f64,
+    /// Labelled messages.
+    pub labelled: usize,
+    /// Messages the engine abstained on.
+    pub abstained: usize,
+    /// Of the abstentions, the share on messages with no right template (None: no abstention).
+    pub abstain_precision: Option<f64>,
+    /// Of the messages with no right template, the share abstained on.
+    pub abstain_recall: Option<f64>,
+}
+
+/// One case's outcome in one setting.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Case id.
+    pub id: String,
+    /// 1-based rank of the first right template (None: unlabelled).
+    pub rank: Option<usize>,
+    /// The top template.
+    pub top: String,
+    /// Whether the engine abstained.
+    pub abstain: bool,
+}
+
+/// Everything `sufler eval suggest` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Approved templates in the library.
+    pub templates: usize,
+    /// Cases in the set.
+    pub cases: usize,
+    /// Plain e5: `query:` message vs `passage:` title + text.
+    pub baseline: Metrics,
+    /// sufler without examples and clicks.
+    pub cold: Metrics,
+    /// Cold, and the library reduced to id, title and text (no tags): a bare JSONL import.
+    pub cold_bare: Metrics,
+    /// Cold plus half the set as clicks, measured on the other half (both ways).
+    pub half_feedback: Metrics,
+    /// Examples plus half the set as clicks, measured on the other half (both ways).
+    pub warm: Metrics,
+    /// R@1 per register in the cold setting.
+    pub cold_by_register: Vec<(String, f64, usize)>,
+    /// Per-case outcomes of the cold setting (for `-v`).
+    pub cold_outcomes: Vec<Outcome>,
+}
+
+/// Embeds every distinct text once per run: the settings share most queries and passages.
+struct Memo<'a> {
+    inner: &'a dyn Embedder,
+    seen: Mutex<HashMap<(bool, String), Vec<f32>>>,
+}
+
+impl Embedder for Memo<'_> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>> {
+        let passage = kind == TextKind::Passage;
+        let todo: Vec<&str> = {
+            let seen = self.seen.lock().expect("memo lock");
+            let mut todo: Vec<&str> =
+                texts.iter().copied().filter(|t| !seen.contains_key(&(passage, t.to_string()))).collect();
+            todo.sort_unstable();
+            todo.dedup();
+            todo
+        };
+        if !todo.is_empty() {
+            let vectors = self.inner.embed(&todo, kind)?;
+            let mut seen = self.seen.lock().expect("memo lock");
+            for (t, v) in todo.into_iter().zip(vectors) {
+                seen.insert((passage, t.to_string()), v);
+            }
+        }
+        let seen = self.seen.lock().expect("memo lock");
+        Ok(texts.iter().map(|t| seen[&(passage, t.to_string())].clone()).collect())
+    }
+}
+
+/// Ranks every case with `library`; outcome per case.
+fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Result<Vec<Outcome>> {
+    let ids: Vec<&str> = library.templates().iter().map(|t| t.id.as_str()).collect();
+    cases
+        .iter()
+        .map(|case| {
+            let whys: Vec<Why> = library.explain(&case.request(), embedder)?;
+            if let Ok(path) = std::env::var("TMP_DUMP") {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
+                writeln!(f, "{}", serde_json::json!({"id": case.id, "labels": case.labels, "ids": ids, "whys": whys})).unwrap();
+            }
+            let mut order: Vec<(usize, f32)> = whys.iter().enumerate().map(|(i, w)| (i, library.fuse(w))).collect();
+            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let rank = if case.labels.is_empty() {
+                None
+            } else {
+                Some(
+                    order
+                        .iter()
+                        .position(|(i, _)| case.labels.iter().any(|l| l == ids[*i]))
+                        .map_or(usize::MAX, |p| p + 1),
+                )
+            };
+            Ok(Outcome { id: case.id.clone(), rank, top: ids[order[0].0].to_string(), abstain: library.abstains(&whys) })
+        })
+        .collect()
+}
+
+fn metrics(outcomes: &[Outcome]) -> Metrics {
+    let labelled: Vec<usize> = outcomes.iter().filter_map(|o| o.rank).collect();
+    let n = labelled.len().max(1) as f64;
+    let abstained = outcomes.iter().filter(|o| o.abstain).count();
+    let right_abstentions = outcomes.iter().filter(|o| o.abstain && o.rank.is_none()).count();
+    let unlabelled = outcomes.iter().filter(|o| o.rank.is_none()).count();
+    Metrics {
+        r1: labelled.iter().filter(|&&r| r == 1).count() as f64 / n,
+        r3: labelled.iter().filter(|&&r| r <= 3).count() as f64 / n,
+        mrr: labelled.iter().map(|&r| if r == usize::MAX { 0.0 } else { 1.0 / r as f64 }).sum::<f64>() / n,
+        labelled: labelled.len(),
+        abstained,
+        abstain_precision: (abstained > 0).then(|| right_abstentions as f64 / abstained as f64),
+        abstain_recall: (unlabelled > 0).then(|| right_abstentions as f64 / unlabelled as f64),
+    }
+}
+
+/// The clicks an operator would have made on `cases`: each labelled message → its first label.
+fn clicks(cases: &[&Case]) -> Vec<Feedback> {
+    cases
+        .iter()
+        .filter_map(|c| {
+            c.labels.first().map(|l| Feedback {
+                text: c.text.clone(),
+                chosen_id: l.clone(),
+                edited: false,
+                suggestion_id: None,
+            })
+        })
+        .collect()
+}
+
+/// Runs every setting over `cases` with the library `templates`.
+pub fn run(templates: &[Template], cases: &[Case], embedder: &dyn Embedder, weights: Weights) -> Result<Report> {
+    let known: std::collections::HashSet<&str> = templates.iter().map(|t| t.id.as_str()).collect();
+    if let Some((case, label)) =
+        cases.iter().find_map(|c| c.labels.iter().find(|l| !known.contains(l.as_str())).map(|l| (c, l)))
+    {
+        return Err(Error::InvalidInput(format!("case {}: label {label:?} is not a template of the library", case.id)));
+    }
+    let memo = Memo { inner: embedder, seen: Mutex::new(HashMap::new()) };
+    let all: Vec<&Case> = cases.iter().collect();
+    let without_examples: Vec<Template> =
+        templates.iter().cloned().map(|t| Template { examples: vec![], ..t }).collect();
+    let bare: Vec<Template> =
+        without_examples.iter().cloned().map(|t| Template { tags: vec![], category: String::new(), ..t }).collect();
+    let build = |templates: &[Template], feedback: &[Feedback], signals: Signals| {
+        Library::build(
+            templates.to_vec(),
+            feedback,
+            &mut CachedEmbedder::new(&memo, None),
+            signals,
+            weights,
+            &mut |_, _| (),
+        )
+    };
+    let run_on = |library: &Library, cases: &[&Case]| outcomes(library, cases, &memo);
+
+    let baseline = metrics(&run_on(&build(&without_examples, &[], Signals::BASELINE)?, &all)?);
+    let cold_outcomes = run_on(&build(&without_examples, &[], Signals::COLD)?, &all)?;
+    let cold_bare = metrics(&run_on(&build(&bare, &[], Signals::COLD)?, &all)?);
+
+    // Two folds: clicks from one half, measured on the other, then the other way round.
+    let (even, odd): (Vec<(usize, &Case)>, Vec<(usize, &Case)>) =
+        all.iter().copied().enumerate().partition(|(i, _)| i % 2 == 0);
+    let even: Vec<&Case> = even.into_iter().map(|(_, c)| c).collect();
+    let odd: Vec<&Case> = odd.into_iter().map(|(_, c)| c).collect();
+    let with_feedback = Signals { feedback: true, ..Signals::COLD };
+    let mut half = Vec::new();
+    let mut warm = Vec::new();
+    for (train, test) in [(&even, &odd), (&odd, &even)] {
+        let feedback = clicks(train);
+        half.extend(run_on(&build(&without_examples, &feedback, with_feedback)?, test)?);
+        warm.extend(run_on(&build(templates, &feedback, Signals::ALL)?, test)?);
+    }
+
+    let mut registers: Vec<String> = cases.iter().map(|c| c.register.clone()).collect();
+    registers.sort();
+    registers.dedup();
+    let cold_by_register = registers
+        .into_iter()
+        .map(|r| {
+            let subset: Vec<Outcome> =
+                cold_outcomes.iter().zip(cases).filter(|(_, c)| c.register == r).map(|(o, _)| o.clone()).collect();
+            let m = metrics(&subset);
+            (r, m.r1, m.labelled)
+        })
+        .collect();
+    Ok(Report {
+        templates: templates.len(),
+        cases: cases.len(),
+        baseline,
+        cold: metrics(&cold_outcomes),
+        cold_bare,
+        half_feedback: metrics(&half),
+        warm: metrics(&warm),
+        cold_by_register,
+        cold_outcomes,
+    })
+}

@@ -1,0 +1,582 @@
+//! Ranking approved templates for a client's message.
+//!
+//! Signals, each in roughly 0..1, fused linearly ([`Weights`]):
+//! - **passage**: e5 `query:` message (with the recent dialogue as context) vs `passage:`
+//!   title + text;
+//! - **title**: the same query vs the title read as a client's request (`query:` title), which
+//!   is closer to how clients ask than the reply text is;
+//! - **lexical**: BM25 over lemmas ([`lexical`]) of title, tags and text;
+//! - **examples**: the nearest example client message of the template (when it has any);
+//! - **feedback**: the nearest past message for which an operator chose the template (the
+//!   click prior: a template chosen for nearly this message before ranks higher).
+//!
+//! Near-duplicate templates are not shown twice, and when the best fused score is below the
+//! abstain threshold the answer is "nothing fits" rather than noise.
+
+pub mod lexical;
+
+use std::collections::HashMap;
+
+use ndarray::{Array1, Array2, ArrayView1};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::encoder::{Embedder, TextKind};
+use crate::error::{Error, Result};
+use crate::templates::fill::{self, Values};
+use crate::templates::store::Feedback;
+use crate::templates::{placeholder, Store, Template};
+use lexical::Bm25;
+
+/// Most suggestions one request may ask for.
+pub const MAX_K: usize = 50;
+/// Dialogue turns used as context for the query (the latest ones).
+const CONTEXT_TURNS: usize = 3;
+/// Texts embedded per encoder call when building a library (progress is reported per batch).
+pub const EMBED_BATCH: usize = 64;
+/// Two templates this close (passage cosine) are near-duplicates: only the better is shown.
+const DUPLICATE_COSINE: f32 = 0.985;
+
+/// How much each signal counts. Tuned on eval/sets/suggest-dev.jsonl by `sufler eval suggest`
+/// (two folds for the click settings); the cold-start part must also carry libraries without
+/// tags or examples, so it was chosen on the bare (id/title/text) library as well.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Weights {
+    /// Query vs passage cosine.
+    pub passage: f32,
+    /// Query vs title-as-query cosine.
+    pub title: f32,
+    /// Normalised BM25.
+    pub lexical: f32,
+    /// Nearest example message, counted above `examples_floor`.
+    pub examples: f32,
+    /// Cosine between two client messages that share nothing but the register: e5 puts any
+    /// two short Russian chat messages near 0.8.
+    pub examples_floor: f32,
+    /// Nearest past click, counted above `feedback_floor`.
+    pub feedback: f32,
+    /// Clicks count only for messages nearly the same as the clicked one.
+    pub feedback_floor: f32,
+    /// Share of the message alone in the query vector (the rest: the message in its dialogue).
+    pub message_share: f32,
+    /// Abstain when the best template's content score (passage, title and lexical signals,
+    /// averaged by their weights) is below this …
+    pub abstain_below: f32,
+    /// … and no example or past click is at least this close to the message.
+    pub memory_overrules: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            passage: 1.0,
+            title: 1.0,
+            lexical: 0.1,
+            examples: 3.0,
+            examples_floor: 0.8,
+            feedback: 2.0,
+            feedback_floor: 0.9,
+            message_share: 0.7,
+            abstain_below: 0.795,
+            memory_overrules: 0.93,
+        }
+    }
+}
+
+/// Which signals a library uses (the evaluation switches them to compare).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signals {
+    /// Title-as-query vectors.
+    pub title: bool,
+    /// BM25.
+    pub lexical: bool,
+    /// Example messages.
+    pub examples: bool,
+    /// The feedback log.
+    pub feedback: bool,
+    /// Dialogue context in the query.
+    pub context: bool,
+}
+
+impl Signals {
+    /// Everything (the product's setting).
+    pub const ALL: Signals = Signals { title: true, lexical: true, examples: true, feedback: true, context: true };
+    /// The plain e5 bi-encoder: passage cosine only.
+    pub const BASELINE: Signals =
+        Signals { title: false, lexical: false, examples: false, feedback: false, context: false };
+    /// A library as imported, before anyone wrote examples or clicked.
+    pub const COLD: Signals = Signals { title: true, lexical: true, examples: false, feedback: false, context: true };
+}
+
+/// Who wrote a dialogue turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The client.
+    Client,
+    /// The operator.
+    Operator,
+}
+
+/// One earlier message of the dialogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// Who wrote it.
+    pub role: Role,
+    /// What was written.
+    pub text: String,
+}
+
+/// A request for suggestions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SuggestRequest {
+    /// The client's latest message.
+    pub text: String,
+    /// Earlier turns, oldest first (without the latest message).
+    #[serde(default)]
+    pub dialogue: Vec<Turn>,
+    /// The client's name as given.
+    #[serde(default)]
+    pub client_name: Option<String>,
+    /// The operator's name.
+    #[serde(default)]
+    pub operator_name: Option<String>,
+    /// Placeholder values the caller knows (`order`, `date`, custom keys).
+    #[serde(default)]
+    pub values: Values,
+}
+
+/// Why a template was suggested: each signal's value and the lemmas it shares with the message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Why {
+    /// Query vs passage cosine.
+    pub passage: f32,
+    /// Query vs title cosine (when used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<f32>,
+    /// Normalised BM25 (when used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical: Option<f32>,
+    /// Nearest example cosine (when the template has examples).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples: Option<f32>,
+    /// Nearest past click cosine (when the template was chosen before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<f32>,
+    /// Times operators chose it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub clicks: u32,
+    /// Lemmas shared with the message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// One suggested reply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// Template id.
+    pub id: String,
+    /// Template title.
+    pub title: String,
+    /// The reply with placeholders filled (gaps marked, never raw braces).
+    pub text: String,
+    /// Fused score (higher is better; comparable within one library).
+    pub score: f32,
+    /// Placeholders left for the operator to fill.
+    pub missing: Vec<String>,
+    /// The signals behind the score.
+    pub why: Why,
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuggestResponse {
+    /// Best first; empty when abstaining.
+    pub suggestions: Vec<Suggestion>,
+    /// True when no template fits well enough to offer.
+    pub abstain: bool,
+}
+
+/// Vectors of labelled messages (examples or clicks) with the template each points to.
+#[derive(Debug, Default)]
+struct Memory {
+    vectors: Option<Array2<f32>>,
+    owner: Vec<usize>,
+}
+
+impl Memory {
+    fn new(dim: usize, items: Vec<(usize, Vec<f32>)>) -> Memory {
+        if items.is_empty() {
+            return Memory::default();
+        }
+        let owner = items.iter().map(|(o, _)| *o).collect();
+        let flat: Vec<f32> = items.into_iter().flat_map(|(_, v)| v).collect();
+        let rows = flat.len() / dim;
+        Memory { vectors: Some(Array2::from_shape_vec((rows, dim), flat).expect("rows × dim")), owner }
+    }
+
+    /// Best cosine per template (`None` for templates without items).
+    fn nearest(&self, query: ArrayView1<f32>, templates: usize) -> Vec<Option<f32>> {
+        let mut best = vec![None; templates];
+        if let Some(vectors) = &self.vectors {
+            for (&owner, sim) in self.owner.iter().zip(vectors.dot(&query)) {
+                let slot: &mut Option<f32> = &mut best[owner];
+                *slot = Some(slot.map_or(sim, |b| b.max(sim)));
+            }
+        }
+        best
+    }
+}
+
+/// The approved templates of a library, embedded and indexed for ranking.
+pub struct Library {
+    templates: Vec<Template>,
+    signals: Signals,
+    weights: Weights,
+    passages: Array2<f32>,
+    titles: Option<Array2<f32>>,
+    bm25: Option<Bm25>,
+    examples: Memory,
+    clicks: Memory,
+    click_counts: Vec<u32>,
+}
+
+/// What the encoder sees of a template's text: placeholders dropped (their names are English
+/// identifiers that would only add noise).
+fn readable(text: &str) -> String {
+    match placeholder::parse(text) {
+        Ok(found) => {
+            let mut out = String::with_capacity(text.len());
+            let mut at = 0;
+            for p in found {
+                out.push_str(&text[at..p.span.start]);
+                at = p.span.end;
+            }
+            out.push_str(&text[at..]);
+            out.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+        Err(_) => text.to_string(),
+    }
+}
+
+/// Embeds texts through the store's cache: only texts the cache lacks for this model run
+/// through the encoder, in batches, and are written back.
+pub struct CachedEmbedder<'a> {
+    embedder: &'a dyn Embedder,
+    store: Option<&'a mut Store>,
+    /// Texts run through the encoder so far.
+    pub embedded: usize,
+    /// Texts found in the cache so far.
+    pub reused: usize,
+}
+
+impl<'a> CachedEmbedder<'a> {
+    /// Wraps `embedder`; `store` (if any) keeps the vectors between runs.
+    pub fn new(embedder: &'a dyn Embedder, store: Option<&'a mut Store>) -> Self {
+        CachedEmbedder { embedder, store, embedded: 0, reused: 0 }
+    }
+
+    /// One vector per text; `progress(done, total)` after each encoder batch.
+    pub fn embed(
+        &mut self,
+        texts: &[String],
+        kind: TextKind,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Vec<f32>>> {
+        let model = self.embedder.model_id().to_string();
+        let hashes: Vec<[u8; 32]> =
+            texts.iter().map(|t| Sha256::new().chain_update(kind.prefix()).chain_update(t).finalize().into()).collect();
+        let mut found = match &self.store {
+            Some(store) => store.embeddings(&model, &hashes)?,
+            None => HashMap::new(),
+        };
+        let todo: Vec<usize> = (0..texts.len()).filter(|&i| !found.contains_key(&hashes[i])).collect();
+        self.reused += texts.len() - todo.len();
+        self.embedded += todo.len();
+        for chunk in todo.chunks(EMBED_BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
+            let vectors = self.embedder.embed(&batch, kind)?;
+            if let Some(store) = self.store.as_deref_mut() {
+                let items: Vec<([u8; 32], &[f32])> =
+                    chunk.iter().zip(&vectors).map(|(&i, v)| (hashes[i], v.as_slice())).collect();
+                store.put_embeddings(&model, &items)?;
+            }
+            for (&i, v) in chunk.iter().zip(vectors) {
+                found.insert(hashes[i], v);
+            }
+            progress(chunk.len(), todo.len());
+        }
+        Ok(hashes.iter().map(|h| found[h].clone()).collect())
+    }
+}
+
+fn matrix(dim: usize, rows: Vec<Vec<f32>>) -> Array2<f32> {
+    let n = rows.len();
+    Array2::from_shape_vec((n, dim), rows.into_iter().flatten().collect()).expect("rows × dim")
+}
+
+impl Library {
+    /// Indexes the approved templates of `templates` (others are ignored) with `feedback`.
+    /// Errors if no template is approved: an empty library can suggest nothing.
+    pub fn build(
+        templates: Vec<Template>,
+        feedback: &[Feedback],
+        embed: &mut CachedEmbedder<'_>,
+        signals: Signals,
+        weights: Weights,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Library> {
+        let templates: Vec<Template> =
+            templates.into_iter().filter(|t| t.status == crate::templates::Status::Approved).collect();
+        if templates.is_empty() {
+            return Err(Error::InvalidInput(
+                "the template library has no approved templates: import a pack (sufler templates import FILE) or approve drafts".into(),
+            ));
+        }
+        let dim = embed.embedder.dim();
+        let passages: Vec<String> = templates.iter().map(|t| readable(&t.passage())).collect();
+        let passages = matrix(dim, embed.embed(&passages, TextKind::Passage, progress)?);
+        let titles = if signals.title {
+            let titles: Vec<String> = templates
+                .iter()
+                .map(|t| if t.title.trim().is_empty() { readable(&t.text) } else { t.title.clone() })
+                .collect();
+            Some(matrix(dim, embed.embed(&titles, TextKind::Query, progress)?))
+        } else {
+            None
+        };
+        let bm25 = signals.lexical.then(|| {
+            let docs: Vec<Vec<String>> = templates
+                .iter()
+                .map(|t| lexical::lemmas(&format!("{} {} {}", t.title, t.tags.join(" "), readable(&t.text))))
+                .collect();
+            Bm25::new(&docs)
+        });
+        let examples = if signals.examples {
+            let pairs: Vec<(usize, String)> = templates
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| t.examples.iter().map(move |e| (i, e.clone())))
+                .collect();
+            let texts: Vec<String> = pairs.iter().map(|(_, e)| e.clone()).collect();
+            let vectors = embed.embed(&texts, TextKind::Query, progress)?;
+            Memory::new(dim, pairs.into_iter().map(|(i, _)| i).zip(vectors).collect())
+        } else {
+            Memory::default()
+        };
+        let index: HashMap<&str, usize> = templates.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
+        let mut click_counts = vec![0u32; templates.len()];
+        let clicks = if signals.feedback {
+            // Clicks on templates no longer approved are history, not evidence.
+            let kept: Vec<(usize, String)> = feedback
+                .iter()
+                .filter_map(|f| index.get(f.chosen_id.as_str()).map(|&i| (i, f.text.clone())))
+                .filter(|(_, text)| crate::encoder::check_text(text).is_ok())
+                .collect();
+            for (i, _) in &kept {
+                click_counts[*i] += 1;
+            }
+            let texts: Vec<String> = kept.iter().map(|(_, t)| t.clone()).collect();
+            let vectors = embed.embed(&texts, TextKind::Query, progress)?;
+            Memory::new(dim, kept.into_iter().map(|(i, _)| i).zip(vectors).collect())
+        } else {
+            Memory::default()
+        };
+        tracing::info!(
+            templates = templates.len(),
+            "embedded {} texts, {} from the cache",
+            embed.embedded,
+            embed.reused
+        );
+        Ok(Library { templates, signals, weights, passages, titles, bm25, examples, clicks, click_counts })
+    }
+
+    /// The fusion weights in use.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// The approved templates, in the library's order.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+
+    /// The query vector: the message, blended with the message in its dialogue context.
+    fn query(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Array1<f32>> {
+        let message = uncapitalized(request.text.trim());
+        let message = message.as_str();
+        let context: Vec<&str> = request
+            .dialogue
+            .iter()
+            .rev()
+            .take(CONTEXT_TURNS)
+            .rev()
+            .map(|t| t.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let share = self.weights.message_share;
+        if !self.signals.context || context.is_empty() || share >= 1.0 {
+            let v = embedder.embed(&[message], TextKind::Query)?.remove(0);
+            return Ok(Array1::from(v));
+        }
+        let mut with_context = context.join("\n");
+        with_context.push('\n');
+        with_context.push_str(message);
+        // A long dialogue must not push the message out of the encoder's window.
+        if with_context.len() > crate::encoder::MAX_TEXT_BYTES {
+            with_context = message.to_string();
+        }
+        let both = embedder.embed(&[message, &with_context], TextKind::Query)?;
+        let blended: Vec<f32> = both[0].iter().zip(&both[1]).map(|(a, b)| share * a + (1.0 - share) * b).collect();
+        Ok(Array1::from(crate::encoder::normalize(blended)))
+    }
+
+    /// Every template's signals for a request, in library order.
+    pub fn explain(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Vec<Why>> {
+        let query = self.query(request, embedder)?;
+        let n = self.templates.len();
+        let passage = self.passages.dot(&query);
+        let title = self.titles.as_ref().map(|t| t.dot(&query));
+        let (lexical, mut matched) = match &self.bm25 {
+            Some(bm25) => {
+                let lemmas = lexical::lemmas(&request.text);
+                let ceiling = bm25.ceiling(&lemmas).max(1e-6);
+                let (scores, matched) = bm25.scores(&lemmas);
+                (Some(scores.into_iter().map(|s| (s / ceiling).min(1.0)).collect::<Vec<f32>>()), matched)
+            }
+            None => (None, HashMap::new()),
+        };
+        let examples = self.examples.nearest(query.view(), n);
+        let feedback = self.clicks.nearest(query.view(), n);
+        Ok((0..n)
+            .map(|i| Why {
+                passage: passage[i],
+                title: title.as_ref().map(|t| t[i]),
+                lexical: lexical.as_ref().map(|l| l[i]),
+                examples: examples[i],
+                feedback: feedback[i],
+                clicks: self.click_counts[i],
+                matched: matched.remove(&(i as u32)).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The fused score of one template's signals.
+    pub fn fuse(&self, why: &Why) -> f32 {
+        let w = &self.weights;
+        let above = |x: Option<f32>, floor: f32| x.map_or(0.0, |x| (x - floor).max(0.0));
+        w.passage * why.passage
+            + w.title * why.title.unwrap_or(0.0)
+            + w.lexical * why.lexical.unwrap_or(0.0)
+            + w.examples * above(why.examples, w.examples_floor)
+            + w.feedback * above(why.feedback, w.feedback_floor)
+    }
+
+    /// Whether nothing in the library fits: the best content match is weak and no example or
+    /// click is a near-copy of the message. Memory bonuses are left out of the content score,
+    /// since any chat message is ≈0.8 from some example.
+    pub fn abstains(&self, whys: &[Why]) -> bool {
+        let w = &self.weights;
+        let content = |why: &Why| {
+            let (mut sum, mut weight) = (w.passage * why.passage, w.passage);
+            for (signal, wt) in [(why.title, w.title), (why.lexical, w.lexical)] {
+                if let Some(x) = signal {
+                    sum += wt * x;
+                    weight += wt;
+                }
+            }
+            sum / weight.max(1e-6)
+        };
+        let best_content = whys.iter().map(content).fold(f32::MIN, f32::max);
+        let best_memory = whys.iter().flat_map(|why| [why.examples, why.feedback]).flatten().fold(f32::MIN, f32::max);
+        best_content < w.abstain_below && best_memory < w.memory_overrules
+    }
+
+    /// The top `k` templates for a request, filled, without near-duplicates; or an abstention.
+    pub fn suggest(&self, request: &SuggestRequest, k: usize, embedder: &dyn Embedder) -> Result<SuggestResponse> {
+        check_request(request, k)?;
+        let whys = self.explain(request, embedder)?;
+        if self.abstains(&whys) {
+            return Ok(SuggestResponse { suggestions: vec![], abstain: true });
+        }
+        let mut order: Vec<(usize, f32)> = whys.iter().enumerate().map(|(i, w)| (i, self.fuse(w))).collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let values = self.values(request);
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        let mut whys: Vec<Option<Why>> = whys.into_iter().map(Some).collect();
+        let mut suggestions = Vec::with_capacity(k);
+        for (i, score) in order {
+            if chosen.len() == k {
+                break;
+            }
+            let duplicate = chosen.iter().any(|&c| self.passages.row(c).dot(&self.passages.row(i)) >= DUPLICATE_COSINE);
+            if duplicate {
+                continue;
+            }
+            chosen.push(i);
+            let t = &self.templates[i];
+            let filled = fill::fill(&t.text, &values);
+            suggestions.push(Suggestion {
+                id: t.id.clone(),
+                title: t.title.clone(),
+                text: filled.text,
+                score,
+                missing: filled.missing,
+                why: whys[i].take().unwrap_or_default(),
+            });
+        }
+        Ok(SuggestResponse { suggestions, abstain: false })
+    }
+
+    /// Placeholder values: those the caller gave, then what the dialogue shows.
+    fn values(&self, request: &SuggestRequest) -> Values {
+        let mut turns: Vec<(bool, &str)> =
+            request.dialogue.iter().map(|t| (t.role == Role::Client, t.text.as_str())).collect();
+        turns.push((true, &request.text));
+        let mut values = fill::extract(&turns);
+        for (key, name) in [("name", &request.client_name), ("operator", &request.operator_name)] {
+            if let Some(name) = name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                values.insert(key.to_string(), name.to_string());
+            }
+        }
+        for (key, value) in &request.values {
+            values.insert(key.clone(), value.clone());
+        }
+        values
+    }
+}
+
+/// A message typed in CAPS LOCK, in lower case: e5 reads «ТЕЛЕФОН НЕ ВКЛЮЧАЕТСЯ» as a
+/// different, rarer text than «телефон не включается».
+fn uncapitalized(text: &str) -> String {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let upper = text.chars().filter(|c| c.is_uppercase()).count();
+    if letters >= 4 && upper * 10 >= letters * 8 {
+        text.to_lowercase()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Rejects what cannot be ranked: an empty or overlong message, k out of range, overlong turns.
+pub fn check_request(request: &SuggestRequest, k: usize) -> Result<()> {
+    crate::encoder::check_text(&request.text).map_err(|why| Error::InvalidInput(format!("message: {why}")))?;
+    if k == 0 || k > MAX_K {
+        return Err(Error::InvalidInput(format!("k must be between 1 and {MAX_K}, got {k}")));
+    }
+    for (i, turn) in request.dialogue.iter().enumerate() {
+        if turn.text.len() > crate::encoder::MAX_TEXT_BYTES {
+            return Err(Error::InvalidInput(format!(
+                "dialogue turn {}: {} bytes, the limit is {}",
+                i + 1,
+                turn.text.len(),
+                crate::encoder::MAX_TEXT_BYTES
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! The template library and suggestions as acceptance checks call them: `sufler templates
+//! import|list|export`, `sufler suggest --json` (one message or `--batch`), `sufler feedback
+//! import` and `sufler eval suggest`, with the real model and a real SQLite file.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::Value;
+
+struct Library {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Library {
+    fn empty() -> Library {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("library.db");
+        Library { _dir: dir, db }
+    }
+
+    fn db(&self) -> &str {
+        self.db.to_str().unwrap()
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.db.parent().unwrap().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--db", self.db()]);
+        sufler(&all, b"")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
+        stderr(&out)
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.ok(&["templates", "list"]).lines().map(|l| l.split('\t').next().unwrap().to_string()).collect()
+    }
+
+    fn suggest(&self, args: &[&str]) -> Value {
+        let mut all = vec!["suggest", "--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(self.ok(&all).trim()).expect("one JSON object")
+    }
+}
+
+fn top_ids(answer: &Value) -> Vec<String> {
+    answer["suggestions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+}
+
+const SMALL_PACK: &str = r#"{"id":"hours","title":"Часы работы","text":"Мы работаем ежедневно с 9:00 до 21:00 по московскому времени."}
+{"id":"handover","title":"Передача коллеге","text":"{name:dat} ответит мой коллега {operator}, он уже изучает Ваш вопрос.","status":"approved"}
+{"id":"track","title":"Трек-номер посылки","text":"Трек-номер заказа № {order}: {track}. Отслеживать посылку можно на сайте службы доставки.","tags":["трек","посылка"]}
+"#;
+
+#[test]
+fn a_fresh_library_suggests_the_default_pack_with_filled_placeholders() {
+    let lib = Library::empty();
+    let answer = lib.suggest(&["--k", "3", "--client-name", "Анна", "где мой заказ 4821-1934??? уже неделю жду"]);
+    assert_eq!(answer["abstain"], false);
+    let suggestions = answer["suggestions"].as_array().unwrap();
+    assert_eq!(suggestions.len(), 3);
+    let ids = top_ids(&answer);
+    assert!(ids[..2].iter().any(|id| id == "order-status" || id == "order-delayed"), "{ids:?}");
+    for s in suggestions {
+        for key in ["id", "title", "text", "score", "missing"] {
+            assert!(!s[key].is_null(), "{key} missing in {s}");
+        }
+        let text = s["text"].as_str().unwrap();
+        assert!(!text.contains('{') && !text.contains('}'), "raw braces in {text}");
+    }
+    let status = suggestions.iter().find(|s| s["id"] == "order-status").expect("order-status among the top 3");
+    let text = status["text"].as_str().unwrap();
+    assert!(text.starts_with("Анна, Ваш заказ № 4821-1934"), "{text}");
+    assert_eq!(status["missing"], serde_json::json!(["date"]));
+    let scores: Vec<f64> = suggestions.iter().map(|s| s["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(lib.ids().len() >= 80, "the default pack was imported");
+}
+
+#[test]
+fn import_list_export_and_declined_names() {
+    let lib = Library::empty();
+    let pack = lib.file("pack.jsonl", SMALL_PACK);
+    lib.ok(&["templates", "import", &pack, "--status", "approved"]);
+    assert_eq!(lib.ids(), ["handover", "hours", "track"]);
+
+    let answer =
+        lib.suggest(&["--k", "1", "--client-name", "Анна Сергеевна", "можно поговорить с другим специалистом?"]);
+    assert_eq!(top_ids(&answer), ["handover"]);
+    let text = answer["suggestions"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("Анне Сергеевне ответит мой коллега"), "{text}");
+    assert_eq!(answer["suggestions"][0]["missing"], serde_json::json!(["operator"]));
+
+    let exported = lib.ok(&["templates", "export"]);
+    let again = Library::empty();
+    let file = again.file("exported.jsonl", &exported);
+    again.ok(&["templates", "import", &file, "--no-embed"]);
+    assert_eq!(again.ok(&["templates", "export"]), exported);
+
+    // A changed text is a new version; the old one stays in the history.
+    let changed = lib.file("v2.jsonl", &SMALL_PACK.replace("с 9:00 до 21:00", "с 8:00 до 22:00"));
+    lib.ok(&["templates", "import", &changed, "--no-embed"]);
+    assert!(lib.ok(&["templates", "list"]).contains("hours\tapproved\tv2\tЧасы работы"));
+    let history = lib.ok(&["templates", "history", "hours"]);
+    assert_eq!(history.lines().count(), 2, "{history}");
+}
+
+#[test]
+fn only_approved_templates_are_suggested() {
+    let lib = Library::empty();
+    let pack = lib.file("pack.jsonl", SMALL_PACK);
+    lib.ok(&["templates", "import", &pack, "--status", "draft", "--no-embed"]);
+    let err = lib.fails(&["suggest", "--json", "во сколько вы открываетесь"]);
+    assert!(err.contains("no approved templates"), "{err}");
+    lib.ok(&["templates", "set-status", "hours", "approved"]);
+    let answer = lib.suggest(&["--k", "3", "во сколько вы открываетесь"]);
+    assert_eq!(top_ids(&answer), ["hours"], "drafts never appear");
+}
+
+#[test]
+fn a_bad_pack_imports_nothing_and_names_every_line() {
+    let lib = Library::empty();
+    let good = lib.file("good.jsonl", SMALL_PACK);
+    lib.ok(&["templates", "import", &good, "--no-embed"]);
+    let bad = lib.file(
+        "bad.jsonl",
+        &[
+            r#"{"id":"new-one","title":"Новый","text":"Новый текст."}"#,
+            r#"{"id":"hours","title":"Часы","text":"Другой текст"#,
+            r#"{"id":"x","title":"X","text":"Здравствуйте, {Имя}!"}"#,
+            r#"{"id":"new-one","title":"Дубль","text":"Ещё текст."}"#,
+        ]
+        .join("\n"),
+    );
+    let err = lib.fails(&["templates", "import", &bad]);
+    assert!(err.contains("nothing imported") && err.contains("line 2"), "{err}");
+    let fixed = lib.file(
+        "fixed.jsonl",
+        &std::fs::read_to_string(&bad).unwrap().replace(r#"текст"#, r#"текст.""#).replace("текст.\"\"}", "текст.\"}"),
+    );
+    let err = lib.fails(&["templates", "import", &fixed]);
+    assert!(err.contains("line 3") && err.contains("{Имя}"), "{err}");
+    assert!(err.contains("line 4") && err.contains("duplicate id"), "{err}");
+    assert_eq!(lib.ids(), ["handover", "hours", "track"], "the library is as it was");
+    assert!(lib.ok(&["templates", "list"]).contains("hours\tapproved\tv1"));
+}
+
+#[test]
+fn batch_answers_one_line_per_request_and_refuses_bad_lines() {
+    let lib = Library::empty();
+    let batch = lib.file(
+        "batch.jsonl",
+        concat!(
+            r#"{"text": "хочу вернуть деньги за куртку, не подошла"}"#,
+            "\n",
+            r#"{"text": "4821-1934", "client_name": "Олег", "dialogue": [{"role": "client", "text": "где мой заказ?"}, {"role": "operator", "text": "Подскажите, пожалуйста, номер заказа."}]}"#,
+            "\n"
+        ),
+    );
+    let out = lib.ok(&["suggest", "--json", "--k", "2", "--batch", &batch]);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["suggestions"].as_array().unwrap().len(), 2);
+        assert_eq!(line["abstain"], false);
+    }
+    let second = &lines[1]["suggestions"][0];
+    assert!(second["id"].as_str().unwrap().starts_with("order"), "the dialogue gives the topic: {second}");
+    assert!(second["text"].as_str().unwrap().contains("4821-1934"));
+
+    let bad = lib.file("bad.jsonl", "{\"text\": \"где заказ\"}\n\n{\"txt\": \"опечатка\"}\n{\"text\": \"   \"}\n");
+    let err = lib.fails(&["suggest", "--json", "--batch", &bad]);
+    for line in ["line 2", "line 3", "line 4"] {
+        assert!(err.contains(line), "{line} in {err}");
+    }
+}
+
+#[test]
+fn nothing_fitting_is_an_abstention_not_noise() {
+    let lib = Library::empty();
+    let answer = lib.suggest(&["--k", "3", "посоветуйте хороший фильм на вечер"]);
+    assert_eq!(answer["abstain"], true, "{answer}");
+    assert_eq!(answer["suggestions"], serde_json::json!([]));
+}
+
+#[test]
+fn clicks_teach_the_ranking_and_unknown_ids_are_refused() {
+    let lib = Library::empty();
+    let question = "а можно привезти заказ на работу, а не домой?";
+    let before = top_ids(&lib.suggest(&["--k", "1", question]));
+    // The company answers this with the address-change template; operators keep choosing it.
+    let history: String = [
+        "можно доставить на работу вместо дома",
+        "привезите заказ на другой адрес, пожалуйста, на работу",
+        "хочу чтобы курьер привёз в офис а не домой",
+    ]
+    .iter()
+    .map(|t| format!("{{\"text\": \"{t}\", \"chosen_id\": \"address-change\"}}\n"))
+    .collect();
+    let file = lib.file("clicks.jsonl", &history);
+    let bad =
+        lib.file("bad-clicks.jsonl", &format!("{history}{{\"text\": \"x\", \"chosen_id\": \"no-such-template\"}}\n"));
+    let err = lib.fails(&["feedback", "import", &bad]);
+    assert!(err.contains("line 4") && err.contains("no-such-template") && err.contains("nothing imported"), "{err}");
+    lib.ok(&["feedback", "import", &file]);
+    let after = lib.suggest(&["--k", "1", question]);
+    assert_eq!(top_ids(&after), ["address-change"], "before the clicks: {before:?}");
+    assert!(after["suggestions"][0]["why"]["feedback"].as_f64().unwrap() > 0.8);
+}
+
+#[test]
+fn a_restart_reuses_the_cached_embeddings() {
+    let lib = Library::empty();
+    let pack = lib.file("pack.jsonl", SMALL_PACK);
+    let out = sufler_env(&["templates", "import", &pack, "--db", lib.db()], b"", &[("SUFLER_LOG", "sufler=info")]);
+    assert!(stderr(&out).contains("embedded 6 texts"), "{}", stderr(&out));
+    let out = sufler_env(&["suggest", "--db", lib.db(), "режим работы"], b"", &[("SUFLER_LOG", "sufler=info")]);
+    let log = stderr(&out);
+    assert!(out.status.success() && log.contains("embedded 0 texts"), "{log}");
+}
+
+#[test]
+fn a_damaged_library_file_is_an_error_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("library.db");
+    std::fs::write(&db, b"this is not SQLite at all, but it is long enough to have a header ............").unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let out = sufler(&["suggest", "--json", "--db", db.to_str().unwrap(), "где заказ"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("damaged or is not a database"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn bad_requests_get_a_message_and_exit_1() {
+    let lib = Library::empty();
+    let long = "а".repeat(100 * 1024);
+    for (args, expected) in [
+        (vec!["suggest", "--json", "   "], "empty text"),
+        (vec!["suggest", "--json", "--k", "0", "где заказ"], "k must be between"),
+        (vec!["suggest", "--json", long.as_str()], "the limit is"),
+        (vec!["templates", "import", "/no/such/file.jsonl"], "No such file"),
+    ] {
+        let err = lib.fails(&args);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn the_dev_set_meets_the_ranking_goals() {
+    let report = std::env::temp_dir().join(format!("suggest-eval-{}.json", std::process::id()));
+    let set = root().join("eval/sets/suggest-dev.jsonl");
+    let out = sufler(&["eval", "suggest", set.to_str().unwrap(), "--json", report.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let r1 = |setting: &str| report[setting]["r1"].as_f64().unwrap();
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(report["cases"].as_u64().unwrap() >= 250);
+    assert!(r1("cold") >= r1("baseline") + 0.08, "cold {} vs baseline {}", r1("cold"), r1("baseline"));
+    assert!(r1("warm") >= 0.90, "warm {}", r1("warm"));
+    assert!(r1("half_feedback") >= r1("cold") + 0.05, "clicks {} vs cold {}", r1("half_feedback"), r1("cold"));
+    assert!(report["cold"]["abstain_precision"].as_f64().unwrap_or(0.0) >= 0.7);
+}
