@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
-use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights, Why};
+use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
 use crate::templates::store::Feedback;
 use crate::templates::Template;
 
@@ -161,14 +161,8 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
     cases
         .iter()
         .map(|case| {
-            let whys: Vec<Why> = library.explain(&case.request(), embedder)?;
-            if let Ok(path) = std::env::var("TMP_DUMP") {
-                use std::io::Write;
-                let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
-                writeln!(f, "{}", serde_json::json!({"id": case.id, "labels": case.labels, "ids": ids, "whys": whys})).unwrap();
-            }
-            let mut order: Vec<(usize, f32)> = whys.iter().enumerate().map(|(i, w)| (i, library.fuse(w))).collect();
-            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let whys = library.explain(&case.request(), embedder)?;
+            let order = library.rank(&whys);
             let rank = if case.labels.is_empty() {
                 None
             } else {

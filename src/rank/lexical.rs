@@ -64,11 +64,9 @@ impl Bm25 {
         Bm25 { postings, lengths, average }
     }
 
-    /// BM25 score of every document for the query lemmas (0 for documents sharing none), and
-    /// the query lemmas each document matched.
-    pub fn scores(&self, query: &[String]) -> (Vec<f32>, HashMap<u32, Vec<String>>) {
+    /// BM25 score of every document for the query lemmas (0 for documents sharing none).
+    pub fn scores(&self, query: &[String]) -> Vec<f32> {
         let mut scores = vec![0f32; self.lengths.len()];
-        let mut matched: HashMap<u32, Vec<String>> = HashMap::new();
         let n = self.lengths.len() as f32;
         let mut seen: Vec<&str> = Vec::new();
         for lemma in query {
@@ -82,10 +80,22 @@ impl Bm25 {
             for &(d, tf) in list {
                 let norm = K1 * (1.0 - B + B * self.lengths[d as usize] / self.average);
                 scores[d as usize] += idf * tf * (K1 + 1.0) / (tf + norm);
-                matched.entry(d).or_default().push(lemma.clone());
             }
         }
-        (scores, matched)
+        scores
+    }
+
+    /// The distinct query lemmas document `doc` contains (computed for the few documents shown,
+    /// not for every scored one).
+    pub fn matched(&self, doc: usize, query: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for lemma in query {
+            let found = self.postings.get(lemma).is_some_and(|list| list.binary_search_by_key(&(doc as u32), |p| p.0).is_ok());
+            if found && !out.contains(lemma) {
+                out.push(lemma.clone());
+            }
+        }
+        out
     }
 
     /// The score a document would get by matching every distinct query lemma once at average
@@ -127,9 +137,9 @@ mod tests {
             .map(|d| lemmas(d))
             .collect();
         let index = Bm25::new(&docs);
-        let (scores, matched) = index.scores(&lemmas("не работает промокод на заказ"));
+        let scores = index.scores(&lemmas("не работает промокод на заказ"));
         assert!(scores[2] > scores[0] && scores[2] > scores[1], "{scores:?}");
-        assert_eq!(matched[&2], ["промокод", "заказ"]);
+        assert_eq!(index.matched(2, &lemmas("не работает промокод на заказ")), ["промокод", "заказ"]);
         let ceiling = index.ceiling(&lemmas("не работает промокод на заказ"));
         assert!(scores[2] < ceiling, "«работать» is in no document: {} vs {ceiling}", scores[2]);
     }

@@ -13,6 +13,7 @@
 //! Near-duplicate templates are not shown twice, and when the best fused score is below the
 //! abstain threshold the answer is "nothing fits" rather than noise.
 
+mod coarse;
 pub mod lexical;
 
 use std::collections::HashMap;
@@ -34,6 +35,10 @@ pub const MAX_K: usize = 50;
 const CONTEXT_TURNS: usize = 3;
 /// Texts embedded per encoder call when building a library (progress is reported per batch).
 pub const EMBED_BATCH: usize = 64;
+/// Libraries up to this size are scored exactly for every template.
+pub const EXACT_UP_TO: usize = 512;
+/// Templates the first stage passes to exact scoring in larger libraries.
+const CANDIDATES: usize = 128;
 /// Two templates this close (passage cosine) are near-duplicates: only the better is shown.
 const DUPLICATE_COSINE: f32 = 0.985;
 
@@ -48,6 +53,8 @@ pub struct Weights {
     pub title: f32,
     /// Normalised BM25.
     pub lexical: f32,
+    /// Normalised BM25 against the example messages.
+    pub said: f32,
     /// Nearest example message, counted above `examples_floor`.
     pub examples: f32,
     /// Cosine between two client messages that share nothing but the register: e5 puts any
@@ -72,12 +79,13 @@ impl Default for Weights {
             passage: 1.0,
             title: 1.0,
             lexical: 0.1,
-            examples: 3.0,
+            said: 0.2,
+            examples: 4.0,
             examples_floor: 0.8,
-            feedback: 2.0,
-            feedback_floor: 0.9,
+            feedback: 1.0,
+            feedback_floor: 0.88,
             message_share: 0.7,
-            abstain_below: 0.795,
+            abstain_below: 0.78,
             memory_overrules: 0.93,
         }
     }
@@ -157,6 +165,9 @@ pub struct Why {
     /// Normalised BM25 (when used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lexical: Option<f32>,
+    /// Normalised BM25 against the template's example messages (when it has any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub said: Option<f32>,
     /// Nearest example cosine (when the template has examples).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub examples: Option<f32>,
@@ -205,30 +216,37 @@ pub struct SuggestResponse {
 #[derive(Debug, Default)]
 struct Memory {
     vectors: Option<Array2<f32>>,
-    owner: Vec<usize>,
+    /// Row indices per template.
+    rows_of: Vec<Vec<usize>>,
+    /// Per template, the unit mean of its rows (zero without rows): the first stage's view.
+    centroids: Option<Array2<f32>>,
 }
 
 impl Memory {
-    fn new(dim: usize, items: Vec<(usize, Vec<f32>)>) -> Memory {
+    fn new(dim: usize, templates: usize, items: Vec<(usize, Vec<f32>)>) -> Memory {
         if items.is_empty() {
             return Memory::default();
         }
-        let owner = items.iter().map(|(o, _)| *o).collect();
+        let mut rows_of = vec![Vec::new(); templates];
+        let mut sums = vec![vec![0f32; dim]; templates];
+        for (row, (owner, v)) in items.iter().enumerate() {
+            rows_of[*owner].push(row);
+            sums[*owner].iter_mut().zip(v).for_each(|(s, x)| *s += x);
+        }
         let flat: Vec<f32> = items.into_iter().flat_map(|(_, v)| v).collect();
         let rows = flat.len() / dim;
-        Memory { vectors: Some(Array2::from_shape_vec((rows, dim), flat).expect("rows × dim")), owner }
+        let centroids = sums.into_iter().map(crate::encoder::normalize).collect();
+        Memory {
+            vectors: Some(Array2::from_shape_vec((rows, dim), flat).expect("rows × dim")),
+            rows_of,
+            centroids: Some(matrix(dim, centroids)),
+        }
     }
 
-    /// Best cosine per template (`None` for templates without items).
-    fn nearest(&self, query: ArrayView1<f32>, templates: usize) -> Vec<Option<f32>> {
-        let mut best = vec![None; templates];
-        if let Some(vectors) = &self.vectors {
-            for (&owner, sim) in self.owner.iter().zip(vectors.dot(&query)) {
-                let slot: &mut Option<f32> = &mut best[owner];
-                *slot = Some(slot.map_or(sim, |b| b.max(sim)));
-            }
-        }
-        best
+    /// The best cosine of template `i`'s rows with the query (`None` without rows).
+    fn nearest(&self, i: usize, query: ArrayView1<f32>) -> Option<f32> {
+        let vectors = self.vectors.as_ref()?;
+        self.rows_of[i].iter().map(|&r| vectors.row(r).dot(&query)).reduce(f32::max)
     }
 }
 
@@ -240,9 +258,14 @@ pub struct Library {
     passages: Array2<f32>,
     titles: Option<Array2<f32>>,
     bm25: Option<Bm25>,
+    said_bm25: Option<Bm25>,
     examples: Memory,
     clicks: Memory,
     click_counts: Vec<u32>,
+    /// First stage: passage and title folded into one int8 row per template, then the example
+    /// and click centroids.
+    coarse: coarse::Coarse,
+    coarse_memory: Vec<(coarse::Coarse, f32, f32)>,
 }
 
 /// What the encoder sees of a template's text: placeholders dropped (their names are English
@@ -349,13 +372,6 @@ impl Library {
         } else {
             None
         };
-        let bm25 = signals.lexical.then(|| {
-            let docs: Vec<Vec<String>> = templates
-                .iter()
-                .map(|t| lexical::lemmas(&format!("{} {} {}", t.title, t.tags.join(" "), readable(&t.text))))
-                .collect();
-            Bm25::new(&docs)
-        });
         let examples = if signals.examples {
             let pairs: Vec<(usize, String)> = templates
                 .iter()
@@ -364,7 +380,7 @@ impl Library {
                 .collect();
             let texts: Vec<String> = pairs.iter().map(|(_, e)| e.clone()).collect();
             let vectors = embed.embed(&texts, TextKind::Query, progress)?;
-            Memory::new(dim, pairs.into_iter().map(|(i, _)| i).zip(vectors).collect())
+            Memory::new(dim, templates.len(), pairs.into_iter().map(|(i, _)| i).zip(vectors).collect())
         } else {
             Memory::default()
         };
@@ -382,7 +398,7 @@ impl Library {
             }
             let texts: Vec<String> = kept.iter().map(|(_, t)| t.clone()).collect();
             let vectors = embed.embed(&texts, TextKind::Query, progress)?;
-            Memory::new(dim, kept.into_iter().map(|(i, _)| i).zip(vectors).collect())
+            Memory::new(dim, templates.len(), kept.into_iter().map(|(i, _)| i).zip(vectors).collect())
         } else {
             Memory::default()
         };
@@ -392,7 +408,53 @@ impl Library {
             embed.embedded,
             embed.reused
         );
-        Ok(Library { templates, signals, weights, passages, titles, bm25, examples, clicks, click_counts })
+        let bm25 = signals.lexical.then(|| {
+            let docs: Vec<Vec<String>> = templates
+                .iter()
+                .map(|t| lexical::lemmas(&format!("{} {} {}", t.title, t.tags.join(" "), readable(&t.text))))
+                .collect();
+            Bm25::new(&docs)
+        });
+        // The words clients used in a template's examples form a second lexical document: a
+        // paraphrase that e5 places only loosely still matches on its key lemmas («баллы»,
+        // «промокод»). Clicked messages are left out: on the dev set they lowered R@1 (a click
+        // records one of several right answers, and its words pull toward that one).
+        let said: Vec<Vec<String>> = templates
+            .iter()
+            .map(|t| if signals.examples { t.examples.iter().flat_map(|e| lexical::lemmas(e)).collect() } else { Vec::new() })
+            .collect();
+        let said_bm25 = (signals.lexical && said.iter().any(|d| !d.is_empty())).then(|| Bm25::new(&said));
+        // Passage and title enter the fusion linearly, so one folded row scores both.
+        let folded: Vec<Vec<f32>> = (0..templates.len())
+            .map(|i| {
+                let p = passages.row(i);
+                match &titles {
+                    Some(t) => p.iter().zip(t.row(i)).map(|(p, t)| weights.passage * p + weights.title * t).collect(),
+                    None => p.iter().map(|p| weights.passage * p).collect(),
+                }
+            })
+            .collect();
+        let coarse = coarse::Coarse::new(dim, folded.iter().map(Vec::as_slice));
+        let coarse_memory = [(&examples, weights.examples, weights.examples_floor), (&clicks, weights.feedback, weights.feedback_floor)]
+            .into_iter()
+            .filter_map(|(m, w, floor)| {
+                m.centroids.as_ref().map(|c| (coarse::Coarse::new(dim, c.rows().into_iter().map(|r| r.to_slice().expect("contiguous"))), w, floor))
+            })
+            .collect();
+        Ok(Library {
+            templates,
+            signals,
+            weights,
+            passages,
+            titles,
+            bm25,
+            said_bm25,
+            examples,
+            clicks,
+            click_counts,
+            coarse,
+            coarse_memory,
+        })
     }
 
     /// The fusion weights in use.
@@ -435,34 +497,57 @@ impl Library {
         Ok(Array1::from(crate::encoder::normalize(blended)))
     }
 
-    /// Every template's signals for a request, in library order.
-    pub fn explain(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Vec<Why>> {
+    /// The signals of the templates worth scoring exactly for a request: all of them in a
+    /// library of at most [`EXACT_UP_TO`] templates, else the first stage's candidates.
+    pub fn explain(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Vec<(usize, Why)>> {
         let query = self.query(request, embedder)?;
-        let n = self.templates.len();
-        let passage = self.passages.dot(&query);
-        let title = self.titles.as_ref().map(|t| t.dot(&query));
-        let (lexical, mut matched) = match &self.bm25 {
-            Some(bm25) => {
-                let lemmas = lexical::lemmas(&request.text);
-                let ceiling = bm25.ceiling(&lemmas).max(1e-6);
-                let (scores, matched) = bm25.scores(&lemmas);
-                (Some(scores.into_iter().map(|s| (s / ceiling).min(1.0)).collect::<Vec<f32>>()), matched)
-            }
-            None => (None, HashMap::new()),
-        };
-        let examples = self.examples.nearest(query.view(), n);
-        let feedback = self.clicks.nearest(query.view(), n);
-        Ok((0..n)
-            .map(|i| Why {
-                passage: passage[i],
-                title: title.as_ref().map(|t| t[i]),
-                lexical: lexical.as_ref().map(|l| l[i]),
-                examples: examples[i],
-                feedback: feedback[i],
-                clicks: self.click_counts[i],
-                matched: matched.remove(&(i as u32)).unwrap_or_default(),
+        let lemmas = lexical::lemmas(&request.text);
+        let lexical = normalised_bm25(self.bm25.as_ref(), &lemmas);
+        let said = normalised_bm25(self.said_bm25.as_ref(), &lemmas);
+        let candidates = self.candidates(&query, lexical.as_deref(), said.as_deref());
+        Ok(candidates
+            .into_iter()
+            .map(|i| {
+                let why = Why {
+                    passage: self.passages.row(i).dot(&query),
+                    title: self.titles.as_ref().map(|t| t.row(i).dot(&query)),
+                    lexical: lexical.as_ref().map(|l| l[i]),
+                    said: said.as_ref().map(|l| l[i]),
+                    examples: self.examples.nearest(i, query.view()),
+                    feedback: self.clicks.nearest(i, query.view()),
+                    clicks: self.click_counts[i],
+                    matched: Vec::new(),
+                };
+                (i, why)
             })
             .collect())
+    }
+
+    /// First stage: approximate fused scores from int8 rows (content, example and click
+    /// centroids) plus the exact lexical scores; the best [`CANDIDATES`] go on.
+    fn candidates(&self, query: &Array1<f32>, lexical: Option<&[f32]>, said: Option<&[f32]>) -> Vec<usize> {
+        let n = self.templates.len();
+        if n <= EXACT_UP_TO {
+            return (0..n).collect();
+        }
+        let q = query.as_slice().expect("contiguous query");
+        let mut approx = self.coarse.dots(q);
+        for (centroids, weight, floor) in &self.coarse_memory {
+            // A centroid is nearer than the nearest of its rows would be only rarely; a lower
+            // floor keeps templates whose one example matches well among the candidates.
+            for (a, c) in approx.iter_mut().zip(centroids.dots(q)) {
+                *a += weight * (c - (floor - 0.05)).max(0.0);
+            }
+        }
+        for (signal, weight) in [(lexical, self.weights.lexical), (said, self.weights.said)] {
+            if let Some(scores) = signal {
+                approx.iter_mut().zip(scores).for_each(|(a, s)| *a += weight * s);
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.select_nth_unstable_by(CANDIDATES, |&a, &b| approx[b].total_cmp(&approx[a]));
+        order.truncate(CANDIDATES);
+        order
     }
 
     /// The fused score of one template's signals.
@@ -472,6 +557,7 @@ impl Library {
         w.passage * why.passage
             + w.title * why.title.unwrap_or(0.0)
             + w.lexical * why.lexical.unwrap_or(0.0)
+            + w.said * why.said.unwrap_or(0.0)
             + w.examples * above(why.examples, w.examples_floor)
             + w.feedback * above(why.feedback, w.feedback_floor)
     }
@@ -479,7 +565,7 @@ impl Library {
     /// Whether nothing in the library fits: the best content match is weak and no example or
     /// click is a near-copy of the message. Memory bonuses are left out of the content score,
     /// since any chat message is ≈0.8 from some example.
-    pub fn abstains(&self, whys: &[Why]) -> bool {
+    pub fn abstains(&self, whys: &[(usize, Why)]) -> bool {
         let w = &self.weights;
         let content = |why: &Why| {
             let (mut sum, mut weight) = (w.passage * why.passage, w.passage);
@@ -491,9 +577,17 @@ impl Library {
             }
             sum / weight.max(1e-6)
         };
-        let best_content = whys.iter().map(content).fold(f32::MIN, f32::max);
-        let best_memory = whys.iter().flat_map(|why| [why.examples, why.feedback]).flatten().fold(f32::MIN, f32::max);
+        let best_content = whys.iter().map(|(_, why)| content(why)).fold(f32::MIN, f32::max);
+        let best_memory =
+            whys.iter().flat_map(|(_, why)| [why.examples, why.feedback]).flatten().fold(f32::MIN, f32::max);
         best_content < w.abstain_below && best_memory < w.memory_overrules
+    }
+
+    /// Templates with their fused scores, best first (ties: library order).
+    pub fn rank(&self, whys: &[(usize, Why)]) -> Vec<(usize, f32)> {
+        let mut order: Vec<(usize, f32)> = whys.iter().map(|(i, w)| (*i, self.fuse(w))).collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        order
     }
 
     /// The top `k` templates for a request, filled, without near-duplicates; or an abstention.
@@ -503,11 +597,11 @@ impl Library {
         if self.abstains(&whys) {
             return Ok(SuggestResponse { suggestions: vec![], abstain: true });
         }
-        let mut order: Vec<(usize, f32)> = whys.iter().enumerate().map(|(i, w)| (i, self.fuse(w))).collect();
-        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let order = self.rank(&whys);
         let values = self.values(request);
+        let lemmas = lexical::lemmas(&request.text);
+        let mut whys: HashMap<usize, Why> = whys.into_iter().collect();
         let mut chosen: Vec<usize> = Vec::with_capacity(k);
-        let mut whys: Vec<Option<Why>> = whys.into_iter().map(Some).collect();
         let mut suggestions = Vec::with_capacity(k);
         for (i, score) in order {
             if chosen.len() == k {
@@ -519,6 +613,10 @@ impl Library {
             }
             chosen.push(i);
             let t = &self.templates[i];
+            let mut why = whys.remove(&i).unwrap_or_default();
+            if let Some(bm25) = &self.bm25 {
+                why.matched = bm25.matched(i, &lemmas);
+            }
             let filled = fill::fill(&t.text, &values);
             suggestions.push(Suggestion {
                 id: t.id.clone(),
@@ -526,7 +624,7 @@ impl Library {
                 text: filled.text,
                 score,
                 missing: filled.missing,
-                why: whys[i].take().unwrap_or_default(),
+                why,
             });
         }
         Ok(SuggestResponse { suggestions, abstain: false })
@@ -548,6 +646,14 @@ impl Library {
         }
         values
     }
+}
+
+/// BM25 scores scaled by the query's ceiling (see [`Bm25::ceiling`]).
+fn normalised_bm25(index: Option<&Bm25>, lemmas: &[String]) -> Option<Vec<f32>> {
+    index.map(|bm25| {
+        let ceiling = bm25.ceiling(lemmas).max(1e-6);
+        bm25.scores(lemmas).into_iter().map(|s| (s / ceiling).min(1.0)).collect()
+    })
 }
 
 /// A message typed in CAPS LOCK, in lower case: e5 reads «ТЕЛЕФОН НЕ ВКЛЮЧАЕТСЯ» as a
