@@ -173,7 +173,12 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
                         .map_or(usize::MAX, |p| p + 1),
                 )
             };
-            Ok(Outcome { id: case.id.clone(), rank, top: ids[order[0].0].to_string(), abstain: library.abstains(&whys) })
+            Ok(Outcome {
+                id: case.id.clone(),
+                rank,
+                top: ids[order[0].0].to_string(),
+                abstain: library.abstains(&whys),
+            })
         })
         .collect()
 }
@@ -241,8 +246,7 @@ pub fn run(templates: &[Template], cases: &[Case], embedder: &dyn Embedder, weig
     let cold_bare = metrics(&run_on(&build(&bare, &[], Signals::COLD)?, &all)?);
 
     // Two folds: clicks from one half, measured on the other, then the other way round.
-    let (even, odd): (Vec<(usize, &Case)>, Vec<(usize, &Case)>) =
-        all.iter().copied().enumerate().partition(|(i, _)| i % 2 == 0);
+    let (even, odd): (Vec<_>, Vec<_>) = all.iter().copied().enumerate().partition(|(i, _)| i % 2 == 0);
     let even: Vec<&Case> = even.into_iter().map(|(_, c)| c).collect();
     let odd: Vec<&Case> = odd.into_iter().map(|(_, c)| c).collect();
     let with_feedback = Signals { feedback: true, ..Signals::COLD };

@@ -90,7 +90,8 @@ impl Bm25 {
     pub fn matched(&self, doc: usize, query: &[String]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for lemma in query {
-            let found = self.postings.get(lemma).is_some_and(|list| list.binary_search_by_key(&(doc as u32), |p| p.0).is_ok());
+            let found =
+                self.postings.get(lemma).is_some_and(|list| list.binary_search_by_key(&(doc as u32), |p| p.0).is_ok());
             if found && !out.contains(lemma) {
                 out.push(lemma.clone());
             }

@@ -421,7 +421,13 @@ impl Library {
         // records one of several right answers, and its words pull toward that one).
         let said: Vec<Vec<String>> = templates
             .iter()
-            .map(|t| if signals.examples { t.examples.iter().flat_map(|e| lexical::lemmas(e)).collect() } else { Vec::new() })
+            .map(|t| {
+                if signals.examples {
+                    t.examples.iter().flat_map(|e| lexical::lemmas(e)).collect()
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         let said_bm25 = (signals.lexical && said.iter().any(|d| !d.is_empty())).then(|| Bm25::new(&said));
         // Passage and title enter the fusion linearly, so one folded row scores both.
@@ -435,12 +441,17 @@ impl Library {
             })
             .collect();
         let coarse = coarse::Coarse::new(dim, folded.iter().map(Vec::as_slice));
-        let coarse_memory = [(&examples, weights.examples, weights.examples_floor), (&clicks, weights.feedback, weights.feedback_floor)]
-            .into_iter()
-            .filter_map(|(m, w, floor)| {
-                m.centroids.as_ref().map(|c| (coarse::Coarse::new(dim, c.rows().into_iter().map(|r| r.to_slice().expect("contiguous"))), w, floor))
+        let coarse_memory = [
+            (&examples, weights.examples, weights.examples_floor),
+            (&clicks, weights.feedback, weights.feedback_floor),
+        ]
+        .into_iter()
+        .filter_map(|(m, w, floor)| {
+            m.centroids.as_ref().map(|c| {
+                (coarse::Coarse::new(dim, c.rows().into_iter().map(|r| r.to_slice().expect("contiguous"))), w, floor)
             })
-            .collect();
+        })
+        .collect();
         Ok(Library {
             templates,
             signals,

@@ -128,7 +128,8 @@ pub fn parse_pack(text: &str, format: PackFormat) -> Result<Vec<Template>, Vec<I
         match validate(raw, format) {
             Ok(t) => {
                 if let Some(previous) = first_line.insert(t.id.clone(), line) {
-                    problems.push(ImportProblem::new(line, format!("duplicate id {:?} (first on line {previous})", t.id)));
+                    problems
+                        .push(ImportProblem::new(line, format!("duplicate id {:?} (first on line {previous})", t.id)));
                 }
                 templates.push(t);
             }
@@ -241,7 +242,11 @@ mod tests {
 
     #[test]
     fn jsonl_needs_only_id_title_text_and_accepts_numeric_ids() {
-        let pack = parse_pack("{\"id\": 17, \"title\": \"Часы работы\", \"text\": \"Мы работаем с 9:00 до 21:00.\", \"url\": \"x\"}\n\n", PackFormat::Jsonl).unwrap();
+        let pack = parse_pack(
+            "{\"id\": 17, \"title\": \"Часы работы\", \"text\": \"Мы работаем с 9:00 до 21:00.\", \"url\": \"x\"}\n\n",
+            PackFormat::Jsonl,
+        )
+        .unwrap();
         assert_eq!(pack[0].id, "17");
         assert_eq!(pack[0].status, Status::Approved);
         assert_eq!(pack[0].version, 1);
@@ -272,7 +277,8 @@ mod tests {
 
     #[test]
     fn toml_reports_typos_in_keys_at_the_template_line() {
-        let text = "[pack]\nname = \"x\"\n\n[[template]]\nid = \"a\"\ntitle = \"A\"\ntext = \"Т.\"\nexmaples = [\"x\"]\n";
+        let text =
+            "[pack]\nname = \"x\"\n\n[[template]]\nid = \"a\"\ntitle = \"A\"\ntext = \"Т.\"\nexmaples = [\"x\"]\n";
         let problems = parse_pack(text, PackFormat::Toml).unwrap_err();
         assert_eq!((problems[0].line, problems[0].reason.as_str()), (4, "unknown key \"exmaples\""));
         let problems = parse_pack("[[template]]\nid = \"a\"\ntitle = \n", PackFormat::Toml).unwrap_err();

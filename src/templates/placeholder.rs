@@ -123,7 +123,8 @@ pub fn parse(text: &str) -> Result<Vec<Placeholder>, PlaceholderError> {
         let case = match case {
             None => None,
             Some(suffix) => {
-                let case = Case::parse(suffix).ok_or_else(|| PlaceholderError::BadCase(text[start..end].to_string()))?;
+                let case =
+                    Case::parse(suffix).ok_or_else(|| PlaceholderError::BadCase(text[start..end].to_string()))?;
                 if !PERSON_PLACEHOLDERS.contains(&key) {
                     return Err(PlaceholderError::CaseNotDeclinable(text[start..end].to_string()));
                 }

@@ -192,7 +192,10 @@ impl Store {
     ) -> Result<ImportSummary> {
         let now = unix_now();
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| store_error(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| store_error(&path, e))?;
         let mut summary = ImportSummary::default();
         for (done, t) in templates.iter().enumerate() {
             let mut t = t.clone();
@@ -237,9 +240,11 @@ impl Store {
     /// Number of templates with `status` (all if `None`).
     pub fn count(&self, status: Option<Status>) -> Result<usize> {
         self.conn
-            .query_row("SELECT count(*) FROM templates WHERE ?1 IS NULL OR status = ?1", [status.map(Status::as_str)], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT count(*) FROM templates WHERE ?1 IS NULL OR status = ?1",
+                [status.map(Status::as_str)],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n as usize)
             .map_err(|e| self.fail(e))
     }
@@ -247,7 +252,10 @@ impl Store {
     /// Moves a template to `status` (approve, retire, back to draft); recorded in the history.
     pub fn set_status(&mut self, id: &str, status: Status) -> Result<Template> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| store_error(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| store_error(&path, e))?;
         let mut t = get(&tx, id)
             .map_err(|e| store_error(&path, e))?
             .ok_or_else(|| Error::InvalidInput(format!("no template with id {id:?}")))?;
@@ -282,7 +290,10 @@ impl Store {
             let blob: Option<Vec<u8>> =
                 stmt.query_row(params![model, &hash[..]], |r| r.get(0)).optional().map_err(|e| self.fail(e))?;
             if let Some(blob) = blob {
-                found.insert(*hash, blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect());
+                found.insert(
+                    *hash,
+                    blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+                );
             }
         }
         Ok(found)
@@ -291,7 +302,10 @@ impl Store {
     /// Stores vectors of `model` in one transaction.
     pub fn put_embeddings(&mut self, model: &str, items: &[([u8; 32], &[f32])]) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| store_error(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| store_error(&path, e))?;
         {
             let mut stmt = tx
                 .prepare_cached("INSERT OR REPLACE INTO embeddings (model, hash, vector) VALUES (?1, ?2, ?3)")
@@ -309,10 +323,15 @@ impl Store {
     pub fn add_feedback(&mut self, clicks: &[Feedback]) -> Result<()> {
         let path = self.path.clone();
         let now = unix_now();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| store_error(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| store_error(&path, e))?;
         {
             let mut stmt = tx
-                .prepare_cached("INSERT INTO feedback (at, text, chosen_id, edited, suggestion_id) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare_cached(
+                    "INSERT INTO feedback (at, text, chosen_id, edited, suggestion_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
                 .map_err(|e| store_error(&path, e))?;
             for (i, click) in clicks.iter().enumerate() {
                 if get(&tx, &click.chosen_id).map_err(|e| store_error(&path, e))?.is_none() {
@@ -349,7 +368,8 @@ const COLUMNS: &str = "id, title, text, category, tags, examples, profile, statu
 fn row_template(r: &rusqlite::Row<'_>) -> rusqlite::Result<Template> {
     let json_list = |i: usize| -> rusqlite::Result<Vec<String>> {
         let text: String = r.get(i)?;
-        serde_json::from_str(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+        serde_json::from_str(&text)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
     };
     let status: String = r.get(7)?;
     Ok(Template {
@@ -383,12 +403,34 @@ fn put(conn: &Connection, t: &Template, now: i64) -> rusqlite::Result<()> {
          ON CONFLICT (id) DO UPDATE SET title = ?2, text = ?3, category = ?4, tags = ?5, examples = ?6,
              profile = ?7, status = ?8, version = ?9, updated_at = ?10",
     )?
-    .execute(params![t.id, t.title, t.text, t.category, tags, examples, t.profile, t.status.as_str(), t.version, now])?;
+    .execute(params![
+        t.id,
+        t.title,
+        t.text,
+        t.category,
+        tags,
+        examples,
+        t.profile,
+        t.status.as_str(),
+        t.version,
+        now
+    ])?;
     conn.prepare_cached(
         "INSERT INTO template_history (id, version, status, title, text, category, tags, examples, profile, changed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
-    .execute(params![t.id, t.version, t.status.as_str(), t.title, t.text, t.category, tags, examples, t.profile, now])?;
+    .execute(params![
+        t.id,
+        t.version,
+        t.status.as_str(),
+        t.title,
+        t.text,
+        t.category,
+        tags,
+        examples,
+        t.profile,
+        now
+    ])?;
     Ok(())
 }
 
@@ -404,7 +446,9 @@ fn refusal(reason: &str) -> rusqlite::Error {
 /// Turns SQLite's error codes into reasons a user can act on.
 fn store_error(path: &Path, e: rusqlite::Error) -> Error {
     let reason = match &e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == ErrorCode::NotADatabase && !msg.starts_with("file is") => {
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.code == ErrorCode::NotADatabase && !msg.starts_with("file is") =>
+        {
             msg.clone()
         }
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
@@ -412,7 +456,10 @@ fn store_error(path: &Path, e: rusqlite::Error) -> Error {
                 "the file is damaged or is not a database; restore it from a backup or pass another --db".into()
             }
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                format!("locked by another process for more than {} s; try again when it finishes", BUSY_TIMEOUT.as_secs())
+                format!(
+                    "locked by another process for more than {} s; try again when it finishes",
+                    BUSY_TIMEOUT.as_secs()
+                )
             }
             ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen => {
                 format!("cannot open or write the file ({e})")
@@ -465,8 +512,12 @@ mod tests {
         assert_eq!(summary.updated, 1);
         let now = store.get("a").unwrap().unwrap();
         assert_eq!((now.version, now.text.as_str()), (2, "Второй текст."));
-        let history: Vec<(u32, Status, String)> =
-            store.history("a").unwrap().into_iter().map(|r| (r.template.version, r.template.status, r.template.text)).collect();
+        let history: Vec<(u32, Status, String)> = store
+            .history("a")
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.template.version, r.template.status, r.template.text))
+            .collect();
         assert_eq!(
             history,
             [
