@@ -2,7 +2,7 @@
 
 mod cli {
     pub mod library;
-    pub use super::EncoderArgs;
+    pub use super::{bad_input, EncoderArgs};
 }
 
 use std::io::{BufWriter, Read, Write};
@@ -324,6 +324,13 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// One error listing the first ten problems of an input (each "line N: …") and how many more.
+pub fn bad_input(what: &str, problems: &[String]) -> anyhow::Error {
+    let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
+    let more = if problems.len() > 10 { format!(" (and {} more)", problems.len() - 10) } else { String::new() };
+    anyhow::anyhow!("{what}:\n  {}{more}", shown.join("\n  "))
+}
+
 /// Reads stdin as lines, refusing invalid UTF-8, empty and oversized lines (all reported by
 /// line number) before anything is embedded, so no output is ever partial.
 fn read_stdin_lines() -> Result<Vec<String>> {
@@ -346,9 +353,7 @@ fn read_stdin_lines() -> Result<Vec<String>> {
         }
     }
     if !problems.is_empty() {
-        let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
-        let more = if problems.len() > 10 { format!(" (and {} more)", problems.len() - 10) } else { String::new() };
-        bail!("bad input, nothing embedded:\n  {}{more}", shown.join("\n  "));
+        return Err(bad_input("bad input, nothing embedded", &problems));
     }
     Ok(lines)
 }

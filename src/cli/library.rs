@@ -13,7 +13,7 @@ use sufler::templates::pack::{self, PackFormat};
 use sufler::templates::store::Feedback;
 use sufler::templates::{Status, Store};
 
-use super::EncoderArgs;
+use super::{bad_input, EncoderArgs};
 
 /// Where the template library is.
 #[derive(Args, Clone)]
@@ -284,9 +284,7 @@ fn read_batch(path: &Path, k: usize) -> Result<Vec<SuggestRequest>> {
         bail!("{}: no requests", path.display());
     }
     if !problems.is_empty() {
-        let shown: Vec<&str> = problems.iter().take(10).map(String::as_str).collect();
-        let more = if problems.len() > 10 { format!(" (and {} more)", problems.len() - 10) } else { String::new() };
-        bail!("{}: bad input, nothing ranked:\n  {}{more}", path.display(), shown.join("\n  "));
+        return Err(bad_input(&format!("{}: bad input, nothing ranked", path.display()), &problems));
     }
     Ok(requests)
 }
