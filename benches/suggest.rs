@@ -1,6 +1,8 @@
 //! Suggestion cost over a library of 10 000 templates, against the encoder alone on the same
 //! message: the ranking (dot products, BM25, fusion, duplicate check, filling) must add at most
-//! 2 ms p50 to the encoder's latency. Also the import of 10 000 templates into SQLite.
+//! 2 ms p50 to the encoder's latency. Also the import of 10 000 templates into SQLite, and
+//! building a library with a click log of 2 000 clicks (the most the learned corrections train
+//! on), which every process that ranks pays once.
 //! Run: `cargo bench --bench suggest` (needs the model: `models/fetch`).
 //!
 //! The library's vectors come from a cheap deterministic stand-in: embedding 20 000 texts with
@@ -12,6 +14,7 @@ use sha2::{Digest, Sha256};
 use sufler::encoder::{normalize, Embedder, Encoder, EncoderOptions, TextKind};
 use sufler::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Weights};
 use sufler::templates::pack::default_pack;
+use sufler::templates::store::Feedback;
 use sufler::templates::{Store, Template};
 
 const LIBRARY: usize = 10_000;
@@ -73,6 +76,27 @@ fn bench(c: &mut Criterion) {
     group.bench_function("suggest_k3", |b| b.iter(|| library.suggest(&request, 3, &encoder).unwrap()));
     // The ranking alone: the query vector comes from the stand-in, in microseconds.
     group.bench_function("ranking_only_k3", |b| b.iter(|| library.suggest(&request, 3, &HashEmbedder).unwrap()));
+    group.finish();
+
+    // Clicks: the pack's example messages, numbered so each is a distinct text, chosen for one
+    // of the 10 000 templates.
+    let clicks: Vec<Feedback> = templates
+        .iter()
+        .flat_map(|t| t.examples.iter().map(move |e| (t, e)))
+        .take(sufler::rank::learned::MAX_CLICKS)
+        .enumerate()
+        .map(|(i, (t, e))| Feedback { text: format!("{e} ({i})"), chosen_id: t.id.clone(), edited: false, suggestion_id: None })
+        .collect();
+    let mut group = c.benchmark_group("clicks_2000");
+    group.sample_size(10);
+    let build = |clicks: &[Feedback]| {
+        let mut cache = CachedEmbedder::new(&HashEmbedder, None);
+        Library::build(templates.clone(), clicks, &mut cache, Signals::ALL, Weights::default(), &mut |_, _| ()).unwrap()
+    };
+    group.bench_function("build_without_clicks", |b| b.iter(|| build(&[])));
+    group.bench_function("build_with_clicks", |b| b.iter(|| build(&clicks)));
+    let clicked = build(&clicks);
+    group.bench_function("ranking_only_k3", |b| b.iter(|| clicked.suggest(&request, 3, &HashEmbedder).unwrap()));
     group.finish();
 
     let mut group = c.benchmark_group("import_10k");

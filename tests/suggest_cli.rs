@@ -229,7 +229,10 @@ fn clicks_teach_the_ranking_and_unknown_ids_are_refused() {
     lib.ok(&["feedback", "import", &file]);
     let after = lib.suggest(&["--k", "1", question]);
     assert_eq!(top_ids(&after), ["address-change"], "before the clicks: {before:?}");
-    assert!(after["suggestions"][0]["why"]["feedback"].as_f64().unwrap() > 0.8);
+    let why = &after["suggestions"][0]["why"];
+    assert!(why["feedback"].as_f64().unwrap() > 0.93 && why["learned"].as_f64().unwrap() > 0.0, "{why}");
+    // Clicks on one template leave unrelated questions where they were.
+    assert_eq!(top_ids(&lib.suggest(&["--k", "1", "до скольки вы сегодня работаете?"])), ["working-hours"]);
 }
 
 #[test]
@@ -283,8 +286,7 @@ fn the_dev_set_meets_the_ranking_goals() {
     assert!(report["cases"].as_u64().unwrap() >= 250);
     assert!(r1("cold") >= r1("baseline") + 0.08, "cold {} vs baseline {}", r1("cold"), r1("baseline"));
     assert!(r1("warm") >= 0.90, "warm {}", r1("warm"));
-    // Clicks from one half must help the other half. (The issue's goal is +5 points; the
-    // dev set gives +2.5, see the issue note.)
-    assert!(r1("half_feedback") >= r1("cold") + 0.02, "clicks {} vs cold {}", r1("half_feedback"), r1("cold"));
+    // Clicks from one half must lift the other half by 5 points.
+    assert!(r1("half_feedback") >= r1("cold") + 0.05, "clicks {} vs cold {}", r1("half_feedback"), r1("cold"));
     assert!(report["cold"]["abstain_precision"].as_f64().unwrap_or(0.0) >= 0.6, "{}", report["cold"]);
 }

@@ -113,7 +113,7 @@ pub fn extract(turns: &[(bool, &str)]) -> Values {
     let mut email = None;
     let mut date = None;
     let mut time = None;
-    for &(is_client, text) in turns.iter().rev() {
+    for (k, &(is_client, text)) in turns.iter().enumerate().rev() {
         let done = order.is_some() && phone.is_some() && email.is_some() && date.is_some() && time.is_some();
         if done {
             break;
@@ -123,7 +123,10 @@ pub fn extract(turns: &[(bool, &str)]) -> Values {
             |kind: TokenKind| doc.tokens.iter().rev().find(|t| t.kind == kind).map(|t| doc.slice(t).trim().to_string());
         if is_client {
             if order.is_none() {
-                order = (0..doc.tokens.len()).rev().find_map(|i| order_at(&doc, i));
+                // «4821-1934, там куртка» answering «Подскажите номер заказа»: the number
+                // that opens the reply is the order even without the word «заказ».
+                let asked = k > 0 && !turns[k - 1].0 && asks_for_order(turns[k - 1].1);
+                order = (0..doc.tokens.len()).rev().find_map(|i| order_at(&doc, i, asked));
             }
             if phone.is_none() {
                 phone = last_of(TokenKind::Phone);
@@ -505,7 +508,7 @@ fn word_in(word: &str, words: &[&str], stems: &[&str]) -> bool {
 }
 
 /// The order number token `i` of a client turn is, if it is one (see [`extract`]).
-fn order_at(doc: &Doc, i: usize) -> Option<String> {
+fn order_at(doc: &Doc, i: usize, asked: bool) -> Option<String> {
     let token = doc.tokens[i];
     if !matches!(token.kind, TokenKind::Id | TokenKind::Number) {
         return None;
@@ -545,9 +548,16 @@ fn order_at(doc: &Doc, i: usize) -> Option<String> {
     let accepted = if marked {
         !previous.is_some_and(|w| word_in(w, NOT_ORDER_WORDS, NOT_ORDER_STEMS))
     } else {
-        previous.is_some_and(|w| ORDER_WORDS.contains(&w))
+        previous.is_some_and(|w| ORDER_WORDS.contains(&w)) || (asked && doc.prev_non_space(i).is_none())
     };
     accepted.then(|| body.to_string())
+}
+
+/// Whether an operator's turn asks for the order number («Подскажите, пожалуйста, номер
+/// Вашего заказа»).
+fn asks_for_order(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.contains("номер") && lower.contains("заказ")
 }
 
 /// The folded word before token `i`, skipping spaces, «:», dashes and the fillers of
@@ -753,6 +763,22 @@ mod tests {
         assert_eq!(order("трек № RU12345678"), None);
         assert_eq!(order("заказ 4821 1934"), None, "ambiguous: do not take half");
         assert_eq!(order("заказ 512"), None, "too short to be sure");
+    }
+
+    #[test]
+    fn a_bare_number_answering_the_operators_question_is_the_order() {
+        let asked = "Подскажите, пожалуйста, номер Вашего заказа.";
+        let order = |reply: &str, question: &str| {
+            extract(&[(true, "здравствуйте, хочу узнать что с заказом"), (false, question), (true, reply)])
+                .get("order")
+                .cloned()
+        };
+        assert_eq!(order("4821-1934, там куртка", asked).as_deref(), Some("4821-1934"));
+        assert_eq!(order("48211934", asked).as_deref(), Some("48211934"));
+        // Not asked for, or not opening the reply, or phone-shaped: not taken.
+        assert_eq!(order("4821-1934, там куртка", "Чем могу помочь?"), None);
+        assert_eq!(order("там куртка, 4821-1934", asked), None);
+        assert_eq!(order("89161234567", asked), None);
     }
 
     #[test]
