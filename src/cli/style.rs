@@ -1,0 +1,263 @@
+//! `sufler check`, `sufler rewrite`, `sufler rules`, `sufler eval rewrite` and
+//! `sufler eval formality`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use sufler::encoder::{Embedder, Encoder};
+use sufler::style::{Context as Dialogue, Issue, StyleEngine};
+
+use super::EncoderArgs;
+
+/// The dialogue around a draft, and how to run the style engine.
+#[derive(Args, Clone)]
+pub struct StyleArgs {
+    /// The client's name exactly as they gave it.
+    #[arg(long)]
+    client_name: Option<String>,
+    /// The client's message (repeat for several, latest last).
+    #[arg(long)]
+    client_message: Vec<String>,
+    /// The operator's name.
+    #[arg(long)]
+    operator_name: Option<String>,
+    /// This is the operator's first message in the dialogue.
+    #[arg(long, conflicts_with = "not_first_message")]
+    first_message: bool,
+    /// This is not the operator's first message (the default).
+    #[arg(long)]
+    not_first_message: bool,
+    /// How many times the operator already used the client's name in this dialogue.
+    #[arg(long, default_value_t = 0)]
+    name_uses: u32,
+    /// The client's local time, HH:MM or RFC 3339 (rule E2).
+    #[arg(long)]
+    client_time: Option<String>,
+    /// Profile: chat (default), messenger-b2b or email.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Word lists from this directory instead of the built-in ones (missing files fall back).
+    #[arg(long, env = "SUFLER_STYLE_DIR")]
+    style_dir: Option<PathBuf>,
+    /// Do not load the encoder: no meaning guard, no answer-all rule.
+    #[arg(long)]
+    no_encoder: bool,
+    #[command(flatten)]
+    encoder: EncoderArgs,
+}
+
+impl StyleArgs {
+    fn context(&self) -> Result<Dialogue> {
+        Ok(Dialogue {
+            client_name: self.client_name.clone(),
+            client_messages: self.client_message.clone(),
+            operator_name: self.operator_name.clone(),
+            first_message: self.first_message,
+            name_uses: self.name_uses,
+            client_time: self.client_time.as_deref().map(str::parse).transpose()?,
+            profile: self.profile.clone(),
+        })
+    }
+
+    fn engine(&self) -> Result<StyleEngine> {
+        Ok(match &self.style_dir {
+            Some(dir) => StyleEngine::with_style_dir(dir)?,
+            None => StyleEngine::embedded()?,
+        })
+    }
+
+    /// The encoder, unless switched off or not needed.
+    fn encoder(&self, needed: bool) -> Result<Option<Encoder>> {
+        if self.no_encoder || !needed {
+            return Ok(None);
+        }
+        self.encoder.load().map(Some).context("loading the encoder (run models/fetch, or pass --no-encoder)")
+    }
+}
+
+/// Reads the whole of stdin as one UTF-8 draft.
+fn read_draft() -> Result<String> {
+    let mut raw = Vec::new();
+    std::io::stdin().read_to_end(&mut raw).context("reading stdin")?;
+    let text = String::from_utf8(raw)
+        .map_err(|e| anyhow::anyhow!("stdin is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
+    // One trailing newline is how shells end input, not part of the draft.
+    Ok(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string())
+}
+
+/// ANSI colours when stdout is a terminal and NO_COLOR is unset.
+struct Paint(bool);
+
+impl Paint {
+    fn detect() -> Paint {
+        use std::io::IsTerminal;
+        Paint(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+    }
+
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn print_issues(draft: &str, issues: &[Issue], paint: &Paint) {
+    let chars: Vec<char> = draft.chars().collect();
+    for issue in issues {
+        let found: String = chars[issue.start.min(chars.len())..issue.end.min(chars.len())].iter().collect();
+        let colour = match issue.severity {
+            sufler::style::Severity::Error => "31",
+            sufler::style::Severity::Warning => "33",
+            sufler::style::Severity::Hint => "36",
+        };
+        let head = paint.wrap(colour, &format!("{} {:<7}", issue.code, issue.severity.as_str()));
+        let found = if found.is_empty() { String::new() } else { format!(" «{found}»") };
+        println!("{head} {}–{} {}{found}: {}", issue.start, issue.end, issue.rule, issue.message);
+        if let Some(first) = issue.replacements.first().filter(|r| !r.is_empty()) {
+            println!("        → {}", paint.wrap("32", first));
+        }
+    }
+}
+
+pub fn check(args: &StyleArgs, json: bool) -> Result<()> {
+    let draft = read_draft()?;
+    let ctx = args.context()?;
+    let engine = args.engine()?;
+    let encoder = args.encoder(!ctx.client_messages.is_empty())?;
+    let report = engine.check(&draft, &ctx, encoder.as_ref().map(|e| e as &dyn Embedder))?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let paint = Paint::detect();
+    if report.issues.is_empty() {
+        println!("Замечаний нет.");
+    }
+    print_issues(&draft, &report.issues, &paint);
+    for d in &report.disabled {
+        eprintln!("{}: {}", d.rule, d.reason);
+    }
+    Ok(())
+}
+
+pub fn rewrite(args: &StyleArgs, json: bool) -> Result<()> {
+    let draft = read_draft()?;
+    let ctx = args.context()?;
+    let engine = args.engine()?;
+    let encoder = args.encoder(true)?;
+    let result = engine.rewrite(&draft, &ctx, encoder.as_ref().map(|e| e as &dyn Embedder))?;
+    if json {
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    let paint = Paint::detect();
+    // A word-level diff reads best for short chat messages.
+    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Patience).diff_words(&draft, &result.text);
+    let mut line = String::new();
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        match change.tag() {
+            similar::ChangeTag::Equal => line.push_str(text),
+            similar::ChangeTag::Delete => {
+                line.push_str(&paint.wrap("31;9", &if paint.0 { text.to_string() } else { format!("[-{text}-]") }))
+            }
+            similar::ChangeTag::Insert => {
+                line.push_str(&paint.wrap("32", &if paint.0 { text.to_string() } else { format!("{{+{text}+}}") }))
+            }
+        }
+    }
+    println!("{line}");
+    println!();
+    for edit in &result.edits {
+        println!("  {} «{}» → «{}»: {}", paint.wrap("36", &edit.rule), edit.before, edit.after, edit.reason);
+    }
+    for edit in &result.withheld {
+        println!(
+            "  {} «{}» → «{}»: отложено, смысл мог измениться",
+            paint.wrap("33", &edit.rule),
+            edit.before,
+            edit.after
+        );
+    }
+    if let Some(sim) = result.similarity {
+        println!("  сходство по смыслу с черновиком: {sim:.3}");
+    }
+    if !result.issues.is_empty() {
+        println!("\nОсталось исправить вручную:");
+        print_issues(&result.text, &result.issues, &paint);
+    }
+    Ok(())
+}
+
+pub fn rules(json: bool) -> Result<()> {
+    let engine = StyleEngine::embedded()?;
+    if json {
+        let rules: Vec<serde_json::Value> = engine
+            .catalog()
+            .iter()
+            .map(|r| {
+                serde_json::json!({"id": r.id, "code": r.code, "title": r.title, "severity": r.severity, "fix": r.fix, "explanation": r.explanation})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rules)?);
+    } else {
+        for r in engine.catalog().iter() {
+            println!(
+                "{:<3} {:<16} {:<8} {:<8} {}",
+                r.code,
+                r.id,
+                r.severity.as_str(),
+                format!("{:?}", r.fix).to_lowercase(),
+                r.title
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn eval_rewrite(file: &Path, json: Option<PathBuf>, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
+    let cases = sufler::eval::rewrite_set::load(file)?;
+    let engine = StyleEngine::embedded()?;
+    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    let bar = indicatif::ProgressBar::new(cases.len() as u64)
+        .with_style(indicatif::ProgressStyle::with_template("cases {bar:40} {pos}/{len}").expect("valid template"));
+    let report =
+        sufler::eval::rewrite_set::run(&engine, encoder.as_ref().map(|e| e as &dyn Embedder), &cases, &|done, _| {
+            bar.set_position(done as u64)
+        })?;
+    bar.finish_and_clear();
+    for r in report.results.iter().filter(|r| !r.passed && verbose) {
+        println!("FAIL {}: {}\n     → {}", r.id, r.failures.join("; "), r.rewrite.replace('\n', "⏎"));
+    }
+    println!(
+        "rewrite set {}: {}/{} cases pass, pass rate {:.3}",
+        file.display(),
+        report.passed,
+        report.cases,
+        report.pass_rate
+    );
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn eval_formality(dir: &Path) -> Result<()> {
+    let engine = StyleEngine::embedded()?;
+    let report = sufler::eval::formality::evaluate(dir, |informal| {
+        engine.fix_only(informal, &Dialogue::default(), "polite-you")
+    })
+    .with_context(|| format!("reading {}", dir.display()))?;
+    println!("formality (A1 polite-you alone, lower-case «вы»): {} pairs", report.pairs);
+    println!("  exact match (case-insensitive) {:.3}   goal ≥ 0.85, copying the input 0.000", report.exact_match);
+    println!(
+        "  chrF                           {:.2}   goal ≥ 97, copying the input {:.2}",
+        report.chrf, report.copy_chrf
+    );
+    Ok(())
+}
