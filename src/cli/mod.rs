@@ -17,7 +17,7 @@ pub struct EncoderArgs {
     /// Model directory (config.json, tokenizer.json, weights); default: models/cache, then the HF cache.
     #[arg(long, env = "SUFLER_MODEL_DIR", global = true)]
     model_dir: Option<PathBuf>,
-    /// Weight path: f32 (default when model.safetensors is present) or q4_0.
+    /// Weight path: int8 (native kernels; default when model.safetensors is present), f32 or q4_0 (candle).
     #[arg(long, env = "SUFLER_WEIGHTS", global = true)]
     weights: Option<WeightKind>,
     /// Compute threads (default: the cores present).

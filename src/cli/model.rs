@@ -96,6 +96,9 @@ pub fn bench_encoder(args: &EncoderArgs, json: bool, corpus: Option<PathBuf>) ->
             "encoder ({} weights, {} threads, {} texts, {:.1} tokens on average)\n  single message: p50 {:.2} ms, p95 {:.2} ms\n  batch: {:.1} texts/s",
             result.weights, result.threads, result.texts, result.mean_tokens, result.p50_ms, result.p95_ms, result.batch_texts_per_s
         );
+        if let (Some(load), Some(run)) = (result.rss_after_load_mb, result.rss_after_run_mb) {
+            println!("  resident memory: {load:.0} MB after loading, {run:.0} MB after the run");
+        }
     }
     Ok(())
 }

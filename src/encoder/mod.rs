@@ -3,9 +3,13 @@
 //!
 //! Callers use the [`Embedder`] trait (texts → unit vectors). [`Encoder`] implements it on top
 //! of a [`Backend`] (token batch → pooled states), so the kernels can change without touching
-//! callers: the f32 and the Q4_0 weight paths are two ways of loading [`bert::CandleBert`].
+//! callers: the default int8 path is [`native::NativeBert`] (hand-written kernels in [`gemm`]
+//! and [`ops`]); the f32 and the Q4_0 paths are two ways of loading [`bert::CandleBert`].
 
 pub mod bert;
+pub mod gemm;
+pub mod native;
+pub mod ops;
 pub mod tokenize;
 
 use std::path::Path;
@@ -47,6 +51,10 @@ pub enum WeightKind {
     /// GGML Q4_0 matrices from the importer's GGUF, int8 activations.
     #[serde(rename = "q4_0")]
     Q4_0,
+    /// `model.safetensors` quantised to int8 per output row at load, int8 activations, run by
+    /// [`native::NativeBert`].
+    #[serde(rename = "int8")]
+    Int8,
 }
 
 impl WeightKind {
@@ -55,6 +63,7 @@ impl WeightKind {
         match self {
             WeightKind::F32 => "f32",
             WeightKind::Q4_0 => "q4_0",
+            WeightKind::Int8 => "int8",
         }
     }
 }
@@ -65,7 +74,8 @@ impl std::str::FromStr for WeightKind {
         match s {
             "f32" => Ok(WeightKind::F32),
             "q4_0" | "q4" => Ok(WeightKind::Q4_0),
-            other => Err(Error::InvalidInput(format!("unknown weights {other:?}: use f32 or q4_0"))),
+            "int8" => Ok(WeightKind::Int8),
+            other => Err(Error::InvalidInput(format!("unknown weights {other:?}: use f32, q4_0 or int8"))),
         }
     }
 }
@@ -124,9 +134,8 @@ pub trait Backend: Send + Sync {
 /// Encoder settings.
 #[derive(Debug, Clone)]
 pub struct EncoderOptions {
-    /// Weight path; `None` picks f32 when `model.safetensors` is present, else Q4_0. (f32 is
-    /// the faster of the two with candle's stock kernels: its Q4_0 matmul re-reads the weights
-    /// for every token row.)
+    /// Weight path; `None` picks int8 (the native kernels over `model.safetensors`) when that
+    /// file is present, else Q4_0 through candle.
     pub weights: Option<WeightKind>,
     /// Padded tokens per forward pass; windows are sorted by length and grouped under it.
     pub batch_tokens: usize,
@@ -152,7 +161,7 @@ impl Encoder {
     pub fn load(files: &ModelFiles, opts: &EncoderOptions) -> Result<Self> {
         let tokenizer = TextTokenizer::load(&files.tokenizer)?;
         let weights =
-            opts.weights.unwrap_or(if files.safetensors.is_some() { WeightKind::F32 } else { WeightKind::Q4_0 });
+            opts.weights.unwrap_or(if files.safetensors.is_some() { WeightKind::Int8 } else { WeightKind::Q4_0 });
         let missing = |file: &str| {
             Error::ModelNotFound(format!("{} weights need {file} in {}", weights.as_str(), files.dir.display()))
         };
@@ -164,6 +173,10 @@ impl Encoder {
             WeightKind::Q4_0 => {
                 let path = files.gguf.as_ref().ok_or_else(|| missing(crate::models::GGUF_FILE))?;
                 Box::new(bert::CandleBert::from_gguf(path, &files.config)?)
+            }
+            WeightKind::Int8 => {
+                let path = files.safetensors.as_ref().ok_or_else(|| missing(crate::models::SAFETENSORS_FILE))?;
+                Box::new(native::NativeBert::from_safetensors(path, &files.config)?)
             }
         };
         let mut encoder = Self::with_backend(tokenizer, backend, files.config.hidden_size, opts.batch_tokens);

@@ -92,7 +92,7 @@ impl ModelFiles {
         hash.update(serde_json::to_vec(&self.config)?);
         hash.update(std::fs::read(&self.tokenizer).map_err(|e| Error::io(&self.tokenizer, e))?);
         let file = match weights {
-            crate::encoder::WeightKind::F32 => &self.safetensors,
+            crate::encoder::WeightKind::F32 | crate::encoder::WeightKind::Int8 => &self.safetensors,
             crate::encoder::WeightKind::Q4_0 => &self.gguf,
         };
         if let Some(path) = file {
