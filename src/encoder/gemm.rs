@@ -35,8 +35,9 @@ const KSTEP: usize = BLOCK * KGROUP;
 /// Blocks per column group, the unit of parallel work (64 output columns).
 const GROUP_BLOCKS: usize = 4;
 /// Multiply-adds from which a product is split over threads.
-const PAR_THRESHOLD: usize = 1 << 20;
-/// AVX-512 tile: token rows × blocks of 16 output columns (24 zmm accumulators).
+const PAR_THRESHOLD: usize = 1 << 24;
+/// AVX-512 tile: token rows × blocks of 16 output columns (20 zmm accumulators; 6 × 4 would
+/// need more than the 32 registers with the weight and activation vectors).
 #[cfg(target_arch = "x86_64")]
 const MR_512: usize = 5;
 #[cfg(target_arch = "x86_64")]
