@@ -181,7 +181,7 @@ pub struct Why {
     /// Nearest past click cosine (when the template was chosen before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<f32>,
-    /// The correction learned from clicks (when a click involved the template).
+    /// The correction learned from clicks (when operators chose the template before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learned: Option<f32>,
     /// Times operators chose it.
@@ -273,8 +273,8 @@ pub struct Library {
     clicks: Memory,
     click_counts: Vec<u32>,
     learned: Learned,
-    /// First stage: passage and title folded into one int8 row per template, then the example
-    /// and click centroids.
+    /// First stage: passage, title and learned correction folded into one int8 row per
+    /// template, then the example and click centroids.
     coarse: coarse::Coarse,
     /// Constant part of each template's learned correction (the first stage adds it).
     coarse_offsets: Vec<f32>,
