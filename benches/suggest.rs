@@ -85,7 +85,12 @@ fn bench(c: &mut Criterion) {
         .flat_map(|t| t.examples.iter().map(move |e| (t, e)))
         .take(sufler::rank::learned::MAX_CLICKS)
         .enumerate()
-        .map(|(i, (t, e))| Feedback { text: format!("{e} ({i})"), chosen_id: t.id.clone(), edited: false, suggestion_id: None })
+        .map(|(i, (t, e))| Feedback {
+            text: format!("{e} ({i})"),
+            chosen_id: t.id.clone(),
+            edited: false,
+            suggestion_id: None,
+        })
         .collect();
     let mut group = c.benchmark_group("clicks_2000");
     group.sample_size(10);

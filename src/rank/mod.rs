@@ -489,17 +489,19 @@ impl Library {
         self.coarse_offsets =
             (0..self.templates.len()).map(|i| self.learned.linear(i).map_or(0.0, |(_, offset)| -offset)).collect();
         self.coarse = coarse::Coarse::new(dim, folded.iter().map(Vec::as_slice));
-        self.coarse_memory = [
-            (&self.examples, w.examples, w.examples_floor),
-            (&self.clicks, w.feedback, w.feedback_floor),
-        ]
-        .into_iter()
-        .filter_map(|(m, weight, floor)| {
-            m.centroids.as_ref().map(|c| {
-                (coarse::Coarse::new(dim, c.rows().into_iter().map(|r| r.to_slice().expect("contiguous"))), weight, floor)
-            })
-        })
-        .collect();
+        self.coarse_memory =
+            [(&self.examples, w.examples, w.examples_floor), (&self.clicks, w.feedback, w.feedback_floor)]
+                .into_iter()
+                .filter_map(|(m, weight, floor)| {
+                    m.centroids.as_ref().map(|c| {
+                        (
+                            coarse::Coarse::new(dim, c.rows().into_iter().map(|r| r.to_slice().expect("contiguous"))),
+                            weight,
+                            floor,
+                        )
+                    })
+                })
+                .collect();
     }
 
     /// Trains the per-template corrections on the click log (`texts`: the clicked messages, in
