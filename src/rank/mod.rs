@@ -461,12 +461,19 @@ impl Library {
             coarse_offsets: Vec::new(),
             coarse_memory: Vec::new(),
         };
+        library.learned = library.learn(&click_texts);
         library.index_coarse();
-        if !click_texts.is_empty() {
-            library.learned = library.learn(&click_texts);
-            library.index_coarse();
-        }
         Ok(library)
+    }
+
+    /// Passage and title rows weighted and summed: the dense part of the content score is one
+    /// dot product with this row.
+    fn content_rows(&self) -> Array2<f32> {
+        let mut rows = &self.passages * self.weights.passage;
+        if let Some(titles) = &self.titles {
+            rows.scaled_add(self.weights.title, titles);
+        }
+        rows
     }
 
     /// Builds the first stage from the linear part of the fusion: passage, title and the
@@ -474,21 +481,15 @@ impl Library {
     fn index_coarse(&mut self) {
         let w = &self.weights;
         let dim = self.passages.ncols();
-        let folded: Vec<Vec<f32>> = (0..self.templates.len())
-            .map(|i| {
-                let mut row = self.passages.row(i).to_owned() * w.passage;
-                if let Some(titles) = &self.titles {
-                    row.scaled_add(w.title, &titles.row(i));
-                }
-                if let Some((learned, _)) = self.learned.linear(i) {
-                    row += &learned;
-                }
-                row.to_vec()
-            })
-            .collect();
+        let mut folded = self.content_rows();
+        for (i, mut row) in folded.rows_mut().into_iter().enumerate() {
+            if let Some((learned, _)) = self.learned.linear(i) {
+                row += &learned;
+            }
+        }
         self.coarse_offsets =
             (0..self.templates.len()).map(|i| self.learned.linear(i).map_or(0.0, |(_, offset)| -offset)).collect();
-        self.coarse = coarse::Coarse::new(dim, folded.iter().map(Vec::as_slice));
+        self.coarse = coarse::Coarse::new(dim, folded.rows().into_iter().map(|r| r.to_slice().expect("contiguous")));
         self.coarse_memory =
             [(&self.examples, w.examples, w.examples_floor), (&self.clicks, w.feedback, w.feedback_floor)]
                 .into_iter()
@@ -521,10 +522,7 @@ impl Library {
         // The dense part of the content score for every click and template as one matrix
         // product per block of clicks: one first-stage pass per click costs ~2 ms in a library
         // of 10 000 templates.
-        let mut folded = self.passages.clone() * self.weights.passage;
-        if let Some(titles) = &self.titles {
-            folded.scaled_add(self.weights.title, titles);
-        }
+        let folded = self.content_rows();
         let recent = texts.len().saturating_sub(learned::MAX_CLICKS);
         let mut clicks: Vec<Click<'_>> = Vec::with_capacity(texts.len() - recent);
         for block in (recent..texts.len()).collect::<Vec<_>>().chunks(256) {
