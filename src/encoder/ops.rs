@@ -111,6 +111,7 @@ multiversion! {
     /// One attention head of one sequence: `out = softmax(scale·q·kᵀ)·v`. Row `t` of q, k and
     /// v starts at `t·stride` of its slice (they are columns of a packed QKV matrix); `out` is
     /// `len × d` and `scores` `len × len` scratch.
+    #[allow(clippy::too_many_arguments)]
     pub fn attend(q: &[f32], k: &[f32], v: &[f32], stride: usize, len: usize, scale: f32, scores: &mut [f32], out: &mut [f32])
         => attend_with, attend_avx512, attend_avx2
 }
