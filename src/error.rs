@@ -63,6 +63,12 @@ pub enum Error {
         /// What went wrong, in words a user can act on.
         reason: String,
     },
+    /// The encoder failed on a batch (reported to every request in it).
+    #[error("encoder: {0}")]
+    Encoder(String),
+    /// The encoder's queue is full: the caller should retry shortly (HTTP 503 + Retry-After).
+    #[error("{0}")]
+    Busy(String),
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

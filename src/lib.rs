@@ -7,6 +7,7 @@
 //! the evaluation harnesses and [`bench`] the encoder timing used by the CLI.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod bench;
 pub mod encoder;
 pub mod error;

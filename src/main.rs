@@ -79,6 +79,8 @@ enum Command {
         #[command(subcommand)]
         what: FeedbackCommand,
     },
+    /// Run the HTTP API and the operator page.
+    Serve(cli::serve::ServeArgs),
     /// Evaluate against external benchmarks.
     Eval {
         #[command(subcommand)]
@@ -173,11 +175,16 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    let cli = Cli::parse();
+    // The server logs each request (with its id); other commands only warnings.
+    let default_filter = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SUFLER_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SUFLER_LOG").unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = run(cli) {
         eprintln!("sufler: error: {e:#}");
         std::process::exit(1);
     }
@@ -185,6 +192,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Serve(args) => cli::serve::serve(args),
         Command::Embed { passage, json: _, encoder } => {
             cli::model::embed(&encoder, if passage { TextKind::Passage } else { TextKind::Query })
         }

@@ -24,7 +24,7 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    fn open(&self) -> Result<Store> {
+    pub fn open(&self) -> Result<Store> {
         let path = Store::locate(self.db.as_deref())?;
         Ok(Store::open(&path)?)
     }

@@ -124,7 +124,7 @@ impl Signals {
 }
 
 /// Who wrote a dialogue turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The client.
@@ -134,7 +134,7 @@ pub enum Role {
 }
 
 /// One earlier message of the dialogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Turn {
     /// Who wrote it.
     pub role: Role,
@@ -143,7 +143,7 @@ pub struct Turn {
 }
 
 /// A request for suggestions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SuggestRequest {
     /// The client's latest message.
     pub text: String,
@@ -162,7 +162,7 @@ pub struct SuggestRequest {
 }
 
 /// Why a template was suggested: each signal's value and the lemmas it shares with the message.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Why {
     /// Query vs passage cosine.
     pub passage: f32,
@@ -197,7 +197,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// One suggested reply.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     /// Template id.
     pub id: String,
@@ -214,7 +214,7 @@ pub struct Suggestion {
 }
 
 /// The answer to a request.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SuggestResponse {
     /// Best first; empty when abstaining.
     pub suggestions: Vec<Suggestion>,

@@ -10,7 +10,7 @@ use super::context::Context;
 use crate::error::{Error, Result};
 
 /// How serious a departure from the house style is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Advice.
@@ -33,7 +33,7 @@ impl Severity {
 }
 
 /// What the engine may do about an issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FixKind {
     /// `rewrite` applies the first replacement.

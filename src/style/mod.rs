@@ -45,7 +45,7 @@ use spell::{SpellStatus, Speller};
 pub const MAX_DRAFT_BYTES: usize = 128 * 1024;
 
 /// One departure from the house style.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Issue {
     /// Rule id («polite-you»).
     pub rule: String,
@@ -66,7 +66,7 @@ pub struct Issue {
 }
 
 /// A rule that could not run, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DisabledRule {
     /// Rule id.
     pub rule: String,
@@ -75,7 +75,7 @@ pub struct DisabledRule {
 }
 
 /// The result of a check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckReport {
     /// Issues in text order.
     pub issues: Vec<Issue>,

@@ -37,7 +37,7 @@ use crate::error::Result;
 pub const MAX_ROUNDS: usize = 4;
 
 /// One applied change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Edit {
     /// Rule id.
     pub rule: String,
@@ -54,7 +54,7 @@ pub struct Edit {
 }
 
 /// The result of a rewrite.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Rewrite {
     /// The rewritten text.
     pub text: String,

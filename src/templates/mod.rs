@@ -18,7 +18,7 @@ pub use store::Store;
 pub const MAX_TEMPLATE_BYTES: usize = crate::encoder::MAX_TEXT_BYTES;
 
 /// Where a template is in its review cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Written, not yet approved: never suggested.
@@ -54,7 +54,7 @@ impl std::str::FromStr for Status {
 }
 
 /// One reply template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Template {
     /// Stable id (eval sets and the feedback log refer to it).
     pub id: String,

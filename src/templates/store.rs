@@ -90,7 +90,7 @@ pub struct Revision {
 }
 
 /// One click: the operator chose `chosen_id` for the client's message `text`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feedback {
     /// The client's message the suggestions were for.
     pub text: String,

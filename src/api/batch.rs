@@ -1,0 +1,160 @@
+//! Dynamic batching of the encoder for concurrent requests, as text-embeddings-inference does:
+//! callers tokenize their own texts, queue them, and one worker thread runs whatever is waiting
+//! (up to a token budget) as one forward pass. The queue is bounded in texts; a full queue
+//! refuses at once ([`Error::Busy`], HTTP 503 with Retry-After) instead of growing memory.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use crate::encoder::{Embedder, Encoder, TextKind};
+use crate::error::{Error, Result};
+
+/// One caller's texts, tokenized, with where to send the vectors.
+struct Job {
+    content: Vec<Vec<u32>>,
+    /// Texts in `content` (kept after the content moves into a batch).
+    texts: usize,
+    tokens: usize,
+    reply: mpsc::SyncSender<Result<Vec<Vec<f32>>>>,
+}
+
+/// Queue settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// Most texts waiting at once; more are refused.
+    pub max_queued_texts: usize,
+    /// Most tokens in one forward pass (a single larger job still runs, alone).
+    pub batch_tokens: usize,
+    /// How long a caller waits for its vectors before giving up.
+    pub timeout: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions { max_queued_texts: 512, batch_tokens: 2048, timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Counters the metrics endpoint reads.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Texts waiting or running now.
+    pub queued_texts: AtomicUsize,
+}
+
+/// An [`Embedder`] that sends its work to the shared batching worker. Cheap to clone.
+#[derive(Clone)]
+pub struct BatchingEmbedder {
+    encoder: Arc<Encoder>,
+    sender: mpsc::SyncSender<Job>,
+    stats: Arc<QueueStats>,
+    options: BatchOptions,
+}
+
+impl BatchingEmbedder {
+    /// Starts the worker thread; it stops when the last handle is dropped.
+    pub fn start(encoder: Arc<Encoder>, options: BatchOptions) -> BatchingEmbedder {
+        // The channel's own bound only has to hold jobs; the text bound is `queued_texts`.
+        let (sender, receiver) = mpsc::sync_channel::<Job>(options.max_queued_texts.max(1));
+        let stats = Arc::new(QueueStats::default());
+        let worker = (Arc::clone(&encoder), Arc::clone(&stats), options.batch_tokens);
+        std::thread::Builder::new()
+            .name("sufler-encoder".into())
+            .spawn(move || run_worker(receiver, worker.0, worker.1, worker.2))
+            .expect("spawning the encoder thread");
+        BatchingEmbedder { encoder, sender, stats, options }
+    }
+
+    /// Queue counters.
+    pub fn stats(&self) -> &QueueStats {
+        &self.stats
+    }
+
+    /// The encoder behind the queue.
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+}
+
+fn run_worker(receiver: mpsc::Receiver<Job>, encoder: Arc<Encoder>, stats: Arc<QueueStats>, batch_tokens: usize) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let first = match pending.take() {
+            Some(job) => job,
+            None => match receiver.recv() {
+                Ok(job) => job,
+                Err(_) => return, // every handle dropped
+            },
+        };
+        let mut tokens = first.tokens;
+        let mut jobs = vec![first];
+        // Take what is already waiting, up to the budget; no waiting for more.
+        while let Ok(job) = receiver.try_recv() {
+            if tokens + job.tokens > batch_tokens {
+                pending = Some(job);
+                break;
+            }
+            tokens += job.tokens;
+            jobs.push(job);
+        }
+        let texts: usize = jobs.iter().map(|j| j.content.len()).sum();
+        metrics::histogram!("sufler_encoder_batch_texts").record(texts as f64);
+        metrics::histogram!("sufler_encoder_batch_tokens").record(tokens as f64);
+        let content: Vec<Vec<u32>> = jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.content)).collect();
+        let started = std::time::Instant::now();
+        let result = encoder.embed_content(&content);
+        metrics::histogram!("sufler_encoder_batch_seconds").record(started.elapsed().as_secs_f64());
+        stats.queued_texts.fetch_sub(texts, Ordering::SeqCst);
+        match result {
+            Ok(vectors) => {
+                let mut vectors = vectors.into_iter();
+                for job in jobs {
+                    // A caller that timed out has gone; its vectors are dropped.
+                    let _ = job.reply.send(Ok(vectors.by_ref().take(job.texts).collect()));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(Error::Encoder(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+impl Embedder for BatchingEmbedder {
+    fn dim(&self) -> usize {
+        self.encoder.dim()
+    }
+    fn model_id(&self) -> &str {
+        self.encoder.model_id()
+    }
+    fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Tokenized here, on the caller's thread: the worker only runs the model.
+        let inputs = Encoder::prefixed(texts, kind)?;
+        let content = self.encoder.tokenizer().content_ids(&inputs)?;
+        let tokens = content.iter().map(|c| c.len() + 2).sum();
+        let n = texts.len();
+        let queued = self.stats.queued_texts.fetch_add(n, Ordering::SeqCst);
+        if queued + n > self.options.max_queued_texts {
+            self.stats.queued_texts.fetch_sub(n, Ordering::SeqCst);
+            metrics::counter!("sufler_encoder_rejected_total").increment(1);
+            return Err(Error::Busy("сервер перегружен: повторите, пожалуйста, запрос через секунду".into()));
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = Job { content, texts: n, tokens, reply };
+        if self.sender.try_send(job).is_err() {
+            self.stats.queued_texts.fetch_sub(n, Ordering::SeqCst);
+            return Err(Error::Busy("сервер перегружен: повторите, пожалуйста, запрос через секунду".into()));
+        }
+        match answer.recv_timeout(self.options.timeout) {
+            Ok(result) => result,
+            Err(_) => Err(Error::Busy("кодировщик не ответил вовремя: повторите, пожалуйста, запрос".into())),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The HTTP API (`sufler serve`): thin axum handlers over the same library calls the CLI makes.
+//!
+//! - [`v1`]: suggest, check, rewrite, feedback; [`templates`]: the template library with its
+//!   approval states; [`languagetool`]: LanguageTool's `/v2/check` and `/v2/languages`, so
+//!   LanguageTool clients show sufler's style issues; [`service`]: health, readiness, metrics,
+//!   the OpenAPI document, its docs page and the operator page.
+//! - [`auth`]: tokens and roles; [`error`]: the one JSON error shape; [`batch`]: the encoder's
+//!   dynamic batching queue shared by all requests.
+//!
+//! The model and the library load in the background after the socket is bound: `/healthz`
+//! answers at once, `/readyz` and the engine routes answer 503 until loading is done.
+
+pub mod auth;
+pub mod batch;
+pub mod error;
+pub mod languagetool;
+pub mod service;
+pub mod templates;
+pub mod v1;
+
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::encoder::Embedder;
+use crate::error::Result;
+use crate::rank::{CachedEmbedder, Library, Signals, Weights};
+use crate::style::StyleEngine;
+use crate::templates::{Status, Store};
+use auth::Tokens;
+use batch::BatchingEmbedder;
+use error::ApiError;
+
+/// Limits of the API.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body in bytes.
+    pub body_bytes: usize,
+    /// Longest text (message, draft, turn) in characters.
+    pub text_chars: usize,
+    /// Most dialogue turns in a request.
+    pub turns: usize,
+    /// Most suggestions per request.
+    pub k: usize,
+    /// Longest time a request may take.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { body_bytes: 64 * 1024, text_chars: 5000, turns: 50, k: 20, timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Everything the handlers need once loading is done.
+pub struct Engine {
+    /// The style rules.
+    pub style: StyleEngine,
+    /// The encoder behind the batching queue.
+    pub embedder: BatchingEmbedder,
+    library: RwLock<Arc<Library>>,
+    store: Mutex<Store>,
+    /// Whether feedback arrived since the library was last built (the learned corrections
+    /// are retrained in the background, one build at a time).
+    stale: Mutex<bool>,
+}
+
+impl Engine {
+    /// Builds the engine: the library over the store's approved templates and clicks.
+    pub fn new(style: StyleEngine, embedder: BatchingEmbedder, mut store: Store) -> Result<Engine> {
+        if store.count(None)? == 0 {
+            store.import(&crate::templates::pack::default_pack(), None)?;
+            tracing::info!(path = %store.path().display(), "new library: imported the default pack");
+        }
+        let library = build_library(&mut store, &embedder)?;
+        Ok(Engine {
+            style,
+            embedder,
+            library: RwLock::new(Arc::new(library)),
+            store: Mutex::new(store),
+            stale: Mutex::new(false),
+        })
+    }
+
+    /// The current ranking.
+    pub fn library(&self) -> Arc<Library> {
+        Arc::clone(&self.library.read().expect("library lock"))
+    }
+
+    /// Runs `f` with the store locked.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut store)
+    }
+
+    /// Rebuilds the ranking from the store now (after a template change, so the next
+    /// suggestion sees it).
+    pub fn rebuild(&self) -> Result<()> {
+        let library = self.with_store(|store| build_library(store, &self.embedder))?;
+        *self.library.write().expect("library lock") = Arc::new(library);
+        Ok(())
+    }
+
+    /// Marks the clicks as changed and retrains in the background unless a build is running;
+    /// that build's end picks the change up.
+    pub fn rebuild_later(self: &Arc<Self>) {
+        let mut stale = self.stale.lock().expect("stale lock");
+        if *stale {
+            return;
+        }
+        *stale = true;
+        let engine = Arc::clone(self);
+        std::thread::spawn(move || {
+            // Let a burst of clicks land first.
+            std::thread::sleep(Duration::from_millis(200));
+            *engine.stale.lock().expect("stale lock") = false;
+            if let Err(e) = engine.rebuild() {
+                tracing::error!(error = %e, "rebuilding the library after feedback failed");
+            }
+        });
+    }
+}
+
+fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Library> {
+    let templates = store.templates(Some(Status::Approved))?;
+    let feedback = store.feedback()?;
+    Library::build(
+        templates,
+        &feedback,
+        &mut CachedEmbedder::new(embedder, Some(store)),
+        Signals::ALL,
+        Weights::default(),
+        &mut |_, _| {},
+    )
+}
+
+/// Shared state of the server.
+pub struct Shared {
+    engine: OnceLock<Arc<Engine>>,
+    load_error: Mutex<Option<String>>,
+    /// Known tokens.
+    pub tokens: Tokens,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// The handlers' state: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl AppState {
+    /// State whose engine is set later with [`AppState::set_engine`].
+    pub fn new(tokens: Tokens, limits: Limits) -> AppState {
+        AppState(Arc::new(Shared { engine: OnceLock::new(), load_error: Mutex::new(None), tokens, limits }))
+    }
+
+    /// Installs the loaded engine: the server becomes ready.
+    pub fn set_engine(&self, engine: Engine) {
+        let _ = self.0.engine.set(Arc::new(engine));
+    }
+
+    /// Records why loading failed (shown by `/readyz` and the engine routes).
+    pub fn set_load_error(&self, error: String) {
+        *self.0.load_error.lock().expect("load error lock") = Some(error);
+    }
+
+    /// The engine, or 503 while it loads.
+    pub fn engine(&self) -> std::result::Result<Arc<Engine>, ApiError> {
+        if let Some(engine) = self.0.engine.get() {
+            return Ok(Arc::clone(engine));
+        }
+        match self.0.load_error.lock().expect("load error lock").as_ref() {
+            Some(e) => Err(ApiError::unavailable("not_ready", format!("модель не загрузилась: {e}"), 60)),
+            None => Err(ApiError::unavailable("not_ready", "модель ещё загружается, повторите, пожалуйста, запрос", 2)),
+        }
+    }
+
+    /// Runs blocking engine work on the blocking pool, bounded by the request timeout.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Arc<Engine>) -> std::result::Result<T, ApiError> + Send + 'static,
+    ) -> std::result::Result<T, ApiError> {
+        let engine = self.engine()?;
+        let task = tokio::task::spawn_blocking(move || work(&engine));
+        match tokio::time::timeout(self.0.limits.timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("обработка запроса прервалась: {join}"),
+            )),
+            Err(_) => Err(ApiError::unavailable(
+                "timeout",
+                "запрос не уложился в отведённое время, повторите его, пожалуйста, позже",
+                1,
+            )),
+        }
+    }
+}
+
+/// The whole API as one router.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let body_limit = state.0.limits.body_bytes;
+    Router::new()
+        .merge(v1::routes())
+        .merge(templates::routes())
+        .merge(languagetool::routes())
+        .merge(service::routes())
+        .fallback(|| async { ApiError::not_found("нет такого адреса: список методов — GET /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "метод не поддерживается для этого адреса")
+        })
+        .layer(axum::middleware::from_fn(service::record_metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            use axum::response::IntoResponse;
+            ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "внутренняя ошибка сервера")
+                .into_response()
+        }))
+        .with_state(state)
+}

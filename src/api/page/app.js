@@ -1,0 +1,1 @@
+// The operator page (being written).

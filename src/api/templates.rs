@@ -1,0 +1,259 @@
+//! The template library under `/v1/templates`: operators read it; editors create, edit,
+//! approve and retire templates. An edit sends a template back to draft: only approved text is
+//! ever suggested. Every write rebuilds the ranking before it answers, so the next suggestion
+//! sees it; retiring keeps the template and its history.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Role;
+use super::error::{ApiError, ErrorBody, Json, Path, Query};
+use super::AppState;
+use crate::templates::{pack, Status, Template};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/templates", get(list).post(create))
+        .route("/v1/templates/{id}", get(read).put(update).delete(retire))
+        .route("/v1/templates/{id}/approve", post(approve))
+        .route("/v1/templates/{id}/history", get(history))
+}
+
+/// Filter of the template list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only templates with this status.
+    #[serde(default)]
+    pub status: Option<Status>,
+}
+
+/// The templates.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateList {
+    /// In id order.
+    pub templates: Vec<Template>,
+}
+
+/// A template's content as an editor writes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateBody {
+    /// Stable id (letters, digits, `-`, `_`, `.`); only when creating.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Short title shown to the operator.
+    pub title: String,
+    /// The reply, with placeholders such as `{name}` or `{order}`.
+    pub text: String,
+    /// Topic group.
+    #[serde(default)]
+    pub category: String,
+    /// Keywords.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Client messages this template answers.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Profile or channel it is written for; empty: any.
+    #[serde(default)]
+    pub profile: String,
+}
+
+/// One recorded version of a template.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionEntry {
+    /// Unix time of the change.
+    pub changed_at: i64,
+    /// The template as it was then.
+    pub template: Template,
+}
+
+/// A template's versions and status changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateHistory {
+    /// Oldest first.
+    pub revisions: Vec<RevisionEntry>,
+}
+
+impl TemplateBody {
+    fn into_template(self, id: String, state: &AppState) -> Result<Template, ApiError> {
+        let limit = state.0.limits.text_chars;
+        for (what, text) in [("title", &self.title), ("text", &self.text)] {
+            if text.chars().count() > limit {
+                return Err(ApiError::invalid(format!("{what}: допустимо не более {limit} символов")));
+            }
+        }
+        let template = Template {
+            id,
+            title: self.title,
+            text: self.text,
+            category: self.category,
+            tags: self.tags,
+            examples: self.examples,
+            profile: self.profile,
+            status: Status::Draft,
+            version: 1,
+        };
+        pack::check(&template).map_err(ApiError::invalid)?;
+        Ok(template)
+    }
+}
+
+fn missing(id: &str) -> ApiError {
+    ApiError::not_found(format!("шаблона «{id}» нет в библиотеке"))
+}
+
+/// The library's templates.
+#[utoipa::path(get, path = "/v1/templates", params(ListQuery), tag = "templates",
+    responses((status = 200, body = TemplateList), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<TemplateList>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    let templates = state.run(move |e| Ok(e.with_store(|s| s.templates(query.status))?)).await?;
+    Ok(Json(TemplateList { templates }))
+}
+
+/// One template.
+#[utoipa::path(get, path = "/v1/templates/{id}", params(("id" = String, Path)), tag = "templates",
+    responses((status = 200, body = Template), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    let template = state.run(move |e| e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))).await?;
+    Ok(Json(template))
+}
+
+/// Creates a template as a draft.
+#[utoipa::path(post, path = "/v1/templates", request_body = TemplateBody, tag = "templates",
+    responses((status = 201, body = Template), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(mut body): Json<TemplateBody>,
+) -> Result<(StatusCode, Json<Template>), ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Editor)?;
+    let id = body.id.take().ok_or_else(|| ApiError::invalid("нужен id нового шаблона"))?;
+    let template = body.into_template(id, &state)?;
+    let created = state
+        .run(move |e| {
+            e.with_store(|s| {
+                if s.get(&template.id)?.is_some() {
+                    return Ok(None);
+                }
+                s.import(std::slice::from_ref(&template), Some(Status::Draft))?;
+                s.get(&template.id)
+            })?
+            .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "conflict", "шаблон с таким id уже есть"))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Replaces a template's content; it returns to draft until approved again.
+#[utoipa::path(put, path = "/v1/templates/{id}", params(("id" = String, Path)), request_body = TemplateBody,
+    tag = "templates",
+    responses((status = 200, body = Template), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<TemplateBody>,
+) -> Result<Json<Template>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Editor)?;
+    if body.id.as_ref().is_some_and(|b| *b != id) {
+        return Err(ApiError::invalid("id в теле не совпадает с id в адресе"));
+    }
+    let template = body.into_template(id, &state)?;
+    let updated = state
+        .run(move |e| {
+            let was_approved = e.with_store(|s| s.get(&template.id))?.ok_or_else(|| missing(&template.id))?.status
+                == Status::Approved;
+            let updated = e.with_store(|s| {
+                s.import(std::slice::from_ref(&template), Some(Status::Draft))?;
+                s.get(&template.id)
+            })?;
+            if was_approved {
+                e.rebuild()?;
+            }
+            updated.ok_or_else(|| missing(&template.id))
+        })
+        .await?;
+    Ok(Json(updated))
+}
+
+async fn set_status(state: AppState, headers: HeaderMap, id: String, status: Status) -> Result<Json<Template>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Editor)?;
+    let template = state
+        .run(move |e| {
+            e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))?;
+            let t = e.with_store(|s| s.set_status(&id, status))?;
+            e.rebuild()?;
+            Ok(t)
+        })
+        .await?;
+    Ok(Json(template))
+}
+
+/// Approves a template: from now on it is suggested.
+#[utoipa::path(post, path = "/v1/templates/{id}/approve", params(("id" = String, Path)), tag = "templates",
+    responses((status = 200, body = Template), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn approve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    set_status(state, headers, id, Status::Approved).await
+}
+
+/// Retires a template: never suggested again, kept with its history.
+#[utoipa::path(delete, path = "/v1/templates/{id}", params(("id" = String, Path)), tag = "templates",
+    responses((status = 200, body = Template), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn retire(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    set_status(state, headers, id, Status::Retired).await
+}
+
+/// Every recorded version and status change of a template.
+#[utoipa::path(get, path = "/v1/templates/{id}/history", params(("id" = String, Path)), tag = "templates",
+    responses((status = 200, body = TemplateHistory), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<TemplateHistory>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    let revisions = state
+        .run(move |e| {
+            let revisions = e.with_store(|s| s.history(&id))?;
+            if revisions.is_empty() {
+                return Err(missing(&id));
+            }
+            Ok(revisions
+                .into_iter()
+                .map(|r| RevisionEntry { changed_at: r.changed_at, template: r.template })
+                .collect())
+        })
+        .await?;
+    Ok(Json(TemplateHistory { revisions }))
+}

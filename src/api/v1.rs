@@ -1,0 +1,307 @@
+//! `POST /v1/suggest`, `/v1/check`, `/v1/rewrite`, `/v1/feedback`: request bodies as the
+//! design gives them, translated into the library's requests; answers are the library's own
+//! types.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Role;
+use super::error::{ApiError, ErrorBody, Json};
+use super::AppState;
+use crate::rank::{Role as Speaker, SuggestRequest, SuggestResponse, Turn};
+use crate::style::{CheckReport, Context, Rewrite};
+use crate::templates::fill::Values;
+use crate::templates::store::Feedback;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/suggest", post(suggest))
+        .route("/v1/check", post(check))
+        .route("/v1/rewrite", post(rewrite))
+        .route("/v1/feedback", post(feedback))
+}
+
+/// One message of the dialogue.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DialogueTurn {
+    /// `client` or `operator`.
+    pub role: Speaker,
+    /// What was written.
+    pub text: String,
+    /// When (RFC 3339); the client's latest timestamp gives their local time for rule E2.
+    #[serde(default)]
+    pub ts: Option<String>,
+}
+
+/// A person in the dialogue.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// The name as the person gave it.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `POST /v1/suggest`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestBody {
+    /// The dialogue, oldest first; its last client turn is the message to answer.
+    pub dialogue: Vec<DialogueTurn>,
+    /// The client.
+    #[serde(default)]
+    pub client: Option<Person>,
+    /// The operator.
+    #[serde(default)]
+    pub operator: Option<Person>,
+    /// Placeholder values the caller knows (`order`, `date`, …).
+    #[serde(default)]
+    pub values: Option<Values>,
+    /// How many suggestions (1–20, default 3).
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+/// Ranked suggestions with the id to quote in feedback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestAnswer {
+    /// Identifies this answer in `POST /v1/feedback`.
+    pub suggestion_id: String,
+    /// The ranking.
+    #[serde(flatten)]
+    pub response: SuggestResponse,
+}
+
+/// `POST /v1/check` and `POST /v1/rewrite`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftBody {
+    /// The operator's draft.
+    pub text: String,
+    /// The dialogue so far, oldest first (client messages give context to the rules).
+    #[serde(default)]
+    pub dialogue: Vec<DialogueTurn>,
+    /// The client.
+    #[serde(default)]
+    pub client: Option<Person>,
+    /// The operator.
+    #[serde(default)]
+    pub operator: Option<Person>,
+    /// Profile: `chat` (default), `messenger-b2b` or `email`, or a company's own.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Whether this is the operator's first message (default: no operator turn in `dialogue`).
+    #[serde(default)]
+    pub first_message: Option<bool>,
+    /// How many times the operator already used the client's name.
+    #[serde(default)]
+    pub name_uses: Option<u32>,
+    /// The client's local time, `HH:MM` or RFC 3339.
+    #[serde(default)]
+    pub client_time: Option<String>,
+}
+
+/// `POST /v1/feedback`: the template the operator sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackBody {
+    /// The `suggestion_id` of the answer the click belongs to.
+    #[serde(default)]
+    pub suggestion_id: Option<String>,
+    /// The client's message the suggestions were for.
+    pub message: String,
+    /// The template id the operator chose.
+    pub chosen: String,
+    /// Whether the operator edited the text before sending.
+    #[serde(default)]
+    pub edited: bool,
+}
+
+/// Acknowledgement of a feedback record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackAnswer {
+    /// Records stored.
+    pub recorded: usize,
+}
+
+/// Length checks shared by every text of a request.
+fn check_text(what: &str, text: &str, limit: usize) -> Result<(), ApiError> {
+    let chars = text.chars().count();
+    if chars > limit {
+        return Err(ApiError::invalid(format!("{what}: {chars} символов, допустимо не более {limit}")));
+    }
+    Ok(())
+}
+
+fn check_dialogue(state: &AppState, dialogue: &[DialogueTurn]) -> Result<(), ApiError> {
+    let limits = &state.0.limits;
+    if dialogue.len() > limits.turns {
+        return Err(ApiError::invalid(format!(
+            "диалог: {} реплик, допустимо не более {}",
+            dialogue.len(),
+            limits.turns
+        )));
+    }
+    for (i, turn) in dialogue.iter().enumerate() {
+        check_text(&format!("реплика {}", i + 1), &turn.text, limits.text_chars)?;
+    }
+    Ok(())
+}
+
+fn name(person: &Option<Person>) -> Option<String> {
+    person.as_ref().and_then(|p| p.name.clone()).filter(|n| !n.trim().is_empty())
+}
+
+impl SuggestBody {
+    fn into_request(self, state: &AppState) -> Result<(SuggestRequest, usize), ApiError> {
+        check_dialogue(state, &self.dialogue)?;
+        let k = self.k.unwrap_or(3);
+        if k == 0 || k > state.0.limits.k {
+            return Err(ApiError::invalid(format!("k: от 1 до {}, получено {k}", state.0.limits.k)));
+        }
+        let Some(last_client) = self.dialogue.iter().rposition(|t| t.role == Speaker::Client) else {
+            return Err(ApiError::invalid("в диалоге нет сообщения клиента: подсказки подбираются к нему"));
+        };
+        let mut dialogue = self.dialogue;
+        let latest = dialogue.remove(last_client);
+        let request = SuggestRequest {
+            text: latest.text,
+            dialogue: dialogue.into_iter().map(|t| Turn { role: t.role, text: t.text }).collect(),
+            client_name: name(&self.client),
+            operator_name: name(&self.operator),
+            values: self.values.unwrap_or_default(),
+        };
+        crate::rank::check_request(&request, k)?;
+        Ok((request, k))
+    }
+}
+
+impl DraftBody {
+    fn into_context(self, state: &AppState) -> Result<(String, Context), ApiError> {
+        check_dialogue(state, &self.dialogue)?;
+        check_text("текст", &self.text, state.0.limits.text_chars)?;
+        if self.text.trim().is_empty() {
+            return Err(ApiError::invalid("текст пустой: введите, пожалуйста, черновик ответа"));
+        }
+        let client_time = match self.client_time.as_deref() {
+            Some(t) => Some(t.parse()?),
+            None => self
+                .dialogue
+                .iter()
+                .rev()
+                .find(|t| t.role == Speaker::Client)
+                .and_then(|t| t.ts.as_deref())
+                .and_then(|ts| ts.parse().ok()),
+        };
+        let first_message = self.first_message.unwrap_or(!self.dialogue.iter().any(|t| t.role == Speaker::Operator));
+        let context = Context {
+            client_name: name(&self.client),
+            client_messages: self
+                .dialogue
+                .iter()
+                .filter(|t| t.role == Speaker::Client)
+                .map(|t| t.text.clone())
+                .collect(),
+            operator_name: name(&self.operator),
+            first_message,
+            name_uses: self.name_uses.unwrap_or(0),
+            client_time,
+            profile: self.profile,
+        };
+        Ok((self.text, context))
+    }
+}
+
+/// Ranks the approved templates for the client's latest message.
+#[utoipa::path(post, path = "/v1/suggest", request_body = SuggestBody, tag = "operator",
+    responses((status = 200, body = SuggestAnswer), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn suggest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<SuggestBody>,
+) -> Result<Json<SuggestAnswer>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    let (request, k) = body.into_request(&state)?;
+    let response = state.run(move |engine| Ok(engine.library().suggest(&request, k, &engine.embedder)?)).await?;
+    Ok(Json(SuggestAnswer { suggestion_id: new_id(), response }))
+}
+
+/// Every departure of a draft from the house style.
+#[utoipa::path(post, path = "/v1/check", request_body = DraftBody, tag = "operator",
+    responses((status = 200, body = CheckReport), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<DraftBody>,
+) -> Result<Json<CheckReport>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    let (text, context) = body.into_context(&state)?;
+    let report = state.run(move |engine| Ok(engine.style.check(&text, &context, Some(&engine.embedder))?)).await?;
+    Ok(Json(report))
+}
+
+/// The draft rewritten toward the house style, with every edit and its reason.
+#[utoipa::path(post, path = "/v1/rewrite", request_body = DraftBody, tag = "operator",
+    responses((status = 200, body = Rewrite), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn rewrite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<DraftBody>,
+) -> Result<Json<Rewrite>, ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    let (text, context) = body.into_context(&state)?;
+    let rewrite = state.run(move |engine| Ok(engine.style.rewrite(&text, &context, Some(&engine.embedder))?)).await?;
+    Ok(Json(rewrite))
+}
+
+/// Records which template the operator sent; the ranking learns from it.
+#[utoipa::path(post, path = "/v1/feedback", request_body = FeedbackBody, tag = "operator",
+    responses((status = 201, body = FeedbackAnswer), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn feedback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<FeedbackBody>,
+) -> Result<(StatusCode, Json<FeedbackAnswer>), ApiError> {
+    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+    check_text("сообщение", &body.message, state.0.limits.text_chars)?;
+    if body.message.trim().is_empty() || body.chosen.trim().is_empty() {
+        return Err(ApiError::invalid("нужны сообщение клиента (message) и выбранный шаблон (chosen)"));
+    }
+    let click = Feedback {
+        text: body.message,
+        chosen_id: body.chosen,
+        edited: body.edited,
+        suggestion_id: body.suggestion_id,
+    };
+    state
+        .run(move |engine| {
+            if engine.with_store(|s| s.get(&click.chosen_id))?.is_none() {
+                return Err(ApiError::invalid(format!("шаблона «{}» нет в библиотеке", click.chosen_id)));
+            }
+            engine.with_store(|s| s.add_feedback(std::slice::from_ref(&click)))?;
+            engine.rebuild_later();
+            Ok(())
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(FeedbackAnswer { recorded: 1 })))
+}
+
+/// A random id for a suggestion answer.
+fn new_id() -> String {
+    let mut bytes = [0u8; 12];
+    // Without randomness the id is still unique enough for a feedback link: fall back to time.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
