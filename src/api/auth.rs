@@ -4,15 +4,22 @@
 //!
 //! Roles are ordered: an `editor` may do what an `operator` may, an `admin` what an `editor`
 //! may. Missing or unknown token → 401; a known token below the route's role → 403.
+//! [`required_role`] is the one table of which route needs which role; [`guard`] applies it
+//! before any body is read, so an unauthenticated caller learns nothing about validation.
+//! `POST /v2/check` checks for itself: LanguageTool clients may send the token as a form field.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, Json};
+use super::AppState;
 use crate::error::{Error, Result};
 
 /// What a token may do.
@@ -120,9 +127,9 @@ impl Tokens {
             }
         }
         for (i, pair) in env.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
-            let (role, token) = pair.split_once('=').ok_or_else(|| {
-                Error::InvalidInput(format!("SUFLER_TOKENS item {}: expected role=token", i + 1))
-            })?;
+            let (role, token) = pair
+                .split_once('=')
+                .ok_or_else(|| Error::InvalidInput(format!("SUFLER_TOKENS item {}: expected role=token", i + 1)))?;
             if token.trim().len() < 16 {
                 return Err(Error::InvalidInput(format!(
                     "SUFLER_TOKENS item {}: a token needs at least 16 characters",
@@ -219,6 +226,92 @@ impl Tokens {
     }
 }
 
+/// The role a request needs, by method and path; `None`: public.
+pub fn required_role(method: &Method, path: &str) -> Option<Role> {
+    let templates = path == "/v1/templates" || path.starts_with("/v1/templates/");
+    match path {
+        "/metrics" => Some(Role::Admin),
+        p if p == "/v1/tokens" || p.starts_with("/v1/tokens/") => Some(Role::Admin),
+        _ if templates && method != Method::GET && method != Method::HEAD => Some(Role::Editor),
+        p if p.starts_with("/v1/") => Some(Role::Operator),
+        _ => None,
+    }
+}
+
+/// Middleware: refuses a request whose token does not carry the role [`required_role`] names.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(needed) = required_role(request.method(), request.uri().path()) {
+        match state.0.tokens.authorize(request.headers(), None, needed) {
+            Ok(caller) => tracing::debug!(caller = %caller.name, role = ?caller.role, "authorised"),
+            Err(e) => return e.into_response(),
+        }
+    }
+    next.run(request).await
+}
+
+/// A token as listed to admins (never the token itself).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    /// The token's name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// The known tokens.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenList {
+    /// Names and roles.
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// A token to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Who or what it is for (unique).
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// A created token: shown once, stored only as its hash.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    /// The name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// The token; keep it, it cannot be shown again.
+    pub token: String,
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/v1/tokens", axum::routing::get(list_tokens).post(create_token))
+}
+
+/// The tokens' names and roles (admin).
+#[utoipa::path(get, path = "/v1/tokens", tag = "admin",
+    responses((status = 200, body = TokenList), (status = "4XX", body = ErrorBody)), security(("token" = [])))]
+pub async fn list_tokens(State(state): State<AppState>) -> Json<TokenList> {
+    let tokens = state.0.tokens.list().into_iter().map(|(name, role)| TokenInfo { name, role }).collect();
+    Json(TokenList { tokens })
+}
+
+/// Creates a token (admin); it is persisted, hashed, to the token file when there is one.
+#[utoipa::path(post, path = "/v1/tokens", tag = "admin", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = "4XX", body = ErrorBody)), security(("token" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    Json(body): Json<NewToken>,
+) -> std::result::Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    if state.0.tokens.is_dev() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "dev_mode", "в режиме разработки токены не используются"));
+    }
+    let token = state.0.tokens.create(&body.name, body.role)?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { name: body.name.trim().to_string(), role: body.role, token })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,7 +325,10 @@ mod tests {
     #[test]
     fn roles_are_ordered_and_checked() {
         let tokens = Tokens::load(None, Some("operator=op-token-0123456789,editor=ed-token-0123456789")).unwrap();
-        assert_eq!(tokens.authorize(&headers("op-token-0123456789"), None, Role::Operator).unwrap().role, Role::Operator);
+        assert_eq!(
+            tokens.authorize(&headers("op-token-0123456789"), None, Role::Operator).unwrap().role,
+            Role::Operator
+        );
         assert_eq!(tokens.authorize(&headers("op-token-0123456789"), None, Role::Editor).unwrap_err().status, 403);
         assert!(tokens.authorize(&headers("ed-token-0123456789"), None, Role::Operator).is_ok());
         assert_eq!(tokens.authorize(&headers("nope"), None, Role::Operator).unwrap_err().status, 401);
@@ -244,7 +340,8 @@ mod tests {
     fn file_tokens_are_hashed_and_new_ones_persisted_hashed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.toml");
-        std::fs::write(&path, "[[tokens]]\nname = \"lead\"\nrole = \"admin\"\ntoken = \"admin-secret-0123456789\"\n").unwrap();
+        std::fs::write(&path, "[[tokens]]\nname = \"lead\"\nrole = \"admin\"\ntoken = \"admin-secret-0123456789\"\n")
+            .unwrap();
         let tokens = Tokens::load(Some(&path), None).unwrap();
         assert_eq!(tokens.identify("admin-secret-0123456789").unwrap().role, Role::Admin);
         let minted = tokens.create("anna", Role::Operator).unwrap();
@@ -253,6 +350,20 @@ mod tests {
         let reloaded = Tokens::load(Some(&path), None).unwrap();
         assert_eq!(reloaded.identify(&minted).unwrap().name, "anna");
         assert_eq!(reloaded.identify("admin-secret-0123456789").unwrap().name, "lead");
+    }
+
+    #[test]
+    fn route_table_names_the_role_of_each_route() {
+        use Method as M;
+        assert_eq!(required_role(&M::POST, "/v1/suggest"), Some(Role::Operator));
+        assert_eq!(required_role(&M::GET, "/v1/templates/x"), Some(Role::Operator));
+        assert_eq!(required_role(&M::POST, "/v1/templates"), Some(Role::Editor));
+        assert_eq!(required_role(&M::DELETE, "/v1/templates/x"), Some(Role::Editor));
+        assert_eq!(required_role(&M::GET, "/v1/tokens"), Some(Role::Admin));
+        assert_eq!(required_role(&M::GET, "/metrics"), Some(Role::Admin));
+        for public in ["/", "/healthz", "/readyz", "/openapi.json", "/docs", "/v2/languages", "/v2/check"] {
+            assert_eq!(required_role(&M::GET, public), None, "{public}");
+        }
     }
 
     #[test]

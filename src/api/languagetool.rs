@@ -306,9 +306,7 @@ pub async fn check(
         Vec::new()
     } else {
         let checked = text.clone();
-        state
-            .run(move |e| Ok(e.style.check(&checked, &Context::default(), Some(&e.embedder))?.issues))
-            .await?
+        state.run(move |e| Ok(e.style.check(&checked, &Context::default(), Some(&e.embedder))?.issues)).await?
     };
     let engine = state.engine()?;
     let chars: Vec<char> = text.chars().collect();
@@ -361,7 +359,12 @@ fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalo
         context: MatchContext { text: context, offset: context_offset, length: context_length },
         sentence: text.to_string(),
         kind: MatchType { type_name: "Other".into() },
-        rule: Rule { id: issue.rule.clone(), description: title, issue_type: issue_type.into(), category: category(&issue.code) },
+        rule: Rule {
+            id: issue.rule.clone(),
+            description: title,
+            issue_type: issue_type.into(),
+            category: category(&issue.code),
+        },
         ignore_for_incomplete_sentence: false,
         context_for_sure_match: 0,
     }

@@ -63,7 +63,8 @@ pub struct Engine {
     pub style: StyleEngine,
     /// The encoder behind the batching queue.
     pub embedder: BatchingEmbedder,
-    library: RwLock<Arc<Library>>,
+    /// `None` while the library has no approved template.
+    library: RwLock<Option<Arc<Library>>>,
     store: Mutex<Store>,
     /// Whether feedback arrived since the library was last built (the learned corrections
     /// are retrained in the background, one build at a time).
@@ -81,15 +82,21 @@ impl Engine {
         Ok(Engine {
             style,
             embedder,
-            library: RwLock::new(Arc::new(library)),
+            library: RwLock::new(library.map(Arc::new)),
             store: Mutex::new(store),
             stale: Mutex::new(false),
         })
     }
 
-    /// The current ranking.
-    pub fn library(&self) -> Arc<Library> {
-        Arc::clone(&self.library.read().expect("library lock"))
+    /// The current ranking; an error while no template is approved.
+    pub fn library(&self) -> std::result::Result<Arc<Library>, ApiError> {
+        self.library.read().expect("library lock").clone().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "no_approved_templates",
+                "в библиотеке нет одобренных шаблонов: подсказки появятся, когда редактор одобрит шаблоны",
+            )
+        })
     }
 
     /// Runs `f` with the store locked.
@@ -102,7 +109,7 @@ impl Engine {
     /// suggestion sees it).
     pub fn rebuild(&self) -> Result<()> {
         let library = self.with_store(|store| build_library(store, &self.embedder))?;
-        *self.library.write().expect("library lock") = Arc::new(library);
+        *self.library.write().expect("library lock") = library.map(Arc::new);
         Ok(())
     }
 
@@ -126,8 +133,12 @@ impl Engine {
     }
 }
 
-fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Library> {
+/// The ranking over the store's approved templates and clicks; `None` without approved ones.
+fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Option<Library>> {
     let templates = store.templates(Some(Status::Approved))?;
+    if templates.is_empty() {
+        return Ok(None);
+    }
     let feedback = store.feedback()?;
     Library::build(
         templates,
@@ -137,6 +148,7 @@ fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Library> 
         Weights::default(),
         &mut |_, _| {},
     )
+    .map(Some)
 }
 
 /// Shared state of the server.
@@ -212,10 +224,18 @@ pub fn router(state: AppState) -> Router {
         .merge(templates::routes())
         .merge(languagetool::routes())
         .merge(service::routes())
-        .fallback(|| async { ApiError::not_found("нет такого адреса: список методов — GET /openapi.json") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "метод не поддерживается для этого адреса")
+        .merge(auth::routes())
+        .fallback(|| async {
+            ApiError::not_found("нет такого адреса: список методов — GET /openapi.json")
         })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "метод не поддерживается для этого адреса",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(axum::middleware::from_fn(service::record_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

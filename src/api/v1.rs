@@ -3,13 +3,12 @@
 //! types.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Role;
 use super::error::{ApiError, ErrorBody, Json};
 use super::AppState;
 use crate::rank::{Role as Speaker, SuggestRequest, SuggestResponse, Turn};
@@ -223,12 +222,10 @@ impl DraftBody {
     security(("token" = [])))]
 pub async fn suggest(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Json(body): Json<SuggestBody>,
 ) -> Result<Json<SuggestAnswer>, ApiError> {
-    state.0.tokens.authorize(&headers, None, Role::Operator)?;
     let (request, k) = body.into_request(&state)?;
-    let response = state.run(move |engine| Ok(engine.library().suggest(&request, k, &engine.embedder)?)).await?;
+    let response = state.run(move |engine| Ok(engine.library()?.suggest(&request, k, &engine.embedder)?)).await?;
     Ok(Json(SuggestAnswer { suggestion_id: new_id(), response }))
 }
 
@@ -236,12 +233,7 @@ pub async fn suggest(
 #[utoipa::path(post, path = "/v1/check", request_body = DraftBody, tag = "operator",
     responses((status = 200, body = CheckReport), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn check(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Json(body): Json<DraftBody>,
-) -> Result<Json<CheckReport>, ApiError> {
-    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+pub async fn check(State(state): State<AppState>, Json(body): Json<DraftBody>) -> Result<Json<CheckReport>, ApiError> {
     let (text, context) = body.into_context(&state)?;
     let report = state.run(move |engine| Ok(engine.style.check(&text, &context, Some(&engine.embedder))?)).await?;
     Ok(Json(report))
@@ -251,12 +243,7 @@ pub async fn check(
 #[utoipa::path(post, path = "/v1/rewrite", request_body = DraftBody, tag = "operator",
     responses((status = 200, body = Rewrite), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn rewrite(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Json(body): Json<DraftBody>,
-) -> Result<Json<Rewrite>, ApiError> {
-    state.0.tokens.authorize(&headers, None, Role::Operator)?;
+pub async fn rewrite(State(state): State<AppState>, Json(body): Json<DraftBody>) -> Result<Json<Rewrite>, ApiError> {
     let (text, context) = body.into_context(&state)?;
     let rewrite = state.run(move |engine| Ok(engine.style.rewrite(&text, &context, Some(&engine.embedder))?)).await?;
     Ok(Json(rewrite))
@@ -268,20 +255,14 @@ pub async fn rewrite(
     security(("token" = [])))]
 pub async fn feedback(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Json(body): Json<FeedbackBody>,
 ) -> Result<(StatusCode, Json<FeedbackAnswer>), ApiError> {
-    state.0.tokens.authorize(&headers, None, Role::Operator)?;
     check_text("сообщение", &body.message, state.0.limits.text_chars)?;
     if body.message.trim().is_empty() || body.chosen.trim().is_empty() {
         return Err(ApiError::invalid("нужны сообщение клиента (message) и выбранный шаблон (chosen)"));
     }
-    let click = Feedback {
-        text: body.message,
-        chosen_id: body.chosen,
-        edited: body.edited,
-        suggestion_id: body.suggestion_id,
-    };
+    let click =
+        Feedback { text: body.message, chosen_id: body.chosen, edited: body.edited, suggestion_id: body.suggestion_id };
     state
         .run(move |engine| {
             if engine.with_store(|s| s.get(&click.chosen_id))?.is_none() {

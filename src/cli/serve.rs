@@ -63,7 +63,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) || args.body_limit == 0 || args.queue == 0 {
         bail!("--timeout, --body-limit and --queue must be positive");
     }
-    let limits = Limits { body_bytes: args.body_limit, timeout: Duration::from_secs_f64(args.timeout), ..Limits::default() };
+    let limits =
+        Limits { body_bytes: args.body_limit, timeout: Duration::from_secs_f64(args.timeout), ..Limits::default() };
     let batch = BatchOptions { max_queued_texts: args.queue, timeout: limits.timeout, ..BatchOptions::default() };
     let state = AppState::new(tokens, limits);
 

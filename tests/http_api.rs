@@ -1,0 +1,532 @@
+//! Every route, role and error path of the HTTP API, in process (`tower::ServiceExt::oneshot`
+//! on the router), with the real model behind the engine routes.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sufler::api::auth::Tokens;
+use sufler::api::batch::{BatchOptions, BatchingEmbedder};
+use sufler::api::{router, AppState, Engine, Limits};
+use sufler::encoder::{Encoder, EncoderOptions};
+use sufler::models::ModelFiles;
+use sufler::style::StyleEngine;
+use sufler::templates::Store;
+use tower::ServiceExt;
+
+const OPERATOR: &str = "operator-token-0123456789";
+const EDITOR: &str = "editor-token-0123456789";
+const ADMIN: &str = "admin-token-0123456789";
+
+fn tokens() -> Tokens {
+    Tokens::load(None, Some(&format!("operator={OPERATOR},editor={EDITOR},admin={ADMIN}"))).unwrap()
+}
+
+fn encoder() -> Arc<Encoder> {
+    static ENCODER: OnceLock<Arc<Encoder>> = OnceLock::new();
+    Arc::clone(ENCODER.get_or_init(|| {
+        sufler::encoder::configure_threads(None);
+        let files = ModelFiles::open(&common::model_dir()).unwrap();
+        Arc::new(Encoder::load(&files, &EncoderOptions::default()).unwrap())
+    }))
+}
+
+/// A ready server over a fresh in-memory library with the default pack.
+fn ready_app(batch: BatchOptions) -> Router {
+    let state = AppState::new(tokens(), Limits::default());
+    let embedder = BatchingEmbedder::start(encoder(), batch);
+    state.set_engine(Engine::new(StyleEngine::embedded().unwrap(), embedder, Store::in_memory().unwrap()).unwrap());
+    router(state)
+}
+
+/// One ready server shared by the read-only tests.
+fn shared_app() -> Router {
+    static APP: OnceLock<Router> = OnceLock::new();
+    APP.get_or_init(|| ready_app(BatchOptions::default())).clone()
+}
+
+/// A server still loading its model.
+fn loading_app() -> Router {
+    router(AppState::new(tokens(), Limits::default()))
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: header::HeaderMap,
+    body: Value,
+    text: String,
+}
+
+async fn send(app: &Router, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(json) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(json.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    raw(app, request).await
+}
+
+async fn raw(app: &Router, request: Request<Body>) -> Answer {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer { status, headers, body, text }
+}
+
+fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.body["error"]["code"], code, "{}", answer.text);
+    assert!(answer.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.text);
+}
+
+fn client_says(text: &str) -> Value {
+    json!({"dialogue": [{"role": "client", "text": text}], "client": {"name": "Анна"}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_immediate_and_readiness_waits_for_the_model() {
+    let app = loading_app();
+    let health = send(&app, Method::GET, "/healthz", None, None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    let ready = send(&app, Method::GET, "/readyz", None, None).await;
+    assert_error(&ready, StatusCode::SERVICE_UNAVAILABLE, "not_ready");
+    assert!(ready.headers.contains_key(header::RETRY_AFTER));
+    let suggest = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says("где заказ?"))).await;
+    assert_error(&suggest, StatusCode::SERVICE_UNAVAILABLE, "not_ready");
+    assert_eq!(send(&shared_app(), Method::GET, "/readyz", None, None).await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_and_roles_guard_every_route() {
+    let app = loading_app();
+    let body = || Some(client_says("где заказ?"));
+    // No token, an unknown token: 401, and the token is never echoed.
+    assert_error(
+        &send(&app, Method::POST, "/v1/suggest", None, body()).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    let wrong = send(&app, Method::POST, "/v1/check", Some("guessed-token-0000000000"), body()).await;
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(!wrong.text.contains("guessed-token"), "{}", wrong.text);
+    // An operator may not write templates or read metrics; the message names roles, not tokens.
+    let template = json!({"id": "x-1", "title": "Тест", "text": "Здравствуйте! Проверяем."});
+    let denied = send(&app, Method::POST, "/v1/templates", Some(OPERATOR), Some(template.clone())).await;
+    assert_error(&denied, StatusCode::FORBIDDEN, "forbidden");
+    assert!(!denied.text.contains(OPERATOR), "{}", denied.text);
+    assert_error(&send(&app, Method::GET, "/metrics", Some(OPERATOR), None).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(&send(&app, Method::GET, "/metrics", Some(EDITOR), None).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(
+        &send(&app, Method::POST, "/v1/templates/x-1/approve", Some(OPERATOR), None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &send(&app, Method::DELETE, "/v1/templates/x-1", Some(OPERATOR), None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    // Allowed roles pass authorisation (and then wait for the model here).
+    let editor = send(&app, Method::POST, "/v1/templates", Some(EDITOR), Some(template)).await;
+    assert_error(&editor, StatusCode::SERVICE_UNAVAILABLE, "not_ready");
+    assert_eq!(send(&app, Method::GET, "/metrics", Some(ADMIN), None).await.status, StatusCode::OK);
+    // Public routes need no token.
+    for uri in ["/healthz", "/openapi.json", "/docs", "/", "/v2/languages"] {
+        assert_eq!(send(&app, Method::GET, uri, None, None).await.status, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_requests_get_json_errors_not_500s() {
+    let app = loading_app();
+    let post = |body: &'static str, content_type: &'static str| {
+        Request::post("/v1/check")
+            .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    assert_error(&raw(&app, post("{not json", "application/json")).await, StatusCode::BAD_REQUEST, "bad_request");
+    assert_error(
+        &raw(&app, post("{\"text\": 5}", "application/json")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+    assert_error(
+        &raw(&app, post("{\"text\": \"a\", \"surprise\": 1}", "application/json")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+    assert_error(
+        &raw(&app, post("{}", "text/plain")).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    let huge = Request::post("/v1/check")
+        .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"text": "я".repeat(70_000)}).to_string()))
+        .unwrap();
+    assert_error(&raw(&app, huge).await, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    assert_error(&send(&app, Method::GET, "/nothing", None, None).await, StatusCode::NOT_FOUND, "not_found");
+    assert_error(
+        &send(&app, Method::GET, "/v1/nothing", Some(OPERATOR), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &send(&app, Method::GET, "/v1/suggest", Some(OPERATOR), None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+    assert_error(
+        &send(&app, Method::GET, "/v1/templates?status=bogus", Some(OPERATOR), None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_limits_are_enforced() {
+    let app = shared_app();
+    let long = "а".repeat(5001);
+    let cases = [
+        json!({"dialogue": [{"role": "client", "text": long}]}),
+        json!({"dialogue": (0..51).map(|_| json!({"role": "client", "text": "да"})).collect::<Vec<_>>()}),
+        json!({"dialogue": [{"role": "client", "text": "где заказ?"}], "k": 21}),
+        json!({"dialogue": [{"role": "client", "text": "где заказ?"}], "k": 0}),
+        json!({"dialogue": [{"role": "operator", "text": "Здравствуйте!"}]}),
+        json!({"dialogue": [{"role": "client", "text": "   "}]}),
+        json!({"dialogue": [{"role": "bot", "text": "да"}]}),
+    ];
+    for body in cases {
+        let answer = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(body.clone())).await;
+        assert!(answer.status.is_client_error(), "{body}: {}", answer.text);
+        assert!(answer.body["error"]["code"].is_string(), "{}", answer.text);
+    }
+    for text in ["", "  \n ", &"б".repeat(5001)] {
+        let answer = send(&app, Method::POST, "/v1/rewrite", Some(OPERATOR), Some(json!({"text": text}))).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    }
+    let answer =
+        send(&app, Method::POST, "/v1/check", Some(OPERATOR), Some(json!({"text": "ок", "client_time": "25:99"})))
+            .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suggest_check_rewrite_and_feedback_answer_operators() {
+    let app = shared_app();
+    let suggest = send(
+        &app,
+        Method::POST,
+        "/v1/suggest",
+        Some(OPERATOR),
+        Some(client_says("где мой заказ 48213??? уже неделю жду")),
+    )
+    .await;
+    assert_eq!(suggest.status, StatusCode::OK, "{}", suggest.text);
+    let first = &suggest.body["suggestions"][0];
+    assert!(first["text"].as_str().unwrap().contains("48213"), "{first}");
+    assert!(first["id"].as_str().unwrap().starts_with("order"), "{first}");
+    let id = suggest.body["suggestion_id"].as_str().unwrap().to_string();
+
+    let draft = json!({"text": "привет, щас гляну твой заказ, подожди", "client": {"name": "Анна"},
+        "dialogue": [{"role": "client", "text": "где мой заказ 48213?"}]});
+    let check = send(&app, Method::POST, "/v1/check", Some(OPERATOR), Some(draft.clone())).await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text);
+    let rules: Vec<&str> =
+        check.body["issues"].as_array().unwrap().iter().map(|i| i["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"polite-you") && rules.contains(&"greeting"), "{rules:?}");
+
+    let rewrite = send(&app, Method::POST, "/v1/rewrite", Some(OPERATOR), Some(draft)).await;
+    assert_eq!(rewrite.status, StatusCode::OK, "{}", rewrite.text);
+    let text = rewrite.body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Здравствуйте, Анна!") && text.contains("Ваш заказ") && text.contains("подождите"),
+        "{text}"
+    );
+    assert!(rewrite.body["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["reason"].as_str().is_some_and(|r| !r.is_empty())));
+
+    let click = json!({"suggestion_id": id, "message": "где мой заказ 48213???", "chosen": first["id"]});
+    let feedback = send(&app, Method::POST, "/v1/feedback", Some(OPERATOR), Some(click)).await;
+    assert_eq!(feedback.status, StatusCode::CREATED, "{}", feedback.text);
+    let unknown = json!({"message": "где заказ", "chosen": "no-such-template"});
+    assert_error(
+        &send(&app, Method::POST, "/v1/feedback", Some(OPERATOR), Some(unknown)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_texts_are_handled() {
+    let app = shared_app();
+    for text in
+        ["🐌🐌🐌", "ПОЧЕМУ ТАК ДОЛГО!!!", "Hello, мир, 你好 — ок?", "\u{0}\u{200b}\u{202e}тест", &"слово ".repeat(800)]
+    {
+        for route in ["/v1/check", "/v1/rewrite"] {
+            let answer = send(&app, Method::POST, route, Some(OPERATOR), Some(json!({"text": text}))).await;
+            assert_eq!(answer.status, StatusCode::OK, "{route} {text:?}: {}", answer.text);
+        }
+        let answer = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says(text))).await;
+        assert_eq!(answer.status, StatusCode::OK, "suggest {text:?}: {}", answer.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_go_through_draft_approval_and_retirement() {
+    let app = ready_app(BatchOptions::default());
+    let message = client_says("можно ли оплатить заказ биткоинами?");
+    let body = json!({"id": "pay-crypto", "title": "Оплата криптовалютой",
+        "text": "{name}, к сожалению, оплата криптовалютой пока недоступна. Вы можете оплатить заказ картой или при получении.",
+        "examples": ["можно оплатить биткоинами", "принимаете криптовалюту?"]});
+    let created = send(&app, Method::POST, "/v1/templates", Some(EDITOR), Some(body.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["status"], "draft");
+    assert_error(
+        &send(&app, Method::POST, "/v1/templates", Some(EDITOR), Some(body.clone())).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+    let ids = |a: &Answer| -> Vec<String> {
+        a.body["suggestions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+    };
+    // A draft is never suggested.
+    let before = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(message.clone())).await;
+    assert!(!ids(&before).contains(&"pay-crypto".to_string()), "{}", before.text);
+    let approved = send(&app, Method::POST, "/v1/templates/pay-crypto/approve", Some(EDITOR), None).await;
+    assert_eq!(approved.body["status"], "approved", "{}", approved.text);
+    let after = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(message.clone())).await;
+    assert_eq!(ids(&after)[0], "pay-crypto", "{}", after.text);
+    assert!(after.body["suggestions"][0]["text"].as_str().unwrap().starts_with("Анна, к сожалению"));
+    // An edit returns it to draft; approval brings it back.
+    let mut edited = body.clone();
+    edited["text"] = json!("{name}, оплата криптовалютой недоступна, но Вы можете оплатить заказ картой.");
+    let updated = send(&app, Method::PUT, "/v1/templates/pay-crypto", Some(EDITOR), Some(edited)).await;
+    assert_eq!(
+        (updated.body["status"].as_str(), updated.body["version"].as_u64()),
+        (Some("draft"), Some(2)),
+        "{}",
+        updated.text
+    );
+    let hidden = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(message.clone())).await;
+    assert!(!ids(&hidden).contains(&"pay-crypto".to_string()));
+    send(&app, Method::POST, "/v1/templates/pay-crypto/approve", Some(EDITOR), None).await;
+    let retired = send(&app, Method::DELETE, "/v1/templates/pay-crypto", Some(EDITOR), None).await;
+    assert_eq!(retired.body["status"], "retired", "{}", retired.text);
+    let gone = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(message)).await;
+    assert!(!ids(&gone).contains(&"pay-crypto".to_string()));
+    // Reads, history, filters, and the errors of this family.
+    let one = send(&app, Method::GET, "/v1/templates/pay-crypto", Some(OPERATOR), None).await;
+    assert_eq!(one.body["version"], 2);
+    let history = send(&app, Method::GET, "/v1/templates/pay-crypto/history", Some(OPERATOR), None).await;
+    assert!(history.body["revisions"].as_array().unwrap().len() >= 4, "{}", history.text);
+    let retired_list = send(&app, Method::GET, "/v1/templates?status=retired", Some(OPERATOR), None).await;
+    assert_eq!(retired_list.body["templates"].as_array().unwrap().len(), 1);
+    assert_error(
+        &send(&app, Method::GET, "/v1/templates/nope", Some(OPERATOR), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        &send(&app, Method::POST, "/v1/templates/nope/approve", Some(EDITOR), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let mut other = body.clone();
+    other["id"] = json!("nope");
+    assert_error(
+        &send(&app, Method::PUT, "/v1/templates/nope", Some(EDITOR), Some(other)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    // The body's id must match the address.
+    assert_error(
+        &send(&app, Method::PUT, "/v1/templates/nope", Some(EDITOR), Some(body)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+    let bad = json!({"id": "bad one!", "title": "", "text": "Здравствуйте, {unclosed"});
+    assert_error(
+        &send(&app, Method::POST, "/v1/templates", Some(EDITOR), Some(bad)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn languagetool_endpoint_speaks_languagetool() {
+    let app = shared_app();
+    let form = |body: String| {
+        Request::post("/v2/check")
+            .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let text = "😀 привет, а ты где?";
+    let encoded: String = url_encode(text);
+    let answer = raw(&app, form(format!("language=ru-RU&text={encoded}&motherTongue=ru"))).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let matches = answer.body["matches"].as_array().unwrap();
+    let you = matches.iter().find(|m| m["rule"]["id"] == "polite-you").expect("polite-you match");
+    // UTF-16 offsets: the emoji counts two units.
+    let utf16: Vec<u16> = text.encode_utf16().collect();
+    let (offset, length) = (you["offset"].as_u64().unwrap() as usize, you["length"].as_u64().unwrap() as usize);
+    assert_eq!(String::from_utf16(&utf16[offset..offset + length]).unwrap(), "ты");
+    assert_eq!(you["replacements"][0]["value"].as_str().unwrap().to_lowercase(), "вы");
+    assert!(you["rule"]["category"]["id"].as_str().unwrap().starts_with("SUFLER"));
+    // Token as apiKey (browser add-ons), another language, no text.
+    let key = Request::post("/v2/check")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("language=ru&apiKey={OPERATOR}&text=ok")))
+        .unwrap();
+    assert_eq!(raw(&app, key).await.status, StatusCode::OK);
+    assert_error(
+        &raw(&app, form("language=en-US&text=hi".into())).await,
+        StatusCode::BAD_REQUEST,
+        "unsupported_language",
+    );
+    assert_error(&raw(&app, form("language=ru-RU".into())).await, StatusCode::BAD_REQUEST, "bad_request");
+    let languages = send(&app, Method::GET, "/v2/languages", None, None).await;
+    assert_eq!(languages.body[0]["longCode"], "ru-RU");
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_share_the_encoder_and_get_their_own_answers() {
+    let app = shared_app();
+    let messages =
+        ["где мой заказ 48213?", "как вернуть товар?", "до скольки вы работаете", "хочу поговорить с оператором"];
+    let alone: Vec<Value> = {
+        let mut v = Vec::new();
+        for m in messages {
+            v.push(
+                send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says(m))).await.body["suggestions"]
+                    [0]["id"]
+                    .clone(),
+            );
+        }
+        v
+    };
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let app = app.clone();
+            let message = messages[i % messages.len()];
+            tokio::spawn(async move {
+                send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says(message))).await
+            })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        assert_eq!(answer.body["suggestions"][0]["id"], alone[i % messages.len()]);
+    }
+    let metrics = send(&app, Method::GET, "/metrics", Some(ADMIN), None).await;
+    for name in [
+        "sufler_http_requests_total",
+        "sufler_http_request_seconds",
+        "sufler_encoder_batch_texts",
+        "sufler_encoder_queue_texts",
+    ] {
+        assert!(metrics.text.contains(name), "{name} missing:\n{}", metrics.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_answers_503_with_retry_after() {
+    // A queue of one text, and a library with no approved template (so building it needs no
+    // encoder): a rewrite, whose meaning guard embeds draft and rewrite together, is refused.
+    let state = AppState::new(tokens(), Limits::default());
+    let mut store = Store::in_memory().unwrap();
+    let draft = sufler::templates::Template {
+        id: "only-draft".into(),
+        title: "Черновик".into(),
+        text: "Здравствуйте!".into(),
+        category: String::new(),
+        tags: vec![],
+        examples: vec![],
+        profile: String::new(),
+        status: sufler::templates::Status::Draft,
+        version: 1,
+    };
+    store.import(&[draft], None).unwrap();
+    let embedder = BatchingEmbedder::start(encoder(), BatchOptions { max_queued_texts: 1, ..BatchOptions::default() });
+    state.set_engine(Engine::new(StyleEngine::embedded().unwrap(), embedder, store).unwrap());
+    let app = router(state);
+    let draft = json!({"text": "привет, щас гляну твой заказ, подожди"});
+    let answer = send(&app, Method::POST, "/v1/rewrite", Some(OPERATOR), Some(draft)).await;
+    assert_error(&answer, StatusCode::SERVICE_UNAVAILABLE, "overloaded");
+    assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+    // Without an approved template there is nothing to suggest, which the answer says.
+    let suggest = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says("где заказ?"))).await;
+    assert_error(&suggest, StatusCode::CONFLICT, "no_approved_templates");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_list_and_create_tokens_without_seeing_secrets() {
+    let app = loading_app();
+    let list = send(&app, Method::GET, "/v1/tokens", Some(ADMIN), None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.body["tokens"].as_array().unwrap().len(), 3);
+    assert!(![OPERATOR, EDITOR, ADMIN].iter().any(|t| list.text.contains(t)), "{}", list.text);
+    let created =
+        send(&app, Method::POST, "/v1/tokens", Some(ADMIN), Some(json!({"name": "anna", "role": "operator"}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = created.body["token"].as_str().unwrap().to_string();
+    // The new token works at once, with its role only.
+    assert_error(
+        &send(&app, Method::GET, "/v1/templates", Some(&token), None).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+    );
+    assert_error(&send(&app, Method::GET, "/v1/tokens", Some(&token), None).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(&send(&app, Method::GET, "/v1/tokens", Some(EDITOR), None).await, StatusCode::FORBIDDEN, "forbidden");
+    let again =
+        send(&app, Method::POST, "/v1/tokens", Some(ADMIN), Some(json!({"name": "anna", "role": "admin"}))).await;
+    assert_error(&again, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_document_lists_every_route() {
+    let doc = send(&loading_app(), Method::GET, "/openapi.json", None, None).await.body;
+    for path in [
+        "/v1/suggest",
+        "/v1/check",
+        "/v1/rewrite",
+        "/v1/feedback",
+        "/v1/templates",
+        "/v1/templates/{id}",
+        "/v2/check",
+        "/metrics",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["components"]["securitySchemes"]["token"].is_object());
+}
