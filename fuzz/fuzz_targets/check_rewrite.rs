@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sufler::style::segment::Doc;
+use sufler::style::segment::{Doc, Token};
 use sufler::style::{ClockTime, Context, StyleEngine, MAX_DRAFT_BYTES};
 use sufler::Error;
 
@@ -123,9 +123,9 @@ fn exercise(engine: &StyleEngine, draft: &str, ctx: &Context) {
     }
 }
 
-/// The protected tokens of `draft` with their counts, as the rewrite's fact guard counts them:
-/// the segmenter's protected tokens less the client's name, which rule B1 may drop when it
-/// occurs too often.
+/// The facts of `draft` with their counts: the segmenter's protected tokens, as the rewrite's
+/// fact guard counts them (less the client's name, which rule B1 may drop when it occurs too
+/// often), and each quoted name as a whole.
 fn facts<'t>(draft: &'t str, ctx: &Context) -> HashMap<&'t str, usize> {
     let name_words: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
     let doc = Doc::new(draft, &name_words, &[]);
@@ -135,6 +135,21 @@ fn facts<'t>(draft: &'t str, ctx: &Context) -> HashMap<&'t str, usize> {
         if !name_words.contains(&fact) {
             *counts.entry(fact).or_insert(0) += 1;
         }
+    }
+    // A quoted name is one fact: the whole «…» (consecutive quoted, protected tokens) must
+    // survive, not only each of its words and marks.
+    let mut i = 0;
+    while i < doc.tokens.len() {
+        let quoted = |t: &Token| t.quoted && t.protected;
+        if !quoted(&doc.tokens[i]) {
+            i += 1;
+            continue;
+        }
+        let start = doc.tokens[i].start;
+        while i < doc.tokens.len() && quoted(&doc.tokens[i]) {
+            i += 1;
+        }
+        *counts.entry(&draft[start..doc.tokens[i - 1].end]).or_insert(0) += 1;
     }
     counts
 }
