@@ -183,6 +183,7 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_env("SUFLER_LOG").unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Err(e) = run(cli) {
         eprintln!("sufler: error: {e:#}");
