@@ -484,6 +484,12 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let answer = send(&app, Method::POST, "/v1/rewrite", Some(OPERATOR), Some(draft)).await;
     assert_error(&answer, StatusCode::SERVICE_UNAVAILABLE, "overloaded");
     assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+    // A check whose answer-all rule needs the encoder is refused too, rather than answered
+    // without that rule.
+    let draft = json!({"text": "Здравствуйте! Заказ приедет завтра. Оплатить можно картой.",
+        "dialogue": [{"role": "client", "text": "Когда приедет заказ? Как его оплатить?"}]});
+    let check = send(&app, Method::POST, "/v1/check", Some(OPERATOR), Some(draft)).await;
+    assert_error(&check, StatusCode::SERVICE_UNAVAILABLE, "overloaded");
     // Without an approved template there is nothing to suggest, which the answer says.
     let suggest = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says("где заказ?"))).await;
     assert_error(&suggest, StatusCode::CONFLICT, "no_approved_templates");

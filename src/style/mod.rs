@@ -307,7 +307,20 @@ impl StyleEngine {
             let findings = if def.fix == FixKind::Auto {
                 self.run_rule_memo(rule, &doc, ctx, profile, scope)
             } else {
-                self.run_rule(rule, &doc, ctx, profile, embedder)
+                let recording = embedder.map(Recording::new);
+                let findings = self.run_rule(rule, &doc, ctx, profile, recording.as_ref().map(|r| r as &dyn Embedder));
+                match recording.and_then(Recording::into_error) {
+                    // An overloaded encoder is the caller's to retry, not a rule to drop.
+                    Some(e @ Error::Busy(_)) => return Err(e),
+                    Some(e) => {
+                        disabled
+                            .push(DisabledRule {
+                                rule: def.id.clone(), reason: format!("кодировщик не ответил: {e}")
+                            });
+                        continue;
+                    }
+                    None => findings,
+                }
             };
             found.extend(findings.into_iter().map(|finding| RuleFinding { rule, finding }));
         }
@@ -352,6 +365,44 @@ impl StyleEngine {
     pub fn rewrite(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
         Self::validate(text)?;
         rewrite::run(self, text, ctx, embedder)
+    }
+}
+
+/// An embedder that passes calls through and keeps the first error: rules degrade quietly when
+/// the encoder fails (they return no finding), and the check still has to report it.
+struct Recording<'a> {
+    inner: &'a dyn Embedder,
+    error: std::sync::Mutex<Option<Error>>,
+}
+
+impl<'a> Recording<'a> {
+    fn new(inner: &'a dyn Embedder) -> Self {
+        Recording { inner, error: std::sync::Mutex::new(None) }
+    }
+
+    fn into_error(self) -> Option<Error> {
+        self.error.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Embedder for Recording<'_> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn embed(&self, texts: &[&str], kind: crate::encoder::TextKind) -> Result<Vec<Vec<f32>>> {
+        self.inner.embed(texts, kind).map_err(|e| {
+            // The rule gets a copy; the original is kept for the check.
+            let copy = match &e {
+                Error::Busy(m) => Error::Busy(m.clone()),
+                other => Error::Encoder(other.to_string()),
+            };
+            let mut first = self.error.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert(e);
+            copy
+        })
     }
 }
 
