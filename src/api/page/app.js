@@ -69,6 +69,7 @@
   const state = {
     ready: false,
     readyTimer: 0,
+    polling: false,
     /** The last suggest answer: its id, the message it was for and the suggestions. */
     suggest: null,
     /** The last check: `{ text, issues, disabled }`; its offsets hold only while the draft is `text`. */
@@ -186,10 +187,8 @@
   function showStatus(kind, title, detail) {
     window.clearTimeout(statusTimer);
     ui.status.dataset.kind = kind;
-    ui.status.replaceChildren(
-      h('span', { class: 'status-title', 'data-testid': 'status-title' }, title),
-      detail ? h('span', { class: 'status-detail', 'data-testid': 'status-detail' }, ' ', detail) : null,
-    );
+    ui.status.replaceChildren(h('span', { class: 'status-title', 'data-testid': 'status-title' }, title));
+    if (detail) ui.status.append(' ', h('span', { class: 'status-detail', 'data-testid': 'status-detail' }, detail));
     if (kind === 'success' || kind === 'info') {
       statusTimer = window.setTimeout(clearStatus, 8000);
     }
@@ -212,6 +211,16 @@
 
   async function pollReady() {
     window.clearTimeout(state.readyTimer);
+    if (state.polling) return;
+    state.polling = true;
+    try {
+      await pollOnce();
+    } finally {
+      state.polling = false;
+    }
+  }
+
+  async function pollOnce() {
     let message = 'Модель загружается…';
     let offline = false;
     try {
@@ -222,6 +231,8 @@
         if (wasLoading && ui.status.dataset.kind === 'loading') {
           showStatus('success', 'Модель загружена, можно работать.');
         }
+        // A draft typed while the model was loading is checked now.
+        if (wasLoading && ui.draft.value.trim() && !state.checked) runCheck({ quiet: true });
         return;
       }
       const body = await response.json().catch(() => null);
@@ -415,7 +426,6 @@
             'data-testid': 'suggestion',
             'data-template': s.id,
             'aria-pressed': 'false',
-            'aria-describedby': `suggestion-text-${index}`,
           },
           h(
             'span',
@@ -429,7 +439,7 @@
               h('span', { class: 'score-value' }, h('span', { class: 'visually-hidden' }, 'Оценка '), formatNumber(score, 2)),
             ),
           ),
-          h('span', { class: 'suggestion-text', id: `suggestion-text-${index}`, 'data-testid': 'suggestion-text' },
+          h('span', { class: 'suggestion-text', 'data-testid': 'suggestion-text' },
             withGaps(String(s.text || ''))),
           gaps.length
             ? h('span', { class: 'suggestion-note' },
@@ -448,6 +458,9 @@
   async function chooseSuggestion(suggestion, button) {
     for (const other of ui.suggestions.querySelectorAll('.suggestion')) other.setAttribute('aria-pressed', 'false');
     button.setAttribute('aria-pressed', 'true');
+    // The operator's own draft is not lost: the status area offers to bring it back.
+    const previous = ui.draft.value;
+    const ownDraft = previous.trim() && !(state.suggest && state.suggest.suggestions.some((s) => s.text === previous));
     setDraft(String(suggestion.text || ''));
     const gaps = findGaps(Array.from(ui.draft.value));
     ui.draft.focus();
@@ -457,6 +470,19 @@
     const title = String(suggestion.title || suggestion.id);
     const gapNote = gaps.length ? ' Заполните, пожалуйста, выделенные пропуски.' : '';
     showStatus('success', `Шаблон «${title}» перенесён в черновик.`, gapNote.trim() || undefined);
+    if (ownDraft) {
+      ui.status.append(' ', h('button', {
+        type: 'button',
+        class: 'status-action',
+        'data-testid': 'restore-draft',
+        onclick: () => {
+          setDraft(previous, previous.length);
+          ui.draft.focus();
+          runCheck({ quiet: true });
+          showStatus('info', 'Прежний черновик возвращён.');
+        },
+      }, 'Вернуть прежний черновик'));
+    }
     if (!state.suggest) return;
     try {
       await api('/v1/feedback', {
@@ -509,11 +535,40 @@
     return out;
   }
 
+  /** The last check's issues as ranges over the current draft `chars`. While the operator types,
+   *  until the next check answers, issues before and after the edited stretch keep their marks
+   *  (shifted by the length change) and the ones it touched are dropped. */
   function validIssues(chars) {
-    if (!state.checked || state.checked.text !== ui.draft.value) return [];
-    return state.checked.issues
-      .map((issue, index) => ({ issue, index, start: Number(issue.start), end: Number(issue.end) }))
-      .filter((r) => Number.isInteger(r.start) && Number.isInteger(r.end) && r.start >= 0 && r.end <= chars.length);
+    if (!state.checked) return [];
+    const old = Array.from(state.checked.text);
+    let prefix = 0;
+    let suffix = 0;
+    if (state.checked.text !== ui.draft.value) {
+      const limit = Math.min(old.length, chars.length);
+      while (prefix < limit && old[prefix] === chars[prefix]) prefix += 1;
+      while (suffix < limit - prefix && old[old.length - 1 - suffix] === chars[chars.length - 1 - suffix]) suffix += 1;
+    } else {
+      prefix = old.length;
+    }
+    const delta = chars.length - old.length;
+    const tail = old.length - suffix;
+    const ranges = [];
+    state.checked.issues.forEach((issue, index) => {
+      let start = Number(issue.start);
+      let end = Number(issue.end);
+      if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > old.length) return;
+      const empty = start === end;
+      if (prefix === old.length || (empty ? start < prefix : end <= prefix)) {
+        // Before the edit: unchanged.
+      } else if (empty ? start > tail : start >= tail) {
+        start += delta;
+        end += delta;
+      } else {
+        return;
+      }
+      ranges.push({ issue, index, start, end });
+    });
+    return ranges;
   }
 
   function severityOf(issue) {
@@ -538,27 +593,48 @@
     ui.layerGaps.replaceChildren(...gapNodes, '\u200b');
 
     // Issue layer: issues may overlap; each piece takes the most severe issue covering it.
-    const ranges = validIssues(chars).filter((r) => r.end > r.start);
-    const issueNodes = pieces(chars, ranges).map((piece) => {
-      if (!piece.covering.length) return piece.text;
-      const worst = piece.covering.reduce((a, b) =>
-        SEVERITY[severityOf(b.issue)].rank > SEVERITY[severityOf(a.issue)].rank ? b : a);
-      const indices = piece.covering.map((r) => r.index);
-      return h(
-        'span',
-        {
-          class: `issue sev-${severityOf(worst.issue)}${indices.includes(state.focusedIssue) ? ' is-focused' : ''}`,
-          'data-testid': 'draft-issue',
-          'data-issues': indices.join(' '),
-          'data-severity': severityOf(worst.issue),
-        },
-        piece.text,
-      );
-    });
+    // Issues without a span (something to insert) get a small mark at their position.
+    const valid = validIssues(chars);
+    const ranges = valid.filter((r) => r.end > r.start);
+    const inserts = valid.filter((r) => r.end === r.start);
+    const insertMarks = (at) =>
+      inserts
+        .filter((r) => r.start === at)
+        .map((r) =>
+          h('span', {
+            class: `insert sev-${severityOf(r.issue)}${r.index === state.focusedIssue ? ' is-focused' : ''}`,
+            'data-testid': 'draft-insert',
+            'data-issues': String(r.index),
+          }));
+    const issueNodes = [];
+    let position = 0;
+    for (const piece of pieces(chars, ranges)) {
+      issueNodes.push(...insertMarks(position));
+      issueNodes.push(issuePiece(piece));
+      position += Array.from(piece.text).length;
+    }
+    issueNodes.push(...insertMarks(chars.length));
     ui.layerIssues.replaceChildren(...issueNodes, '\u200b');
 
     autosize();
     renderGapHint(gaps);
+  }
+
+  function issuePiece(piece) {
+    if (!piece.covering.length) return piece.text;
+    const worst = piece.covering.reduce((a, b) =>
+      SEVERITY[severityOf(b.issue)].rank > SEVERITY[severityOf(a.issue)].rank ? b : a);
+    const indices = piece.covering.map((r) => r.index);
+    return h(
+      'span',
+      {
+        class: `issue sev-${severityOf(worst.issue)}${indices.includes(state.focusedIssue) ? ' is-focused' : ''}`,
+        'data-testid': 'draft-issue',
+        'data-issues': indices.join(' '),
+        'data-severity': severityOf(worst.issue),
+      },
+      piece.text,
+    );
   }
 
   function renderGapHint(gaps) {
@@ -690,26 +766,25 @@
             'div',
             { class: 'issue-head' },
             h('span', { class: `badge sev-${severity}` }, SEVERITY[severity].label),
-            fragment.trim()
-              ? h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'fragment',
-                  title: 'Показать в черновике',
-                  onclick: () => selectRange(start, end),
-                  'aria-label': `Показать в черновике: «${fragment}»`,
-                },
-                `«${fragment}»`,
-              )
-              : null,
+            h(
+              'button',
+              {
+                type: 'button',
+                class: fragment.trim() ? 'fragment' : 'fragment fragment-place',
+                title: 'Показать в черновике',
+                onclick: () => showIssue(index),
+                'aria-label': fragment.trim() ? `Показать в черновике: «${fragment}»` : `Показать в черновике: ${place(start, chars.length)}`,
+              },
+              fragment.trim() ? `«${fragment}»` : place(start, chars.length),
+            ),
           ),
           h('p', { class: 'issue-message', 'data-testid': 'issue-message' }, capitalize(String(issue.message || ''))),
           replacements.length
             ? h(
               'div',
               { class: 'replacements' },
-              h('span', { class: 'replacements-label' }, replacements.length === 1 ? 'Исправить:' : 'Варианты:'),
+              h('span', { class: 'replacements-label' },
+                start === end ? 'Вставить:' : replacements.length === 1 ? 'Исправить:' : 'Варианты:'),
               ...replacements.map((replacement) =>
                 h(
                   'button',
@@ -719,9 +794,11 @@
                     'data-testid': 'issue-replacement',
                     title: 'Заменить в черновике',
                     onclick: () => applyReplacement(issue, replacement),
-                    'aria-label': replacement
-                      ? `Заменить «${fragment}» на «${replacement}»`
-                      : `Удалить «${fragment}»`,
+                    'aria-label': !replacement
+                      ? `Удалить «${fragment}»`
+                      : start === end
+                        ? `Вставить «${replacement.trim()}»`
+                        : `Заменить «${fragment}» на «${replacement}»`,
                   },
                   replacement ? replacement : 'удалить',
                 )),
@@ -740,6 +817,20 @@
     ui.disabledRules.textContent = disabled.length
       ? `Не проверялось: ${disabled.map((d) => capitalize(String(d.reason || d.rule)).replace(/\.$/, '')).join('; ')}.`
       : '';
+  }
+
+  /** Selects issue `index` of the last check in the draft, wherever the edits since moved it. */
+  function showIssue(index) {
+    const range = validIssues(Array.from(ui.draft.value)).find((r) => r.index === index);
+    if (range) selectRange(range.start, range.end);
+    else showStatus('info', 'Этот фрагмент уже изменён.', 'Замечания обновятся после проверки.');
+  }
+
+  /** Where an insertion goes, in words. */
+  function place(at, length) {
+    if (at === 0) return 'в начале текста';
+    if (at >= length) return 'в конце текста';
+    return 'место вставки';
   }
 
   function focusIssue(index) {
@@ -821,7 +912,11 @@
 
     ui.rewriteDiff.replaceChildren(...renderDiff(diffWords(r.source, r.text)));
 
-    ui.rewriteEdits.replaceChildren(...r.edits.map((edit) => editItem(edit, 'rewrite-edit')));
+    // The edits come in the order the rules ran; the operator reads them in text order.
+    const edits = r.edits.map((edit, order) => ({ edit, order }))
+      .sort((a, b) => (Number(a.edit.start) || 0) - (Number(b.edit.start) || 0) || a.order - b.order)
+      .map((e) => e.edit);
+    ui.rewriteEdits.replaceChildren(...edits.map((edit) => editItem(edit, 'rewrite-edit')));
     if (!r.edits.length) ui.rewriteEdits.append(h('li', { class: 'empty' }, 'Правки не потребовались.'));
 
     ui.rewriteWithheldBlock.hidden = !r.withheld.length;
