@@ -516,7 +516,7 @@ async fn admins_list_and_create_tokens_without_seeing_secrets() {
     assert_error(&send(&app, Method::GET, "/v1/tokens", Some(EDITOR), None).await, StatusCode::FORBIDDEN, "forbidden");
     let again =
         send(&app, Method::POST, "/v1/tokens", Some(ADMIN), Some(json!({"name": "anna", "role": "admin"}))).await;
-    assert_error(&again, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    assert_error(&again, StatusCode::CONFLICT, "conflict");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -535,4 +535,7 @@ async fn openapi_document_lists_every_route() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["securitySchemes"]["token"].is_object());
+    // Two enums named Role (dialogue speaker, token role) must not collapse into one schema.
+    assert_eq!(doc["components"]["schemas"]["Speaker"]["enum"], json!(["client", "operator"]));
+    assert_eq!(doc["components"]["schemas"]["Role"]["enum"], json!(["operator", "editor", "admin"]));
 }

@@ -308,6 +308,13 @@ pub async fn create_token(
     if state.0.tokens.is_dev() {
         return Err(ApiError::new(StatusCode::CONFLICT, "dev_mode", "в режиме разработки токены не используются"));
     }
+    if state.0.tokens.list().iter().any(|(name, _)| name == body.name.trim()) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("токен с именем «{}» уже есть", body.name.trim()),
+        ));
+    }
     let token = state.0.tokens.create(&body.name, body.role)?;
     Ok((StatusCode::CREATED, Json(CreatedToken { name: body.name.trim().to_string(), role: body.role, token })))
 }

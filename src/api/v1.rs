@@ -31,6 +31,7 @@ pub struct DialogueTurn {
     /// `client` or `operator`.
     pub role: Speaker,
     /// What was written.
+    #[schema(max_length = 5000)]
     pub text: String,
     /// When (RFC 3339); the client's latest timestamp gives their local time for rule E2.
     #[serde(default)]
@@ -51,6 +52,7 @@ pub struct Person {
 #[serde(deny_unknown_fields)]
 pub struct SuggestBody {
     /// The dialogue, oldest first; its last client turn is the message to answer.
+    #[schema(min_items = 1, max_items = 50)]
     pub dialogue: Vec<DialogueTurn>,
     /// The client.
     #[serde(default)]
@@ -63,6 +65,7 @@ pub struct SuggestBody {
     pub values: Option<Values>,
     /// How many suggestions (1–20, default 3).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 20)]
     pub k: Option<usize>,
 }
 
@@ -81,9 +84,11 @@ pub struct SuggestAnswer {
 #[serde(deny_unknown_fields)]
 pub struct DraftBody {
     /// The operator's draft.
+    #[schema(min_length = 1, max_length = 5000)]
     pub text: String,
     /// The dialogue so far, oldest first (client messages give context to the rules).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub dialogue: Vec<DialogueTurn>,
     /// The client.
     #[serde(default)]
@@ -113,8 +118,10 @@ pub struct FeedbackBody {
     #[serde(default)]
     pub suggestion_id: Option<String>,
     /// The client's message the suggestions were for.
+    #[schema(min_length = 1, max_length = 5000)]
     pub message: String,
     /// The template id the operator chose.
+    #[schema(min_length = 1)]
     pub chosen: String,
     /// Whether the operator edited the text before sending.
     #[serde(default)]

@@ -126,6 +126,7 @@ impl Signals {
 /// Who wrote a dialogue turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = Speaker)]
 pub enum Role {
     /// The client.
     Client,

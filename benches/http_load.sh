@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# HTTP load test of `sufler serve` (issue 6): a release server on loopback with tokens, 50
+# connections for 30 s on a mix of POST /v1/suggest, /v1/check and /v1/rewrite, measured with
+# oha, beside the encoder's own batch throughput (`sufler bench encoder --json`) measured in the
+# same run on the same machine.
+#
+#   benches/http_load.sh [SECONDS] [SUGGEST_CONNS CHECK_CONNS REWRITE_CONNS]
+#
+# oha sends one URL per run, so the mix is three oha processes started together, one per
+# endpoint, whose connection counts add up to 50 (default 20 suggest + 15 check + 15 rewrite);
+# each reads its bodies line by line from a file (-Z), so the requests carry different client
+# messages and drafts (from eval/chat-messages.txt) rather than one cached text. Every response
+# is stored by oha in SQLite (--db-url), so the latency percentiles per endpoint and overall are
+# exact, not merged from three summaries. An error is any non-2xx answer or any failed request.
+#
+# RATE=N (environment) turns the closed loop into an open one: N requests/s in all, split over
+# the three endpoints in proportion to their connections (oha -q, with --latency-correction so
+# a stalled server is not hidden by coordinated omission). A closed loop of 50 connections
+# measures throughput, but its latency is queueing by construction (Little's law: mean latency
+# = 50 / throughput); the p99 goal is meaningful at a rate the server sustains.
+#
+# Prints: requests, errors (must be 0), p50/p99 per endpoint and overall, throughput (requests/s),
+# the texts the server's encoder embedded (from /metrics), and the ratio of throughput to the
+# encoder's batch throughput, beside the goals (ratio >= 0.8, p99 <= 50 ms). Exit 1 when a
+# request failed; the goals are reported, not enforced. Needs oha (cargo install oha --locked),
+# curl and python3. Sends traffic to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+conns=("${2:-20}" "${3:-15}" "${4:-15}")
+target=${CARGO_TARGET_DIR:-target}
+
+command -v oha >/dev/null || { echo "http_load: installing oha" >&2; cargo install oha --locked; }
+command -v curl >/dev/null || { echo "http_load: curl is missing (apt-get install curl)" >&2; exit 1; }
+echo "http_load: building release" >&2
+cargo build --release --quiet --bin sufler
+bin=$target/release/sufler
+model=models/cache/multilingual-e5-small
+[ -f "$model/config.json" ] || { echo "http_load: $model is missing: run ./setup" >&2; exit 1; }
+export SUFLER_MODEL_DIR=$PWD/$model
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sufler-http-load.XXXXXX")
+server=""
+oha_pids=()
+cleanup() {
+    for p in "${oha_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The encoder alone, before the server starts (nothing else competes for the cores).
+echo "http_load: sufler bench encoder --json" >&2
+"$bin" bench encoder --json > "$work/encoder.json"
+
+# Request bodies, one JSON per line, from the bundled chat messages.
+python3 - "$work" <<'EOF'
+import json, sys
+work = sys.argv[1]
+messages = [l.strip() for l in open("eval/chat-messages.txt", encoding="utf-8") if l.strip()][:200]
+drafts = [
+    "привет, щас гляну твой заказ!!! подожди",
+    "Здравствуйте! Ваш заказ передан в доставку, курьер приедет завтра с 10 до 14.",
+    "ты где взял этот номер? напиши номер заказа",
+    "Добрый день, проверю и вернусь к Вам через 5 минут",
+    "ок, щас посмотрю че там с оплатой",
+    "Здравствуйте, Анна! Деньги вернутся на карту в течение 10 рабочих дней.",
+]
+with open(f"{work}/suggest.jsonl", "w", encoding="utf-8") as f:
+    for m in messages:
+        f.write(json.dumps({"dialogue": [{"role": "client", "text": m}], "client": {"name": "Анна"}, "k": 3},
+                           ensure_ascii=False) + "\n")
+with open(f"{work}/draft.jsonl", "w", encoding="utf-8") as f:
+    for i, m in enumerate(messages):
+        f.write(json.dumps({"text": drafts[i % len(drafts)], "dialogue": [{"role": "client", "text": m}],
+                            "client": {"name": "Анна"}}, ensure_ascii=False) + "\n")
+EOF
+
+# The server, with tokens.
+token=$(python3 -c "import secrets; print(secrets.token_hex(16))")
+SUFLER_TOKENS="operator=op-$token,admin=ad-$token" "$bin" serve --addr 127.0.0.1:0 --db "$work/library.db" \
+    2> "$work/server.log" &
+server=$!
+port=""
+for _ in $(seq 600); do
+    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
+    if [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then break; fi
+    kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.2
+done
+curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "http_load: server not ready" >&2; exit 1; }
+url=http://127.0.0.1:$port
+auth="Authorization: Bearer op-$token"
+admin="Authorization: Bearer ad-$token"
+
+# Warm-up: every endpoint a few times.
+for i in 1 2 3 4 5; do
+    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/suggest.jsonl")" "$url/v1/suggest" >/dev/null
+    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/draft.jsonl")" "$url/v1/check" >/dev/null
+    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/draft.jsonl")" "$url/v1/rewrite" >/dev/null
+done
+curl -sf -H "$admin" "$url/metrics" > "$work/metrics-before.txt"
+
+echo "http_load: ${seconds}s, connections suggest ${conns[0]} + check ${conns[1]} + rewrite ${conns[2]}" >&2
+rate_args=("" "" "")
+if [ -n "${RATE:-}" ]; then
+    total_conns=$((conns[0] + conns[1] + conns[2]))
+    for i in 0 1 2; do
+        rate_args[$i]="-q $(python3 -c "print(max(1, round(${RATE} * ${conns[$i]} / $total_conns)))") --latency-correction"
+    done
+    echo "http_load: open loop, ${RATE} requests/s in all" >&2
+fi
+endpoints=(suggest check rewrite)
+bodies=(suggest draft draft)
+for i in 0 1 2; do
+    e=${endpoints[$i]}
+    # shellcheck disable=SC2086
+    oha -z "${seconds}s" -w -c "${conns[$i]}" ${rate_args[$i]} -m POST -H "$auth" -T application/json -Z "$work/${bodies[$i]}.jsonl" \
+        --no-tui --output-format json --db-url "$work/$e.db" "$url/v1/$e" > "$work/$e.json" 2> "$work/$e.err" &
+    oha_pids+=($!)
+done
+for p in "${oha_pids[@]}"; do wait "$p"; done
+oha_pids=()
+curl -sf -H "$admin" "$url/metrics" > "$work/metrics-after.txt"
+
+python3 benches/http_load_report.py "$work" "$seconds" "${conns[@]}" ${RATE:+--rate "$RATE"}
