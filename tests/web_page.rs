@@ -7,114 +7,18 @@
 //! installs them. Without them the test fails, it never passes silently.
 
 mod common;
+#[path = "http_server/mod.rs"]
+mod http_server;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Longest wait for the model to load.
-const READY_WITHIN: Duration = Duration::from_secs(180);
+use http_server::{Auth, Server};
+
 /// Longest run of the browser script.
 const BROWSER_WITHIN: Duration = Duration::from_secs(300);
-
-/// A running `sufler serve`, killed when dropped (also when the test panics).
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sufler"))
-            .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .env("SUFLER_MODEL_DIR", common::model_dir())
-            .env("RUST_LOG", "warn")
-            .env_remove("SUFLER_TOKENS")
-            .env_remove("SUFLER_TOKENS_FILE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("sufler serve starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(port) = listening_port(&line) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(port);
-                    }
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        // The guard exists from here on: a panic below kills the child.
-        let mut server = Server { child, port: 0, log };
-        server.port = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(port) => port,
-            Err(_) => panic!("sufler serve printed no port; stderr:\n{}", server.log()),
-        };
-        let started = Instant::now();
-        loop {
-            if http_get_status(server.port, "/readyz") == Some(200) {
-                break;
-            }
-            if let Some(status) = server.child.try_wait().expect("child status") {
-                panic!("sufler serve exited ({status}) before it was ready; stderr:\n{}", server.log());
-            }
-            assert!(
-                started.elapsed() < READY_WITHIN,
-                "sufler serve not ready in {READY_WITHIN:?}; stderr:\n{}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-/// The port in `sufler: listening on http://127.0.0.1:PORT (…)`.
-fn listening_port(line: &str) -> Option<u16> {
-    let rest = line.split("listening on http://").nth(1)?;
-    rest.split_whitespace().next()?.rsplit(':').next()?.parse().ok()
-}
-
-/// The status code of `GET path`, or `None` when the server does not answer.
-fn http_get_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
-}
 
 /// The browser the script drives: `$CHROMIUM` or Debian's package.
 fn chromium() -> PathBuf {
@@ -156,13 +60,13 @@ fn operator_page_in_headless_chromium() {
     require_tools(root);
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
-    let server = Server::start(&dir.path().join("library.db"));
-    println!("web page: server ready at {} in {:.1} s", server.url(), started.elapsed().as_secs_f64());
+    let server = Server::start(&dir.path().join("library.db"), Auth::Dev);
+    println!("web page: server ready at {} in {:.1} s", server.url, started.elapsed().as_secs_f64());
 
     let artifacts = root.join("target/web-artifacts");
     let mut script = Command::new("node")
         .arg(root.join("tests/web/page.mjs"))
-        .arg(server.url())
+        .arg(&server.url)
         .arg(&artifacts)
         .env("CHROMIUM", chromium())
         .current_dir(root)
