@@ -169,7 +169,9 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
             || matches!(doc.tok(last), ":" | ";")
             || closing(last) && last > 0 && ends(last - 1)
             || t[last].kind == TokenKind::Punct && matches!(doc.tok(last), "-" | "—" | "–" | "(" | ",");
-        if closed || t[last].kind == TokenKind::Other {
+        // Inside a quotation still open at the line's end («акция «Скажи сыр⏎…»), a mark
+        // would change the quoted name, which is kept verbatim (found by the fuzzer).
+        if closed || t[last].kind == TokenKind::Other || (t[last].quoted && !closing(last)) {
             continue;
         }
         let mark = if is_question(inp, doc, s) { "?" } else { "." };
