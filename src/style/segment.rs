@@ -432,12 +432,17 @@ const MAX_QUOTED_NAME_WORDS: usize = 6;
 
 /// Marks tokens inside «…», „…“ and "…" quotes as quoted, and short quotations (product names,
 /// titles) as protected. A straight quote opens only before a non-space and closes only after
-/// one; a doubled «""» is an escaped quote character, not a boundary.
+/// one; a doubled «""» is an escaped quote character, not a boundary; quotes close on their line.
 fn mark_quotes(text: &str, tokens: &mut [Token]) {
     let is_quote = |t: &Token| t.kind == TokenKind::Punct && &text[t.start..t.end] == "\"";
     let mut open: Option<(usize, char)> = None;
     let mut spans = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
+        // A name or a quotation does not run across a line break: a quote still open at the
+        // end of a line was never closed (the rules would otherwise edit lines "inside" it).
+        if t.kind == TokenKind::Newline {
+            open = None;
+        }
         if t.kind != TokenKind::Punct {
             continue;
         }
