@@ -10,6 +10,9 @@ use std::time::Duration;
 use crate::encoder::{Embedder, Encoder, TextKind};
 use crate::error::{Error, Result};
 
+/// What a refused caller is told.
+const OVERLOADED: &str = "сервер перегружен: повторите, пожалуйста, запрос через секунду";
+
 /// One caller's texts, tokenized, with where to send the vectors.
 struct Job {
     content: Vec<Vec<u32>>,
@@ -144,13 +147,13 @@ impl Embedder for BatchingEmbedder {
         if queued + n > self.options.max_queued_texts {
             self.stats.queued_texts.fetch_sub(n, Ordering::SeqCst);
             metrics::counter!("sufler_encoder_rejected_total").increment(1);
-            return Err(Error::Busy("сервер перегружен: повторите, пожалуйста, запрос через секунду".into()));
+            return Err(Error::Busy(OVERLOADED.into()));
         }
         let (reply, answer) = mpsc::sync_channel(1);
         let job = Job { content, texts: n, tokens, reply };
         if self.sender.try_send(job).is_err() {
             self.stats.queued_texts.fetch_sub(n, Ordering::SeqCst);
-            return Err(Error::Busy("сервер перегружен: повторите, пожалуйста, запрос через секунду".into()));
+            return Err(Error::Busy(OVERLOADED.into()));
         }
         match answer.recv_timeout(self.options.timeout) {
             Ok(result) => result,

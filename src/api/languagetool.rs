@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::auth::Role;
 use super::error::{ApiError, ErrorBody, Form, Json};
 use super::AppState;
-use crate::style::{Context, Issue, Severity};
+use crate::style::{Context, Issue};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/v2/check", post(check)).route("/v2/languages", get(languages))
@@ -344,10 +344,9 @@ fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalo
     let context_length: usize = chars[start..end].iter().map(|c| c.len_utf16()).sum();
     let def = catalog.get(&issue.rule);
     let title = def.map(|d| d.title.clone()).unwrap_or_else(|| issue.rule.clone());
-    let issue_type = match (issue.code.as_str(), issue.severity) {
-        ("C3", _) => "misspelling",
-        (c, _) if c.starts_with('C') => "grammar",
-        (_, Severity::Error) => "style",
+    let issue_type = match issue.code.as_str() {
+        "C3" => "misspelling",
+        c if c.starts_with('C') => "grammar",
         _ => "style",
     };
     Match {
