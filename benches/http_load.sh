@@ -53,32 +53,37 @@ trap cleanup EXIT
 echo "http_load: sufler bench encoder --json" >&2
 "$bin" bench encoder --json > "$work/encoder.json"
 
-# Request bodies, one JSON per line, from the bundled chat messages.
+# Request bodies, one JSON per line. Every line is a different dialogue: the client's message
+# (from eval/chat-messages.txt) and the draft carry that dialogue's own order number, and there
+# are more lines than a run sends, so the server's embedding cache only hits what real work on
+# one dialogue repeats (suggest and answer-all both embed a one-sentence client question), never
+# a text replayed from an earlier cycle of the file.
 python3 - "$work" <<'EOF'
 import json, sys
 work = sys.argv[1]
-messages = [l.strip() for l in open("eval/chat-messages.txt", encoding="utf-8") if l.strip()][:200]
+messages = [l.strip() for l in open("eval/chat-messages.txt", encoding="utf-8") if l.strip()]
 drafts = [
-    "привет, щас гляну твой заказ!!! подожди",
-    "Здравствуйте! Ваш заказ передан в доставку, курьер приедет завтра с 10 до 14.",
-    "ты где взял этот номер? напиши номер заказа",
-    "Добрый день, проверю и вернусь к Вам через 5 минут",
-    "ок, щас посмотрю че там с оплатой",
-    "Здравствуйте, Анна! Деньги вернутся на карту в течение 10 рабочих дней.",
+    "привет, щас гляну твой заказ {n}!!! подожди",
+    "Здравствуйте! Ваш заказ {n} передан в доставку, курьер приедет завтра с 10 до 14.",
+    "ты где взял этот номер? напиши номер заказа, у меня {n} не находится",
+    "Добрый день, проверю заказ {n} и вернусь к Вам через 5 минут",
+    "ок, щас посмотрю че там с оплатой по {n}",
+    "Здравствуйте, Анна! Деньги по заказу {n} вернутся на карту в течение 10 рабочих дней.",
 ]
-with open(f"{work}/suggest.jsonl", "w", encoding="utf-8") as f:
-    for m in messages:
-        f.write(json.dumps({"dialogue": [{"role": "client", "text": m}], "client": {"name": "Анна"}, "k": 3},
-                           ensure_ascii=False) + "\n")
-with open(f"{work}/draft.jsonl", "w", encoding="utf-8") as f:
-    for i, m in enumerate(messages):
-        f.write(json.dumps({"text": drafts[i % len(drafts)], "dialogue": [{"role": "client", "text": m}],
+lines = 60000
+with open(f"{work}/suggest.jsonl", "w", encoding="utf-8") as s, open(f"{work}/draft.jsonl", "w", encoding="utf-8") as d:
+    for i in range(lines):
+        n = f"{4_000_000 + i * 7919 % 1_000_000}"
+        client = f"{messages[i % len(messages)]} Заказ {n}."
+        dialogue = [{"role": "client", "text": client}]
+        s.write(json.dumps({"dialogue": dialogue, "client": {"name": "Анна"}, "k": 3}, ensure_ascii=False) + "\n")
+        d.write(json.dumps({"text": drafts[i % len(drafts)].format(n=n), "dialogue": dialogue,
                             "client": {"name": "Анна"}}, ensure_ascii=False) + "\n")
 EOF
 
 # The server, with tokens.
 token=$(python3 -c "import secrets; print(secrets.token_hex(16))")
-SUFLER_TOKENS="operator=op-$token,admin=ad-$token" "$bin" serve --addr 127.0.0.1:0 --db "$work/library.db" \
+SUFLER_TOKENS="operator=op-$token,admin=ad-$token" "$bin" serve --addr 127.0.0.1:0 --db "$work/library.db" ${SERVE_ARGS:-} \
     2> "$work/server.log" &
 server=$!
 port=""

@@ -84,6 +84,11 @@ def main():
     if batches:
         print(f"server's encoder during the run: {texts:.0f} texts in {batches:.0f} batches "
               f"(mean batch {texts / batches:.1f}), {texts / wall:.1f} texts/s")
+    hits, misses = (metric_sum(f"{work}/metrics-after.txt", name) - metric_sum(f"{work}/metrics-before.txt", name)
+                    for name in ("sufler_encoder_cache_hits_total", "sufler_encoder_cache_misses_total"))
+    if hits + misses:
+        print(f"embedding cache: {hits:.0f} hits, {misses:.0f} misses ({hits / (hits + misses):.0%} of texts "
+              f"served without the encoder)")
     ratio = rps / enc_rps
     if rate:
         print(f"\nthroughput ratio: {ratio:.2f} of the encoder, but the open loop fixes the rate: "

@@ -405,6 +405,20 @@ async fn languagetool_endpoint_speaks_languagetool() {
         "unsupported_language",
     );
     assert_error(&raw(&app, form("language=ru-RU".into())).await, StatusCode::BAD_REQUEST, "bad_request");
+    // The same check as GET with a query string; a disabled category leaves its matches out.
+    let get = |query: String| {
+        Request::get(format!("/v2/check?{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let by_get = raw(&app, get(format!("language=ru-RU&text={encoded}"))).await;
+    assert_eq!(by_get.status, StatusCode::OK, "{}", by_get.text);
+    assert_eq!(by_get.body["matches"], answer.body["matches"]);
+    let category = you["rule"]["category"]["id"].as_str().unwrap();
+    let without = raw(&app, get(format!("language=ru-RU&text={encoded}&disabledCategories={category}"))).await;
+    let left = without.body["matches"].as_array().unwrap();
+    assert!(left.len() < matches.len() && left.iter().all(|m| m["rule"]["category"]["id"] != category));
     let languages = send(&app, Method::GET, "/v2/languages", None, None).await;
     assert_eq!(languages.body[0]["longCode"], "ru-RU");
 }

@@ -102,7 +102,14 @@ fn from_body_rejection(status: StatusCode, text: String) -> ApiError {
         _ => "bad_request",
     };
     let status = if status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
-    ApiError::new(status, code, text)
+    // axum's own text (English, technical) stays after a Russian explanation.
+    let explanation = match code {
+        "body_too_large" => "Тело запроса превышает допустимый размер",
+        "unsupported_media_type" => "Неподдерживаемый тип содержимого: проверьте, пожалуйста, заголовок Content-Type",
+        "invalid_input" => "Поля запроса заполнены неверно",
+        _ => "Тело запроса не удалось прочитать",
+    };
+    ApiError::new(status, code, format!("{explanation}. {text}"))
 }
 
 impl From<JsonRejection> for ApiError {
@@ -119,13 +126,17 @@ impl From<FormRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", r.body_text())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("Параметры запроса заданы неверно. {}", r.body_text()),
+        )
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_path", r.body_text())
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_path", format!("Адрес запроса задан неверно. {}", r.body_text()))
     }
 }
 

@@ -1,4 +1,5 @@
-//! LanguageTool's HTTP API (`POST /v2/check`, `GET /v2/languages`), so existing LanguageTool
+//! LanguageTool's HTTP API (`POST /v2/check`, also as `GET` with a query string, and
+//! `GET /v2/languages`), so existing LanguageTool
 //! clients and browser add-ons pointed at a custom server show sufler's style issues inside
 //! any web chat tool. Only the parts clients read are produced, in LanguageTool's shape.
 //!
@@ -15,18 +16,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Role;
-use super::error::{ApiError, ErrorBody, Form, Json};
+use super::error::{ApiError, ErrorBody, Form, Json, Query};
 use super::AppState;
 use crate::style::{Context, Issue};
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/v2/check", post(check)).route("/v2/languages", get(languages))
+    Router::new().route("/v2/check", post(check).get(check_query)).route("/v2/languages", get(languages))
 }
 
 /// The form LanguageTool clients send. Fields sufler does not use (`motherTongue`,
 /// `preferredVariants`, `level`, …) are accepted and ignored.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct CheckForm {
     /// The text to check (or use `data`).
     #[serde(default)]
@@ -45,6 +47,9 @@ pub struct CheckForm {
     /// Whether only `enabledRules` run.
     #[serde(default)]
     pub enabled_only: Option<String>,
+    /// Category ids to leave out, comma-separated (`SUFLER_A` … `SUFLER_E`, see the matches).
+    #[serde(default)]
+    pub disabled_categories: Option<String>,
     /// The caller's token, for clients that cannot set an Authorization header.
     #[serde(default)]
     pub api_key: Option<String>,
@@ -285,6 +290,22 @@ pub async fn check(
     headers: HeaderMap,
     Form(form): Form<CheckForm>,
 ) -> Result<Json<CheckResponse>, ApiError> {
+    check_form(state, headers, form).await
+}
+
+/// `/v2/check` with the form's fields in the query string, as LanguageTool also accepts.
+#[utoipa::path(get, path = "/v2/check", tag = "languagetool", params(CheckForm),
+    responses((status = 200, body = CheckResponse), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
+    security((), ("token" = [])))]
+pub async fn check_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(form): Query<CheckForm>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    check_form(state, headers, form).await
+}
+
+async fn check_form(state: AppState, headers: HeaderMap, form: CheckForm) -> Result<Json<CheckResponse>, ApiError> {
     state.0.tokens.authorize(&headers, form.api_key.as_deref(), Role::Operator)?;
     let language = form.language.trim();
     if !matches!(language, "ru-RU" | "ru" | "auto") {
@@ -302,6 +323,7 @@ pub async fn check(
     let disabled = rule_list(&form.disabled_rules);
     let enabled = rule_list(&form.enabled_rules);
     let enabled_only = form.enabled_only.as_deref() == Some("true");
+    let disabled_categories = rule_list(&form.disabled_categories);
     let issues = if text.trim().is_empty() {
         Vec::new()
     } else {
@@ -314,6 +336,7 @@ pub async fn check(
         .into_iter()
         .filter(|i| !disabled.contains(&i.rule) && (!enabled_only || enabled.contains(&i.rule)))
         .map(|issue| to_match(&issue, &chars, &offsets, &text, engine.style.catalog()))
+        .filter(|m| !disabled_categories.contains(&m.rule.category.id))
         .collect();
     Ok(Json(CheckResponse {
         software: Software {
@@ -388,6 +411,7 @@ mod tests {
             disabled_rules: None,
             enabled_rules: None,
             enabled_only: None,
+            disabled_categories: None,
             api_key: None,
             username: None,
         }

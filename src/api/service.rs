@@ -127,7 +127,7 @@ impl Modify for TokenScheme {
         super::v1::suggest, super::v1::check, super::v1::rewrite, super::v1::feedback,
         super::templates::list, super::templates::read, super::templates::create, super::templates::update,
         super::templates::approve, super::templates::retire, super::templates::history,
-        super::languagetool::check, super::languagetool::languages,
+        super::languagetool::check, super::languagetool::check_query, super::languagetool::languages,
         super::auth::list_tokens, super::auth::create_token,
         healthz, readyz, metrics, openapi,
     ),

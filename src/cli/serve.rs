@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Most texts waiting for the encoder; beyond it requests get 503 + Retry-After.
     #[arg(long, default_value_t = 512)]
     queue: usize,
+    /// Most tokens in one encoder pass (larger: more throughput, longer waits behind a pass).
+    #[arg(long, default_value_t = BatchOptions::default().batch_tokens)]
+    batch_tokens: usize,
+    /// Embeddings kept in memory by text (0 turns the cache off).
+    #[arg(long, default_value_t = BatchOptions::default().cache_texts)]
+    embedding_cache: usize,
     /// Company word lists and profiles (see `sufler check --help`).
     #[arg(long)]
     style_dir: Option<PathBuf>,
@@ -60,12 +66,21 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         tokens
     };
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) || args.body_limit == 0 || args.queue == 0 {
-        bail!("--timeout, --body-limit and --queue must be positive");
+    if !(args.timeout > 0.0 && args.timeout.is_finite())
+        || args.body_limit == 0
+        || args.queue == 0
+        || args.batch_tokens == 0
+    {
+        bail!("--timeout, --body-limit, --queue and --batch-tokens must be positive");
     }
     let limits =
         Limits { body_bytes: args.body_limit, timeout: Duration::from_secs_f64(args.timeout), ..Limits::default() };
-    let batch = BatchOptions { max_queued_texts: args.queue, timeout: limits.timeout, ..BatchOptions::default() };
+    let batch = BatchOptions {
+        max_queued_texts: args.queue,
+        batch_tokens: args.batch_tokens,
+        timeout: limits.timeout,
+        cache_texts: args.embedding_cache,
+    };
     let state = AppState::new(tokens, limits);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

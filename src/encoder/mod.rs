@@ -24,7 +24,7 @@ pub use tokenize::{TextTokenizer, Window};
 pub const MAX_TEXT_BYTES: usize = 32 * 1024;
 
 /// Which side of retrieval a text is on; e5 was trained with these prefixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextKind {
     /// A question or client message (`query: `).
     Query,

@@ -327,25 +327,54 @@ pub(crate) fn run(
     let mut full = safe.clone();
     full.run(&|_| false);
     let mut withheld = Vec::new();
+    let mut similarity = None;
     let mut result = full;
     if let Some(embedder) = embedder {
-        if result.text != safe.text && meaning_similarity(embedder, &safe.text, &result.text)? < profile.meaning_guard {
+        // The draft, the safe result and the full result in one encoder call (a server queues
+        // each call: one round trip instead of two, and no text embedded twice).
+        let meaning = Meaning::embed(embedder, [draft, &safe.text, &result.text])?;
+        let kept_full = result.text == safe.text || meaning.similarity(1, 2) >= profile.meaning_guard;
+        if !kept_full {
             withheld = result.edits.split_off(safe.edits.len());
             result = safe;
         }
+        similarity = Some(meaning.similarity(0, if kept_full { 2 } else { 1 }));
     }
-    let similarity = embedder.map(|e| meaning_similarity(e, draft, &result.text)).transpose()?;
     let report = engine.check_any_length(&result.text, ctx, embedder)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 
-/// Cosine similarity of the two texts' embeddings (both as queries: they are the same message).
-fn meaning_similarity(embedder: &dyn Embedder, a: &str, b: &str) -> Result<f32> {
-    if a.trim().is_empty() || b.trim().is_empty() {
-        return Ok(if a.trim() == b.trim() { 1.0 } else { 0.0 });
+/// Embeddings of versions of one message (as queries: they are the same message), for their
+/// meaning similarity. A blank version is similar only to another blank one.
+struct Meaning<const N: usize> {
+    blank: [bool; N],
+    vectors: Vec<Vec<f32>>,
+    /// Index into `vectors` of each version (equal texts share one vector).
+    slot: [usize; N],
+}
+
+impl<const N: usize> Meaning<N> {
+    fn embed(embedder: &dyn Embedder, texts: [&str; N]) -> Result<Self> {
+        let blank = texts.map(|t| t.trim().is_empty());
+        let mut distinct: Vec<&str> = Vec::new();
+        let mut slot = [usize::MAX; N];
+        for (i, text) in texts.iter().enumerate().filter(|&(i, _)| !blank[i]) {
+            slot[i] = distinct.iter().position(|d| d == text).unwrap_or_else(|| {
+                distinct.push(text);
+                distinct.len() - 1
+            });
+        }
+        let vectors = if distinct.is_empty() { Vec::new() } else { embedder.embed(&distinct, TextKind::Query)? };
+        Ok(Meaning { blank, vectors, slot })
     }
-    let v = embedder.embed(&[a, b], TextKind::Query)?;
-    Ok(cosine(&v[0], &v[1]))
+
+    fn similarity(&self, a: usize, b: usize) -> f32 {
+        match (self.blank[a], self.blank[b]) {
+            (true, true) => 1.0,
+            (false, false) => cosine(&self.vectors[self.slot[a]], &self.vectors[self.slot[b]]),
+            _ => 0.0,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -182,23 +182,27 @@ fn validate(raw: RawTemplate, format: PackFormat) -> Result<Template, String> {
 /// characters in the id, bad placeholder syntax, empty examples.
 pub fn check(t: &Template) -> Result<(), String> {
     if t.id.is_empty() {
-        return Err("empty id".into());
+        return Err("у шаблона пустой идентификатор".into());
     }
     if t.id.chars().count() > MAX_ID_CHARS || t.id.chars().any(char::is_control) {
-        return Err(format!("id {:?}: at most {MAX_ID_CHARS} characters, no control characters", t.id));
+        return Err(format!("идентификатор {:?}: не более {MAX_ID_CHARS} символов, без управляющих символов", t.id));
     }
     if t.text.is_empty() {
-        return Err(format!("template {:?}: empty text", t.id));
+        return Err(format!("шаблон {:?}: пустой текст", t.id));
     }
-    for (what, s) in [("title", &t.title), ("text", &t.text)] {
+    for (what, s) in [("заголовок", &t.title), ("текст", &t.text)] {
         if s.len() > MAX_TEMPLATE_BYTES {
-            return Err(format!("template {:?}: {what} is {} bytes, the limit is {MAX_TEMPLATE_BYTES}", t.id, s.len()));
+            return Err(format!(
+                "шаблон {:?}: {what} занимает {} байт, допустимо не более {MAX_TEMPLATE_BYTES}",
+                t.id,
+                s.len()
+            ));
         }
     }
-    placeholder::parse(&t.text).map_err(|e| format!("template {:?}: {e}", t.id))?;
+    placeholder::parse(&t.text).map_err(|e| format!("шаблон {:?}: {e}", t.id))?;
     for example in &t.examples {
         if example.is_empty() || example.len() > MAX_TEMPLATE_BYTES {
-            return Err(format!("template {:?}: an example is empty or longer than {MAX_TEMPLATE_BYTES} bytes", t.id));
+            return Err(format!("шаблон {:?}: пример пустой или длиннее {MAX_TEMPLATE_BYTES} байт", t.id));
         }
     }
     Ok(())

@@ -84,16 +84,16 @@ impl fmt::Display for Placeholder {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlaceholderError {
     /// `{` without a closing `}` (or a `}` without an opening one).
-    #[error("unbalanced brace at byte {0}")]
+    #[error("непарная фигурная скобка (байт {0})")]
     Unbalanced(usize),
     /// Braces around something that is not a lower snake-case identifier.
-    #[error("unknown placeholder {0}: use lower snake case, e.g. {{name}} or {{order}}")]
+    #[error("неизвестное поле {0}: используйте строчные латинские буквы и «_», например {{name}} или {{order}}")]
     BadName(String),
     /// A case suffix that is not one of nom, gen, dat, acc, ins, loc.
-    #[error("unknown case in placeholder {0}: use one of nom, gen, dat, acc, ins, loc")]
+    #[error("неизвестный падеж в поле {0}: укажите один из nom, gen, dat, acc, ins, loc")]
     BadCase(String),
     /// A case asked of a placeholder that is not a person's name.
-    #[error("placeholder {0} cannot take a case: only {{name}} and {{operator}} are declined")]
+    #[error("поле {0} не склоняется: падеж можно указать только у {{name}} и {{operator}}")]
     CaseNotDeclinable(String),
 }
 
