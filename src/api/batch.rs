@@ -152,20 +152,27 @@ impl Embedder for BatchingEmbedder {
         self.encoder.model_id()
     }
     fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>> {
-        let Some(cache) = &self.cache else { return self.embed_queued(texts, kind) };
+        let items: Vec<(&str, TextKind)> = texts.iter().map(|t| (*t, kind)).collect();
+        self.embed_mixed(&items)
+    }
+
+    fn embed_mixed(&self, items: &[(&str, TextKind)]) -> Result<Vec<Vec<f32>>> {
+        let Some(cache) = &self.cache else { return self.embed_queued(items) };
+        let key = |(text, kind): &(&str, TextKind)| (*kind, (*text).to_owned());
         let mut found: Vec<Option<Vec<f32>>> = {
             let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-            texts.iter().map(|t| cache.get(&(kind, (*t).to_owned())).cloned()).collect()
+            items.iter().map(|item| cache.get(&key(item)).cloned()).collect()
         };
-        let missing: Vec<&str> = texts.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(t, _)| *t).collect();
-        metrics::counter!("sufler_encoder_cache_hits_total").increment((texts.len() - missing.len()) as u64);
+        let missing: Vec<(&str, TextKind)> =
+            items.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(item, _)| *item).collect();
+        metrics::counter!("sufler_encoder_cache_hits_total").increment((items.len() - missing.len()) as u64);
         metrics::counter!("sufler_encoder_cache_misses_total").increment(missing.len() as u64);
-        let fresh = self.embed_queued(&missing, kind)?;
+        let fresh = self.embed_queued(&missing)?;
         let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut fresh = missing.iter().zip(fresh);
         for slot in found.iter_mut().filter(|v| v.is_none()) {
-            let (text, vector) = fresh.next().expect("one vector per missing text");
-            cache.put((kind, (*text).to_owned()), vector.clone());
+            let (item, vector) = fresh.next().expect("one vector per missing text");
+            cache.put(key(item), vector.clone());
             *slot = Some(vector);
         }
         Ok(found.into_iter().map(|v| v.expect("every text embedded")).collect())
@@ -173,16 +180,19 @@ impl Embedder for BatchingEmbedder {
 }
 
 impl BatchingEmbedder {
-    /// Embeds through the batching queue, without the cache.
-    fn embed_queued(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>> {
-        if texts.is_empty() {
+    /// Embeds through the batching queue, without the cache: one job, whatever the kinds.
+    fn embed_queued(&self, items: &[(&str, TextKind)]) -> Result<Vec<Vec<f32>>> {
+        if items.is_empty() {
             return Ok(Vec::new());
         }
         // Tokenized here, on the caller's thread: the worker only runs the model.
-        let inputs = Encoder::prefixed(texts, kind)?;
+        let mut inputs = Vec::with_capacity(items.len());
+        for (text, kind) in items {
+            inputs.extend(Encoder::prefixed(&[text], *kind)?);
+        }
         let content = self.encoder.tokenizer().content_ids(&inputs)?;
         let tokens = content.iter().map(|c| c.len() + 2).sum();
-        let n = texts.len();
+        let n = items.len();
         let queued = self.stats.queued_texts.fetch_add(n, Ordering::SeqCst);
         if queued + n > self.options.max_queued_texts {
             self.stats.queued_texts.fetch_sub(n, Ordering::SeqCst);

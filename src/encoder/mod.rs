@@ -90,6 +90,21 @@ pub trait Embedder: Send + Sync {
     fn model_id(&self) -> &str;
     /// One unit vector per text, in input order.
     fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>>;
+    /// One unit vector per (text, kind), in input order. An embedder behind a queue overrides
+    /// it to send queries and passages as one job (one wait instead of two).
+    fn embed_mixed(&self, items: &[(&str, TextKind)]) -> Result<Vec<Vec<f32>>> {
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; items.len()];
+        for kind in [TextKind::Query, TextKind::Passage] {
+            let (at, texts): (Vec<usize>, Vec<&str>) =
+                items.iter().enumerate().filter(|(_, (_, k))| *k == kind).map(|(i, (t, _))| (i, *t)).unzip();
+            if !texts.is_empty() {
+                for (i, v) in at.into_iter().zip(self.embed(&texts, kind)?) {
+                    out[i] = Some(v);
+                }
+            }
+        }
+        Ok(out.into_iter().map(|v| v.expect("every kind embedded")).collect())
+    }
 }
 
 /// A padded batch of token sequences, row-major `[rows, len]`, for backends that need one
@@ -329,6 +344,28 @@ pub fn current_threads() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Encodes each text as [kind, length]: enough to see which call served which item.
+    struct Shape;
+    impl Embedder for Shape {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn model_id(&self) -> &str {
+            "shape"
+        }
+        fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>> {
+            Ok(texts.iter().map(|t| vec![(kind == TextKind::Passage) as u8 as f32, t.len() as f32]).collect())
+        }
+    }
+
+    #[test]
+    fn mixed_kinds_come_back_in_input_order() {
+        let items = [("a", TextKind::Passage), ("bb", TextKind::Query), ("ccc", TextKind::Passage)];
+        let got = Shape.embed_mixed(&items).unwrap();
+        assert_eq!(got, vec![vec![1.0, 1.0], vec![0.0, 2.0], vec![1.0, 3.0]]);
+        assert!(Shape.embed_mixed(&[]).unwrap().is_empty());
+    }
 
     #[test]
     fn batch_padding_masks_only_real_tokens() {

@@ -393,16 +393,23 @@ impl Embedder for Recording<'_> {
         self.inner.model_id()
     }
     fn embed(&self, texts: &[&str], kind: crate::encoder::TextKind) -> Result<Vec<Vec<f32>>> {
-        self.inner.embed(texts, kind).map_err(|e| {
-            // The rule gets a copy; the original is kept for the check.
-            let copy = match &e {
-                Error::Busy(m) => Error::Busy(m.clone()),
-                other => Error::Encoder(other.to_string()),
-            };
-            let mut first = self.error.lock().unwrap_or_else(|p| p.into_inner());
-            first.get_or_insert(e);
-            copy
-        })
+        self.inner.embed(texts, kind).map_err(|e| self.keep(e))
+    }
+    fn embed_mixed(&self, items: &[(&str, crate::encoder::TextKind)]) -> Result<Vec<Vec<f32>>> {
+        self.inner.embed_mixed(items).map_err(|e| self.keep(e))
+    }
+}
+
+impl Recording<'_> {
+    /// Keeps the first error for the check and gives the rule a copy.
+    fn keep(&self, e: Error) -> Error {
+        let copy = match &e {
+            Error::Busy(m) => Error::Busy(m.clone()),
+            other => Error::Encoder(other.to_string()),
+        };
+        let mut first = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert(e);
+        copy
     }
 }
 
