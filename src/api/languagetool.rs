@@ -357,6 +357,7 @@ async fn check_form(state: AppState, headers: HeaderMap, form: CheckForm) -> Res
 
 fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalog: &crate::style::Catalog) -> Match {
     let (start, end) = (issue.start.min(chars.len()), issue.end.min(chars.len()));
+    let (start, end, replacements) = widen_insertion(chars, start, end, &issue.replacements);
     let offset = offsets[start];
     let length = offsets[end].saturating_sub(offset);
     // Context: up to 40 characters each side, in the checked text's own units.
@@ -375,7 +376,7 @@ fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalo
     Match {
         message: issue.message.clone(),
         short_message: title.clone(),
-        replacements: issue.replacements.iter().map(|r| Replacement { value: r.clone() }).collect(),
+        replacements: replacements.into_iter().map(|value| Replacement { value }).collect(),
         offset,
         length,
         context: MatchContext { text: context, offset: context_offset, length: context_length },
@@ -389,6 +390,29 @@ fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalo
         },
         ignore_for_incomplete_sentence: false,
         context_for_sure_match: 0,
+    }
+}
+
+/// An insertion (an empty span: a missing greeting, full stop or softener) as a match over the
+/// word it touches, with that word inside each replacement: LanguageTool clients cannot
+/// underline an empty match, and applying the replacement must still insert only the text.
+fn widen_insertion(chars: &[char], start: usize, end: usize, replacements: &[String]) -> (usize, usize, Vec<String>) {
+    if start != end || chars.is_empty() {
+        return (start, end, replacements.to_vec());
+    }
+    let word = |c: &char| !c.is_whitespace();
+    if chars[start..].first().is_some_and(word) {
+        // The word that begins here: the insertion goes before it.
+        let to = start + chars[start..].iter().take_while(|c| word(c)).count();
+        let covered: String = chars[start..to].iter().collect();
+        (start, to, replacements.iter().map(|r| format!("{r}{covered}")).collect())
+    } else if start > 0 && word(&chars[start - 1]) {
+        // The word that ends here: the insertion goes after it.
+        let from = start - chars[..start].iter().rev().take_while(|c| word(c)).count();
+        let covered: String = chars[from..start].iter().collect();
+        (from, start, replacements.iter().map(|r| format!("{covered}{r}")).collect())
+    } else {
+        (start, end, replacements.to_vec())
     }
 }
 
@@ -415,6 +439,20 @@ mod tests {
             api_key: None,
             username: None,
         }
+    }
+
+    #[test]
+    fn insertions_cover_the_word_they_touch() {
+        let chars: Vec<char> = "щас гляну".chars().collect();
+        let at_start = widen_insertion(&chars, 0, 0, &["Здравствуйте! ".into()]);
+        assert_eq!(at_start, (0, 3, vec!["Здравствуйте! щас".to_string()]));
+        let at_end = widen_insertion(&chars, 9, 9, &[".".into()]);
+        assert_eq!(at_end, (4, 9, vec!["гляну.".to_string()]));
+        // A real span, an empty text and an insertion between spaces stay as they are.
+        assert_eq!(widen_insertion(&chars, 0, 3, &["сейчас".into()]).1, 3);
+        assert_eq!(widen_insertion(&[], 0, 0, &["!".into()]), (0, 0, vec!["!".to_string()]));
+        let spaces: Vec<char> = "а  б".chars().collect();
+        assert_eq!(widen_insertion(&spaces, 2, 2, &["x".into()]).1, 2);
     }
 
     #[test]
