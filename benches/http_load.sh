@@ -13,17 +13,21 @@
 # is stored by oha in SQLite (--db-url), so the latency percentiles per endpoint and overall are
 # exact, not merged from three summaries. An error is any non-2xx answer or any failed request.
 #
-# RATE=N (environment) turns the closed loop into an open one: N requests/s in all, split over
-# the three endpoints in proportion to their connections (oha -q, with --latency-correction so
-# a stalled server is not hidden by coordinated omission). A closed loop of 50 connections
-# measures throughput, but its latency is queueing by construction (Little's law: mean latency
-# = 50 / throughput); the p99 goal is meaningful at a rate the server sustains.
+# Two phases, each on its own fresh dialogues:
+# 1. capacity — a closed loop: every connection sends its next request as soon as the last
+#    one is answered. It measures throughput (the ratio goal); its latency is queueing by
+#    construction (Little's law: mean latency = 50 connections / throughput).
+# 2. latency — an open loop at a fixed rate (oha -q, split over the endpoints in proportion to
+#    their connections, with --latency-correction so a stalled server is not hidden by
+#    coordinated omission): the p99 goal, measured at RATE requests/s (default: half the
+#    capacity phase's throughput — a server is run below its capacity, not at it).
 #
-# Prints: requests, errors (must be 0), p50/p99 per endpoint and overall, throughput (requests/s),
-# the texts the server's encoder embedded (from /metrics), and the ratio of throughput to the
-# encoder's batch throughput, beside the goals (ratio >= 0.8, p99 <= 50 ms). Exit 1 when a
-# request failed; the goals are reported, not enforced. Needs oha (cargo install oha --locked),
-# curl and python3. Sends traffic to 127.0.0.1 only.
+# Prints per phase: requests, errors (must be 0), p50/p99 per endpoint and overall, throughput
+# (requests/s), the texts the server's encoder embedded and the cache hits (from /metrics), and
+# the ratio of throughput to the encoder's batch throughput, beside the goals (ratio >= 0.8,
+# p99 <= 50 ms). Exit 1 when a request failed; the goals are reported, not enforced. Needs oha
+# (cargo install oha --locked), curl and python3. Sends traffic to 127.0.0.1 only.
+# SERVE_ARGS (environment) passes extra flags to `sufler serve` (e.g. --batch-tokens 2048).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -58,9 +62,11 @@ echo "http_load: sufler bench encoder --json" >&2
 # are more lines than a run sends, so the server's embedding cache only hits what real work on
 # one dialogue repeats (suggest and answer-all both embed a one-sentence client question), never
 # a text replayed from an earlier cycle of the file.
-python3 - "$work" <<'EOF'
-import json, sys
-work = sys.argv[1]
+bodies() {
+python3 - "$work/$1" "$2" <<'EOF'
+import json, os, sys
+work, base = sys.argv[1], int(sys.argv[2])
+os.makedirs(work, exist_ok=True)
 messages = [l.strip() for l in open("eval/chat-messages.txt", encoding="utf-8") if l.strip()]
 drafts = [
     "привет, щас гляну твой заказ {n}!!! подожди",
@@ -73,13 +79,17 @@ drafts = [
 lines = 60000
 with open(f"{work}/suggest.jsonl", "w", encoding="utf-8") as s, open(f"{work}/draft.jsonl", "w", encoding="utf-8") as d:
     for i in range(lines):
-        n = f"{4_000_000 + i * 7919 % 1_000_000}"
+        n = f"{base + i * 7919 % 1_000_000}"
         client = f"{messages[i % len(messages)]} Заказ {n}."
         dialogue = [{"role": "client", "text": client}]
         s.write(json.dumps({"dialogue": dialogue, "client": {"name": "Анна"}, "k": 3}, ensure_ascii=False) + "\n")
         d.write(json.dumps({"text": drafts[i % len(drafts)].format(n=n), "dialogue": dialogue,
                             "client": {"name": "Анна"}}, ensure_ascii=False) + "\n")
 EOF
+}
+bodies capacity 4000000
+bodies latency 5000000
+bodies warmup 6000000
 
 # The server, with tokens.
 token=$(python3 -c "import secrets; print(secrets.token_hex(16))")
@@ -100,32 +110,43 @@ admin="Authorization: Bearer ad-$token"
 
 # Warm-up: every endpoint a few times.
 for i in 1 2 3 4 5; do
-    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/suggest.jsonl")" "$url/v1/suggest" >/dev/null
-    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/draft.jsonl")" "$url/v1/check" >/dev/null
-    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/draft.jsonl")" "$url/v1/rewrite" >/dev/null
+    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/warmup/suggest.jsonl")" "$url/v1/suggest" >/dev/null
+    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/warmup/draft.jsonl")" "$url/v1/check" >/dev/null
+    curl -sf -H "$auth" -H 'Content-Type: application/json' -d "$(sed -n "${i}p" "$work/warmup/draft.jsonl")" "$url/v1/rewrite" >/dev/null
 done
-curl -sf -H "$admin" "$url/metrics" > "$work/metrics-before.txt"
 
-echo "http_load: ${seconds}s, connections suggest ${conns[0]} + check ${conns[1]} + rewrite ${conns[2]}" >&2
-rate_args=("" "" "")
-if [ -n "${RATE:-}" ]; then
-    total_conns=$((conns[0] + conns[1] + conns[2]))
+# run_phase NAME [RATE]: the three oha processes together, then the phase's report.
+run_phase() {
+    local phase=$1 rate=${2:-} dir=$work/$1 rate_args=("" "" "")
+    curl -sf -H "$admin" "$url/metrics" > "$dir/metrics-before.txt"
+    echo "http_load: $phase: ${seconds}s, connections suggest ${conns[0]} + check ${conns[1]} + rewrite ${conns[2]}${rate:+, $rate requests/s}" >&2
+    if [ -n "$rate" ]; then
+        local total_conns=$((conns[0] + conns[1] + conns[2]))
+        for i in 0 1 2; do
+            rate_args[$i]="-q $(python3 -c "print(max(1, round($rate * ${conns[$i]} / $total_conns)))") --latency-correction"
+        done
+    fi
+    local endpoints=(suggest check rewrite) files=(suggest draft draft)
     for i in 0 1 2; do
-        rate_args[$i]="-q $(python3 -c "print(max(1, round(${RATE} * ${conns[$i]} / $total_conns)))") --latency-correction"
+        local e=${endpoints[$i]}
+        # shellcheck disable=SC2086
+        oha -z "${seconds}s" -w -c "${conns[$i]}" ${rate_args[$i]} -m POST -H "$auth" -T application/json \
+            -Z "$dir/${files[$i]}.jsonl" --no-tui --output-format json --db-url "$dir/$e.db" "$url/v1/$e" \
+            > "$dir/$e.json" 2> "$dir/$e.err" &
+        oha_pids+=($!)
     done
-    echo "http_load: open loop, ${RATE} requests/s in all" >&2
-fi
-endpoints=(suggest check rewrite)
-bodies=(suggest draft draft)
-for i in 0 1 2; do
-    e=${endpoints[$i]}
-    # shellcheck disable=SC2086
-    oha -z "${seconds}s" -w -c "${conns[$i]}" ${rate_args[$i]} -m POST -H "$auth" -T application/json -Z "$work/${bodies[$i]}.jsonl" \
-        --no-tui --output-format json --db-url "$work/$e.db" "$url/v1/$e" > "$work/$e.json" 2> "$work/$e.err" &
-    oha_pids+=($!)
-done
-for p in "${oha_pids[@]}"; do wait "$p"; done
-oha_pids=()
-curl -sf -H "$admin" "$url/metrics" > "$work/metrics-after.txt"
+    for p in "${oha_pids[@]}"; do wait "$p"; done
+    oha_pids=()
+    curl -sf -H "$admin" "$url/metrics" > "$dir/metrics-after.txt"
+    cp "$work/encoder.json" "$dir/"
+    python3 benches/http_load_report.py "$dir" "$seconds" "${conns[@]}" ${rate:+--rate "$rate"} || failed=1
+}
 
-python3 benches/http_load_report.py "$work" "$seconds" "${conns[@]}" ${RATE:+--rate "$RATE"}
+failed=0
+run_phase capacity
+capacity=$(python3 -c "
+import json
+runs = [json.load(open('$work/capacity/' + e + '.json')) for e in ('suggest', 'check', 'rewrite')]
+print(round(sum(sum(r['statusCodeDistribution'].values()) for r in runs) / max(r['summary']['total'] for r in runs)))")
+run_phase latency "${RATE:-$((capacity / 2))}"
+exit $failed
