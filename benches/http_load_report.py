@@ -96,8 +96,8 @@ def main():
     else:
         print(f"\ncapacity phase: throughput ratio (requests/s ÷ encoder batch texts/s) {ratio:.2f}   "
               f"goal ≥ {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'NOT met'}")
-        print(f"(a closed loop's latency is queueing: 50 connections / {rps:.0f} requests/s = "
-              f"{50 / rps * 1e3:.0f} ms mean by Little's law; the p99 goal is the latency phase's)")
+        print(f"(a closed loop's latency is queueing: {sum(conns.values())} connections / {rps:.0f} requests/s = "
+              f"{sum(conns.values()) / rps * 1e3:.0f} ms mean by Little's law; the p99 goal is the latency phase's)")
     print(f"errors: {errors_total} (must be 0)")
     sys.exit(1 if errors_total else 0)
 
