@@ -14,6 +14,7 @@ pub mod error;
 pub mod eval;
 pub mod models;
 pub mod rank;
+pub mod report;
 pub mod style;
 pub mod templates;
 

@@ -126,17 +126,30 @@ enum EvalCommand {
         #[command(flatten)]
         encoder: EncoderArgs,
     },
-    /// Rewrite dev set (JSONL of drafts with expected properties): pass rate.
+    /// Rewrite set (JSONL of drafts with expected properties): pass rate, findings per rule
+    /// before and after, time per draft, failing cases with diffs.
     Rewrite {
-        /// The set, e.g. eval/sets/rewrite-dev.jsonl.
+        /// The set, e.g. eval/sets/rewrite-dev.jsonl (format: eval/sets/README.md).
         file: PathBuf,
-        /// Also write per-case results as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        out: cli::report::ReportArgs,
         /// Print every failing case.
         #[arg(long, short)]
         verbose: bool,
         /// Do not load the encoder (answer-all and the meaning guard are then off).
+        #[arg(long)]
+        no_encoder: bool,
+        #[command(flatten)]
+        encoder: EncoderArgs,
+    },
+    /// Check set (JSONL of drafts with rules that must and must not fire): what the checker
+    /// catches and what it leaves alone.
+    Check {
+        /// The set, e.g. eval/sets/check-dev.jsonl (format: eval/sets/README.md).
+        file: PathBuf,
+        #[command(flatten)]
+        out: cli::report::ReportArgs,
+        /// Do not load the encoder (the answer-all rule is then off).
         #[arg(long)]
         no_encoder: bool,
         #[command(flatten)]
@@ -204,8 +217,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { what: EvalCommand::Encodechka { dir, json, encoder } } => {
             cli::model::eval_encodechka(&encoder, &dir, json)
         }
-        Command::Eval { what: EvalCommand::Rewrite { file, json, verbose, no_encoder, encoder } } => {
-            cli::style::eval_rewrite(&file, json, verbose, (!no_encoder).then_some(&encoder))
+        Command::Eval { what: EvalCommand::Rewrite { file, out, verbose, no_encoder, encoder } } => {
+            cli::style::eval_rewrite(&file, &out, verbose, (!no_encoder).then_some(&encoder))
+        }
+        Command::Eval { what: EvalCommand::Check { file, out, no_encoder, encoder } } => {
+            cli::style::eval_check(&file, &out, (!no_encoder).then_some(&encoder))
         }
         Command::Eval { what: EvalCommand::Formality { dir } } => cli::style::eval_formality(&dir),
         Command::Eval { what: EvalCommand::Suggest { file, pack, json, verbose, encoder } } => {

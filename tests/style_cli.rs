@@ -130,11 +130,17 @@ fn formality_eval_reaches_the_goal() {
 
 #[test]
 fn rewrite_dev_set_pass_rate() {
-    let out = sufler(&["eval", "rewrite", "eval/sets/rewrite-dev.jsonl"], b"");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("rewrite.json");
+    let args = ["eval", "rewrite", "eval/sets/rewrite-dev.jsonl", "--fail-under", "pass_rate=0.9", "--json"];
+    let out = sufler(&[&args[..], &[json.to_str().unwrap()]].concat(), b"");
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rate: f64 = text.rsplit("pass rate ").next().unwrap().trim().parse().unwrap();
-    assert!(rate >= 0.9, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rate = report["metrics"][0]["value"].as_f64().unwrap();
+    assert_eq!(report["metrics"][0]["id"], "pass_rate");
+    assert!(rate >= 0.9 && report["sections"].as_array().unwrap().len() >= 3, "{rate}");
+    // Nothing in the set was left out.
+    assert!(report["warnings"].as_array().unwrap().is_empty());
 }
 
 #[test]

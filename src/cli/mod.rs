@@ -3,6 +3,7 @@
 
 pub mod library;
 pub mod model;
+pub mod report;
 pub mod serve;
 pub mod style;
 

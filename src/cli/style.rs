@@ -9,6 +9,7 @@ use clap::Args;
 use sufler::encoder::{Embedder, Encoder};
 use sufler::style::{Context as Dialogue, Issue, StyleEngine};
 
+use super::report::{emit, ReportArgs};
 use super::EncoderArgs;
 
 /// The dialogue around a draft, and how to run the style engine.
@@ -219,32 +220,48 @@ pub fn rules(json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn eval_rewrite(file: &Path, json: Option<PathBuf>, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
-    let cases = sufler::eval::rewrite_set::load(file)?;
+/// A progress bar over `total` cases on stderr (hidden when stderr is not a terminal).
+fn case_bar(total: usize) -> indicatif::ProgressBar {
+    indicatif::ProgressBar::new(total as u64).with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} {eta}").expect("valid template"),
+    )
+}
+
+pub fn eval_rewrite(file: &Path, out: &ReportArgs, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
+    let loaded = sufler::eval::rewrite_set::load(file)?;
     let engine = StyleEngine::embedded()?;
     let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
-    let bar = indicatif::ProgressBar::new(cases.len() as u64)
-        .with_style(indicatif::ProgressStyle::with_template("cases {bar:40} {pos}/{len}").expect("valid template"));
-    let report =
-        sufler::eval::rewrite_set::run(&engine, encoder.as_ref().map(|e| e as &dyn Embedder), &cases, &|done, _| {
-            bar.set_position(done as u64)
-        })?;
+    let bar = case_bar(loaded.cases.len()).with_message("черновики");
+    let result = sufler::eval::rewrite_set::run(
+        &engine,
+        encoder.as_ref().map(|e| e as &dyn Embedder),
+        &loaded.cases,
+        &|done, _| bar.set_position(done as u64),
+    )?;
     bar.finish_and_clear();
-    for r in report.results.iter().filter(|r| !r.passed && verbose) {
+    for r in result.results.iter().filter(|r| !r.passed && verbose) {
         println!("FAIL {}: {}\n     → {}", r.id, r.failures.join("; "), r.rewrite.replace('\n', "⏎"));
     }
-    println!(
-        "rewrite set {}: {}/{} cases pass, pass rate {:.3}",
-        file.display(),
-        report.passed,
-        report.cases,
-        report.pass_rate
-    );
-    if let Some(path) = json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    let mut report = result.to_report(&file.display().to_string(), &loaded.cases);
+    report.warnings = loaded.warnings;
+    emit(&report, out)
+}
+
+pub fn eval_check(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) -> Result<()> {
+    let engine = StyleEngine::embedded()?;
+    let loaded = sufler::eval::check_set::load(file, &engine)?;
+    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    let bar = case_bar(loaded.cases.len()).with_message("черновики");
+    let results = sufler::eval::check_set::run(
+        &engine,
+        encoder.as_ref().map(|e| e as &dyn Embedder),
+        &loaded.cases,
+        &|done, _| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    let mut report = sufler::eval::check_set::report(&file.display().to_string(), &loaded.cases, &results);
+    report.warnings = loaded.warnings;
+    emit(&report, out)
 }
 
 pub fn eval_formality(dir: &Path) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Evaluation harnesses that measure the engine against published figures.
 
+pub mod check_set;
 pub mod encodechka;
 pub mod formality;
+pub mod input;
 pub mod rewrite_set;
 pub mod suggest;

@@ -3,12 +3,16 @@
 //! the expected rules fire and the guarded ones do not, the rewrite contains and lacks what it
 //! should, good drafts stay byte for byte, facts survive, and rewriting again changes nothing.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::input::{read_jsonl, Loaded};
 use crate::encoder::Embedder;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::report::{CaseView, NamedValues, Section};
 use crate::style::lexicon::fold;
 use crate::style::{Context, StyleEngine};
 
@@ -72,6 +76,12 @@ pub struct CaseResult {
     pub similarity: Option<f32>,
     /// Rules whose edits the meaning guard withheld.
     pub withheld: Vec<String>,
+    /// Rules the check reported on the draft (one entry per finding).
+    pub draft_rules: Vec<String>,
+    /// Rules still reported on the rewrite.
+    pub rewrite_rules: Vec<String>,
+    /// Time of the check and the rewrite, ms.
+    pub millis: f64,
 }
 
 /// The outcome of the whole set.
@@ -87,18 +97,13 @@ pub struct Report {
     pub results: Vec<CaseResult>,
 }
 
-/// Reads a JSONL set; a bad line is reported with its number.
-pub fn load(path: &Path) -> Result<Vec<Case>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut cases = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let case: Case = serde_json::from_str(line).map_err(|e| Error::dataset(path, i + 1, e.to_string()))?;
-        cases.push(case);
-    }
-    if cases.is_empty() {
-        return Err(Error::dataset(path, 0, "no cases"));
-    }
-    Ok(cases)
+/// Reads a JSONL set; a bad line is left out with a warning naming its number.
+pub fn load(path: &Path) -> Result<Loaded<Case>> {
+    read_jsonl(
+        path,
+        |c: &Case| &c.id,
+        |c| crate::encoder::check_text(&c.draft).map_err(|why| format!("черновик: {why}")),
+    )
 }
 
 /// Whether `phrase` occurs in `text` as whole words, ignoring case (or, for non-word phrases
@@ -118,6 +123,7 @@ fn has_phrase(text: &str, phrase: &str) -> bool {
 /// Runs one case.
 pub fn run_case(engine: &StyleEngine, embedder: Option<&dyn Embedder>, case: &Case) -> Result<CaseResult> {
     let mut failures = Vec::new();
+    let started = Instant::now();
     let check = engine.check(&case.draft, &case.context, embedder)?;
     let fired: Vec<&str> = check.issues.iter().map(|i| i.rule.as_str()).collect();
     for rule in &case.expect.rules {
@@ -131,6 +137,7 @@ pub fn run_case(engine: &StyleEngine, embedder: Option<&dyn Embedder>, case: &Ca
         }
     }
     let rewrite = engine.rewrite(&case.draft, &case.context, embedder)?;
+    let millis = started.elapsed().as_secs_f64() * 1e3;
     let text = &rewrite.text;
     for needle in &case.expect.rewrite_contains {
         if !text.contains(needle.as_str()) {
@@ -160,7 +167,10 @@ pub fn run_case(engine: &StyleEngine, embedder: Option<&dyn Embedder>, case: &Ca
         failures,
         similarity: rewrite.similarity,
         withheld: rewrite.withheld.iter().map(|e| e.rule.clone()).collect(),
+        draft_rules: check.issues.iter().map(|i| i.rule.clone()).collect(),
+        rewrite_rules: rewrite.issues.iter().map(|i| i.rule.clone()).collect(),
         rewrite: rewrite.text,
+        millis,
     })
 }
 
@@ -178,6 +188,74 @@ pub fn run(
     }
     let passed = results.iter().filter(|r| r.passed).count();
     Ok(Report { cases: cases.len(), passed, pass_rate: passed as f64 / cases.len() as f64, results })
+}
+
+impl Report {
+    /// The shared report form: pass rate, findings per rule before and after the rewrite, the
+    /// time per case and the failing cases with their diffs.
+    pub fn to_report(&self, input: &str, cases: &[Case]) -> crate::report::Report {
+        let mut r = crate::report::Report::new("eval-rewrite", "Переписывание черновиков", input);
+        r.push_metric("pass_rate", "доля черновиков, где все ожидания выполнены", self.pass_rate, true);
+        r.push_metric("cases", "черновиков", self.cases as f64, true);
+        let per_100 = |n: usize| n as f64 * 100.0 / self.cases.max(1) as f64;
+        let before: usize = self.results.iter().map(|c| c.draft_rules.len()).sum();
+        let after: usize = self.results.iter().map(|c| c.rewrite_rules.len()).sum();
+        r.push_metric(
+            "findings_per_100_before",
+            "замечаний на 100 черновиков до переписывания",
+            per_100(before),
+            false,
+        );
+        r.push_metric(
+            "findings_per_100_after",
+            "замечаний на 100 черновиков после переписывания",
+            per_100(after),
+            false,
+        );
+        let mut counts: BTreeMap<&str, [f64; 2]> = BTreeMap::new();
+        for c in &self.results {
+            for rule in &c.draft_rules {
+                counts.entry(rule).or_default()[0] += 1.0;
+            }
+            for rule in &c.rewrite_rules {
+                counts.entry(rule).or_default()[1] += 1.0;
+            }
+        }
+        r.sections.push(Section::GroupedBars {
+            title: "Замечания по правилам до и после переписывания".into(),
+            y_label: "замечаний".into(),
+            categories: counts.keys().map(|k| k.to_string()).collect(),
+            series: vec![
+                NamedValues { name: "черновик".into(), values: counts.values().map(|v| v[0]).collect() },
+                NamedValues {
+                    name: "после переписывания".into(), values: counts.values().map(|v| v[1]).collect()
+                },
+            ],
+        });
+        r.sections.push(Section::Histogram {
+            title: "Время проверки и переписывания одного черновика".into(),
+            x_label: "мс".into(),
+            values: self.results.iter().map(|c| c.millis).collect(),
+            bins: 20,
+        });
+        r.sections.push(Section::Cases {
+            title: "Черновики с невыполненными ожиданиями".into(),
+            cases: self
+                .results
+                .iter()
+                .zip(cases)
+                .filter(|(res, _)| !res.passed)
+                .map(|(res, case)| CaseView {
+                    id: res.id.clone(),
+                    summary: case.note.clone(),
+                    before: case.draft.clone(),
+                    after: Some(res.rewrite.clone()),
+                    notes: res.failures.clone(),
+                })
+                .collect(),
+        });
+        r
+    }
 }
 
 #[cfg(test)]
