@@ -128,12 +128,12 @@ pub fn run_case(engine: &StyleEngine, embedder: Option<&dyn Embedder>, case: &Ca
     let fired: Vec<&str> = check.issues.iter().map(|i| i.rule.as_str()).collect();
     for rule in &case.expect.rules {
         if !fired.contains(&rule.as_str()) {
-            failures.push(format!("rule {rule} did not fire"));
+            failures.push(format!("не сработало {rule}"));
         }
     }
     for rule in &case.expect.absent {
         if fired.contains(&rule.as_str()) {
-            failures.push(format!("rule {rule} fired but must not"));
+            failures.push(format!("сработало лишнее {rule}"));
         }
     }
     let rewrite = engine.rewrite(&case.draft, &case.context, embedder)?;
@@ -141,25 +141,25 @@ pub fn run_case(engine: &StyleEngine, embedder: Option<&dyn Embedder>, case: &Ca
     let text = &rewrite.text;
     for needle in &case.expect.rewrite_contains {
         if !text.contains(needle.as_str()) {
-            failures.push(format!("rewrite lacks «{needle}»"));
+            failures.push(format!("в переписанном тексте нет «{needle}»"));
         }
     }
     for phrase in &case.expect.rewrite_excludes {
         if has_phrase(text, phrase) {
-            failures.push(format!("rewrite still has «{phrase}»"));
+            failures.push(format!("в переписанном тексте осталось «{phrase}»"));
         }
     }
     if case.expect.unchanged && *text != case.draft {
-        failures.push("a good draft was changed".into());
+        failures.push("хороший черновик изменён".into());
     }
     for fact in &case.expect.facts {
         if !text.contains(fact.as_str()) {
-            failures.push(format!("fact «{fact}» lost"));
+            failures.push(format!("потерян факт «{fact}»"));
         }
     }
     let again = engine.rewrite(text, &case.context, embedder)?;
     if again.text != *text {
-        failures.push(format!("not idempotent: second rewrite gave «{}»", again.text));
+        failures.push(format!("повторное переписывание дало другой текст: «{}»", again.text));
     }
     Ok(CaseResult {
         id: case.id.clone(),
@@ -190,6 +190,9 @@ pub fn run(
     Ok(Report { cases: cases.len(), passed, pass_rate: passed as f64 / cases.len() as f64, results })
 }
 
+/// Rules shown in the before / after plot.
+const MOST_RULES_PLOTTED: usize = 12;
+
 impl Report {
     /// The shared report form: pass rate, findings per rule before and after the rewrite, the
     /// time per case and the failing cases with their diffs.
@@ -212,23 +215,27 @@ impl Report {
             per_100(after),
             false,
         );
-        let mut counts: BTreeMap<&str, [f64; 2]> = BTreeMap::new();
+        let mut by_rule: BTreeMap<&str, [f64; 2]> = BTreeMap::new();
         for c in &self.results {
             for rule in &c.draft_rules {
-                counts.entry(rule).or_default()[0] += 1.0;
+                by_rule.entry(rule).or_default()[0] += 1.0;
             }
             for rule in &c.rewrite_rules {
-                counts.entry(rule).or_default()[1] += 1.0;
+                by_rule.entry(rule).or_default()[1] += 1.0;
             }
         }
+        // The rules with the most findings: a readable number of groups.
+        let mut counts: Vec<(&str, [f64; 2])> = by_rule.into_iter().collect();
+        counts.sort_by(|a, b| (b.1[0] + b.1[1]).total_cmp(&(a.1[0] + a.1[1])));
+        counts.truncate(MOST_RULES_PLOTTED);
         r.sections.push(Section::GroupedBars {
-            title: "Замечания по правилам до и после переписывания".into(),
+            title: format!("Замечания по правилам до и после переписывания ({MOST_RULES_PLOTTED} самых частых)"),
             y_label: "замечаний".into(),
-            categories: counts.keys().map(|k| k.to_string()).collect(),
+            categories: counts.iter().map(|(rule, _)| rule.to_string()).collect(),
             series: vec![
-                NamedValues { name: "черновик".into(), values: counts.values().map(|v| v[0]).collect() },
+                NamedValues { name: "черновик".into(), values: counts.iter().map(|(_, v)| v[0]).collect() },
                 NamedValues {
-                    name: "после переписывания".into(), values: counts.values().map(|v| v[1]).collect()
+                    name: "после переписывания".into(), values: counts.iter().map(|(_, v)| v[1]).collect()
                 },
             ],
         });
@@ -237,6 +244,28 @@ impl Report {
             x_label: "мс".into(),
             values: self.results.iter().map(|c| c.millis).collect(),
             bins: 20,
+        });
+        // The drafts with the most findings, to read what the rewrite does to the worst ones.
+        let mut worst: Vec<(&CaseResult, &Case)> =
+            self.results.iter().zip(cases).filter(|(res, case)| res.rewrite != case.draft).collect();
+        worst.sort_by_key(|(res, _)| std::cmp::Reverse(res.draft_rules.len()));
+        r.sections.push(Section::Cases {
+            title: "Самые слабые черновики и их переписанные версии".into(),
+            cases: worst
+                .into_iter()
+                .take(10)
+                .map(|(res, case)| CaseView {
+                    id: res.id.clone(),
+                    summary: format!(
+                        "замечаний в черновике: {}, после: {}",
+                        res.draft_rules.len(),
+                        res.rewrite_rules.len()
+                    ),
+                    before: case.draft.clone(),
+                    after: Some(res.rewrite.clone()),
+                    notes: res.failures.clone(),
+                })
+                .collect(),
         });
         r.sections.push(Section::Cases {
             title: "Черновики с невыполненными ожиданиями".into(),

@@ -20,7 +20,7 @@ th{background:#f0f3f6}td.num{text-align:right;font-variant-numeric:tabular-nums;
 .warn li{color:#8a4b00}
 .plot svg{max-width:100%;height:auto}
 .case{border-top:1px solid #e6eaee;padding:10px 0}.case:first-of-type{border-top:0}
-.case .id{font-weight:600}.case pre{white-space:pre-wrap;word-break:break-word;background:#f7f9fa;padding:8px;border-radius:6px;margin:6px 0;font:14px/1.45 inherit}
+.case .id{font-weight:600}.case pre{white-space:pre-wrap;word-break:break-word;background:#f7f9fa;padding:8px;border-radius:6px;margin:6px 0;font:14px/1.45 ui-monospace,monospace}
 ins{background:#d4f5dd;text-decoration:none}del{background:#fbd9d6}
 .empty{color:#5b6670;font-style:italic}
 @media print{body{background:#fff}section{break-inside:avoid;border:0}}

