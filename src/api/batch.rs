@@ -53,6 +53,8 @@ impl Default for BatchOptions {
 }
 
 type CacheKey = (TextKind, String);
+/// Vectors by (kind, text), shared by the handles.
+type VectorCache = Arc<Mutex<LruCache<CacheKey, Vec<f32>>>>;
 
 /// Counters the metrics endpoint reads.
 #[derive(Debug, Default)]
@@ -68,7 +70,7 @@ pub struct BatchingEmbedder {
     sender: mpsc::SyncSender<Job>,
     stats: Arc<QueueStats>,
     options: BatchOptions,
-    cache: Option<Arc<Mutex<LruCache<CacheKey, Vec<f32>>>>>,
+    cache: Option<VectorCache>,
 }
 
 impl BatchingEmbedder {

@@ -220,25 +220,28 @@ pub fn rules(json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A progress bar over `total` cases on stderr (hidden when stderr is not a terminal).
-fn case_bar(total: usize) -> indicatif::ProgressBar {
-    indicatif::ProgressBar::new(total as u64).with_style(
-        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} {eta}").expect("valid template"),
-    )
+/// Runs `run` over `total` drafts with the encoder (unless `None`) and a progress bar on stderr
+/// (hidden when stderr is not a terminal).
+fn run_set<T>(
+    total: usize,
+    encoder: Option<&EncoderArgs>,
+    run: impl FnOnce(Option<&dyn Embedder>, &dyn Fn(usize, usize)) -> sufler::Result<T>,
+) -> Result<T> {
+    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    let bar = indicatif::ProgressBar::new(total as u64).with_style(
+        indicatif::ProgressStyle::with_template("черновики {bar:40} {pos}/{len} {eta}").expect("valid template"),
+    );
+    let result = run(encoder.as_ref().map(|e| e as &dyn Embedder), &|done, _| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    Ok(result)
 }
 
 pub fn eval_rewrite(file: &Path, out: &ReportArgs, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
     let loaded = sufler::eval::rewrite_set::load(file)?;
     let engine = StyleEngine::embedded()?;
-    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
-    let bar = case_bar(loaded.cases.len()).with_message("черновики");
-    let result = sufler::eval::rewrite_set::run(
-        &engine,
-        encoder.as_ref().map(|e| e as &dyn Embedder),
-        &loaded.cases,
-        &|done, _| bar.set_position(done as u64),
-    )?;
-    bar.finish_and_clear();
+    let result = run_set(loaded.cases.len(), encoder, |embedder, progress| {
+        sufler::eval::rewrite_set::run(&engine, embedder, &loaded.cases, progress)
+    })?;
     for r in result.results.iter().filter(|r| !r.passed && verbose) {
         println!("FAIL {}: {}\n     → {}", r.id, r.failures.join("; "), r.rewrite.replace('\n', "⏎"));
     }
@@ -250,15 +253,9 @@ pub fn eval_rewrite(file: &Path, out: &ReportArgs, verbose: bool, encoder: Optio
 pub fn eval_check(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) -> Result<()> {
     let engine = StyleEngine::embedded()?;
     let loaded = sufler::eval::check_set::load(file, &engine)?;
-    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
-    let bar = case_bar(loaded.cases.len()).with_message("черновики");
-    let results = sufler::eval::check_set::run(
-        &engine,
-        encoder.as_ref().map(|e| e as &dyn Embedder),
-        &loaded.cases,
-        &|done, _| bar.set_position(done as u64),
-    )?;
-    bar.finish_and_clear();
+    let results = run_set(loaded.cases.len(), encoder, |embedder, progress| {
+        sufler::eval::check_set::run(&engine, embedder, &loaded.cases, progress)
+    })?;
     let mut report = sufler::eval::check_set::report(&file.display().to_string(), &loaded.cases, &results);
     report.warnings = loaded.warnings;
     emit(&report, out)

@@ -41,6 +41,21 @@ fn draw(
     Some(svg)
 }
 
+/// The legend box of a chart whose series carry labels.
+fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font((FONT, 13))
+        .position(position)
+        .draw()?;
+    Ok(())
+}
+
 fn short(label: &str) -> String {
     if label.chars().count() <= MAX_LABEL {
         label.to_string()
@@ -142,23 +157,14 @@ pub(super) fn grouped_bars(y_label: &str, categories: &[String], series: &[Named
                 .label(s.name.as_str())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
 /// Lines with point markers and a legend.
 pub(super) fn curve(x_label: &str, y_label: &str, series: &[NamedPoints]) -> Option<String> {
     let points = || series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
-    if points().next().is_none() {
-        return None;
-    }
+    points().next()?;
     let (mut x0, mut x1, mut y1) = (f64::MAX, f64::MIN, 0.0f64);
     for &(x, y) in points() {
         (x0, x1, y1) = (x0.min(x), x1.max(x), y1.max(y));
@@ -190,14 +196,7 @@ pub(super) fn curve(x_label: &str, y_label: &str, series: &[NamedPoints]) -> Opt
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 13))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     })
 }
 
