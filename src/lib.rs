@@ -17,6 +17,7 @@ pub mod rank;
 pub mod report;
 pub mod style;
 pub mod templates;
+pub mod tone;
 
 pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
 pub use error::{Error, Result};

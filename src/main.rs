@@ -81,6 +81,8 @@ enum Command {
     },
     /// Run the HTTP API and the operator page.
     Serve(cli::serve::ServeArgs),
+    /// Train the tone heads (label and 0–100 politeness) and write them with a model card.
+    TrainTone(cli::tone::TrainToneArgs),
     /// Evaluate against external benchmarks.
     Eval {
         #[command(subcommand)]
@@ -227,6 +229,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { what: EvalCommand::Suggest { file, pack, json, verbose, encoder } } => {
             cli::library::eval_suggest(&file, pack.as_deref(), json, verbose, &encoder)
         }
+        Command::TrainTone(args) => cli::tone::train_tone(&args),
         Command::Templates { what } => cli::library::templates(what),
         Command::Suggest(args) => cli::library::suggest(args),
         Command::Feedback { what: FeedbackCommand::Import { file, db } } => cli::library::feedback_import(&file, &db),

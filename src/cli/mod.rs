@@ -6,6 +6,7 @@ pub mod model;
 pub mod report;
 pub mod serve;
 pub mod style;
+pub mod tone;
 
 use std::path::PathBuf;
 

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use sufler::encoder::{Embedder, Encoder};
 use sufler::style::{Context as Dialogue, Issue, StyleEngine};
+use sufler::tone::ToneModel;
 
 use super::report::{emit, ReportArgs};
 use super::EncoderArgs;
@@ -128,10 +129,20 @@ pub fn check(args: &StyleArgs, json: bool) -> Result<()> {
     let draft = read_draft()?;
     let ctx = args.context()?;
     let engine = args.engine()?;
-    let encoder = args.encoder(!ctx.client_messages.is_empty())?;
+    // The tone is reported when its weights exist (`sufler train-tone`); it needs the encoder.
+    let tone = if args.no_encoder { None } else { ToneModel::load_default().ok() };
+    let encoder = args.encoder(!ctx.client_messages.is_empty() || tone.is_some())?;
     let report = engine.check(&draft, &ctx, encoder.as_ref().map(|e| e as &dyn Embedder))?;
+    let tone = match (&tone, &encoder) {
+        (Some(tone), Some(encoder)) if !draft.trim().is_empty() => {
+            tone.score(encoder, &[draft.as_str()])?.into_iter().next()
+        }
+        _ => None,
+    };
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut out = serde_json::to_value(&report)?;
+        out["tone"] = serde_json::to_value(&tone)?;
+        println!("{out}");
         return Ok(());
     }
     let paint = Paint::detect();
@@ -139,6 +150,9 @@ pub fn check(args: &StyleArgs, json: bool) -> Result<()> {
         println!("Замечаний нет.");
     }
     print_issues(&draft, &report.issues, &paint);
+    if let Some(t) = &tone {
+        println!("Тон: {}, вежливость {:.0} из 100.", t.label.russian(), t.politeness);
+    }
     for d in &report.disabled {
         eprintln!("{}: {}", d.rule, d.reason);
     }

@@ -6,3 +6,4 @@ pub mod formality;
 pub mod input;
 pub mod rewrite_set;
 pub mod suggest;
+pub mod tydip;

@@ -1,0 +1,325 @@
+//! Tone of a message: a label (formal, neutral, informal, rude) and a 0–100 politeness score,
+//! from small heads over the encoder's embeddings, trained by `sufler train-tone` on data
+//! written for this project (`prompts/tone/`) and saved as safetensors.
+//!
+//! Politeness is not formality: a «Вы» can be cold and a «ты» warm. The politeness head is
+//! trained on *pairs* — the same request said impolitely and politely — as a pairwise ridge
+//! regression on the embedding differences, so the topic of a message cancels out and only
+//! the way it is said is learnt. A count of politeness markers (greetings, «пожалуйста»,
+//! «не могли бы», thanks, apologies) is added as one standardised feature, because e5's
+//! sentence vectors carry the request's topic far more strongly than these small words.
+
+mod train;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+
+use crate::encoder::{Embedder, TextKind};
+use crate::error::{Error, Result};
+
+pub use train::{train, ToneData, TrainReport};
+
+/// Where `sufler train-tone` writes the weights by default.
+pub const DEFAULT_PATH: &str = "models/cache/tone/tone.safetensors";
+/// Overrides [`DEFAULT_PATH`].
+pub const PATH_ENV: &str = "SUFLER_TONE";
+
+/// A message's register and manner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ToneLabel {
+    /// Polite and formal («Будьте добры, уточните, пожалуйста, …»).
+    Formal,
+    /// Factual, neither softened nor curt.
+    Neutral,
+    /// Colloquial, chatty («ща гляну»), not necessarily rude.
+    Informal,
+    /// Curt, demanding, reproachful or insulting.
+    Rude,
+}
+
+impl ToneLabel {
+    /// Every label, in the order of [`ToneScore::probabilities`].
+    pub const ALL: [ToneLabel; 4] = [ToneLabel::Formal, ToneLabel::Neutral, ToneLabel::Informal, ToneLabel::Rude];
+
+    /// The id used in data files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToneLabel::Formal => "formal",
+            ToneLabel::Neutral => "neutral",
+            ToneLabel::Informal => "informal",
+            ToneLabel::Rude => "rude",
+        }
+    }
+
+    /// The label as shown to people.
+    pub fn russian(self) -> &'static str {
+        match self {
+            ToneLabel::Formal => "официальный",
+            ToneLabel::Neutral => "нейтральный",
+            ToneLabel::Informal => "разговорный",
+            ToneLabel::Rude => "грубый",
+        }
+    }
+
+    fn index(self) -> usize {
+        ToneLabel::ALL.iter().position(|l| *l == self).expect("a label of ALL")
+    }
+}
+
+/// The tone of one message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToneScore {
+    /// The most likely label.
+    pub label: ToneLabel,
+    /// Probability of each label, in the order of [`ToneLabel::ALL`].
+    pub probabilities: [f32; 4],
+    /// Politeness, 0 (rude) to 100 (very polite); 50 is an ordinary message.
+    pub politeness: f32,
+}
+
+/// The trained heads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToneModel {
+    dim: usize,
+    /// Politeness direction in embedding space.
+    politeness: Vec<f32>,
+    /// Mean and spread of the raw politeness projection over the training texts.
+    projection_scale: (f32, f32),
+    /// Mean and spread of the marker count over the training texts.
+    marker_scale: (f32, f32),
+    /// Weight of the standardised marker count beside the standardised projection.
+    marker_weight: f32,
+    /// Lower-case stems counted as politeness markers.
+    markers: Vec<String>,
+    /// Label head: 4 × dim weights (row per label) and 4 biases.
+    label_weights: Vec<f32>,
+    label_bias: [f32; 4],
+    /// Free-form facts about the training run, kept in the file's metadata.
+    metadata: HashMap<String, String>,
+}
+
+impl ToneModel {
+    /// The weights' path: `$SUFLER_TONE` or [`DEFAULT_PATH`].
+    pub fn default_path() -> PathBuf {
+        std::env::var_os(PATH_ENV).map_or_else(|| PathBuf::from(DEFAULT_PATH), PathBuf::from)
+    }
+
+    /// Loads the weights from [`ToneModel::default_path`].
+    pub fn load_default() -> Result<ToneModel> {
+        let path = Self::default_path();
+        if !path.is_file() {
+            return Err(Error::ModelNotFound(format!(
+                "нет весов тона {}: обучите их командой `sufler train-tone` (её запускает ./setup)",
+                path.display()
+            )));
+        }
+        Self::load(&path)
+    }
+
+    /// Reads weights written by [`ToneModel::save`].
+    pub fn load(path: &Path) -> Result<ToneModel> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let corrupt = |reason: String| Error::CorruptModel { path: path.into(), reason };
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let read = |name: &str| -> Result<Vec<f32>> {
+            let t = tensors.tensor(name).map_err(|e| corrupt(format!("{name}: {e}")))?;
+            if t.dtype() != Dtype::F32 {
+                return Err(corrupt(format!("{name}: expected f32")));
+            }
+            Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        };
+        let metadata: HashMap<String, String> = header.metadata().clone().unwrap_or_default();
+        let number = |key: &str| -> Result<f32> {
+            metadata.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| corrupt(format!("metadata {key} missing")))
+        };
+        let politeness = read("politeness")?;
+        let label_weights = read("labels.weight")?;
+        let bias = read("labels.bias")?;
+        let dim = politeness.len();
+        if dim == 0 || label_weights.len() != 4 * dim || bias.len() != 4 {
+            return Err(corrupt("tensor shapes do not match".into()));
+        }
+        let markers: Vec<String> = metadata
+            .get("markers")
+            .map(|m| m.split('\n').filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default();
+        Ok(ToneModel {
+            dim,
+            politeness,
+            projection_scale: (number("projection_mean")?, number("projection_std")?),
+            marker_scale: (number("marker_mean")?, number("marker_std")?),
+            marker_weight: number("marker_weight")?,
+            markers,
+            label_weights,
+            label_bias: [bias[0], bias[1], bias[2], bias[3]],
+            metadata,
+        })
+    }
+
+    /// Writes the weights (and the training facts) as safetensors, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut metadata = self.metadata.clone();
+        for (key, value) in [
+            ("projection_mean", self.projection_scale.0),
+            ("projection_std", self.projection_scale.1),
+            ("marker_mean", self.marker_scale.0),
+            ("marker_std", self.marker_scale.1),
+            ("marker_weight", self.marker_weight),
+        ] {
+            metadata.insert(key.into(), value.to_string());
+        }
+        metadata.insert("markers".into(), self.markers.join("\n"));
+        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let (p, w, b) = (bytes(&self.politeness), bytes(&self.label_weights), bytes(&self.label_bias));
+        fn view(data: &[u8], shape: Vec<usize>) -> Result<TensorView<'_>> {
+            TensorView::new(Dtype::F32, shape, data).map_err(|e| Error::InvalidInput(e.to_string()))
+        }
+        let tensors = vec![
+            ("politeness", view(&p, vec![self.dim])?),
+            ("labels.weight", view(&w, vec![4, self.dim])?),
+            ("labels.bias", view(&b, vec![4])?),
+        ];
+        let data = safetensors::serialize(tensors, Some(metadata)).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let partial = path.with_extension("safetensors.partial");
+        std::fs::write(&partial, data).map_err(|e| Error::io(&partial, e))?;
+        std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+    }
+
+    /// A training fact recorded in the file (e.g. `data_sha256`).
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
+    }
+
+    /// Politeness markers found in `text` (lower-case stems, counted with repeats).
+    pub fn marker_count(&self, text: &str) -> usize {
+        marker_count(&self.markers, text)
+    }
+
+    /// Tones of `texts`, embedding them with `embedder`.
+    pub fn score(&self, embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<ToneScore>> {
+        let embeddings = embedder.embed(texts, TextKind::Query)?;
+        Ok(texts.iter().zip(&embeddings).map(|(t, e)| self.score_embedded(t, e)).collect())
+    }
+
+    /// The tone of `text` whose `query:` embedding is `embedding`.
+    pub fn score_embedded(&self, text: &str, embedding: &[f32]) -> ToneScore {
+        let dot = |w: &[f32]| w.iter().zip(embedding).map(|(a, b)| a * b).sum::<f32>();
+        let projection = (dot(&self.politeness) - self.projection_scale.0) / self.projection_scale.1;
+        let markers = (self.marker_count(text) as f32 - self.marker_scale.0) / self.marker_scale.1;
+        let z = projection + self.marker_weight * markers;
+        let politeness = 100.0 / (1.0 + (-z).exp());
+        let logits: Vec<f32> =
+            (0..4).map(|k| dot(&self.label_weights[k * self.dim..(k + 1) * self.dim]) + self.label_bias[k]).collect();
+        let probabilities = softmax4(&logits);
+        let best = (0..4).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b])).unwrap_or(1);
+        ToneScore { label: ToneLabel::ALL[best], probabilities, politeness }
+    }
+}
+
+fn softmax4(logits: &[f32]) -> [f32; 4] {
+    let max = logits.iter().copied().fold(f32::MIN, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    [exp[0] / sum, exp[1] / sum, exp[2] / sum, exp[3] / sum]
+}
+
+/// Occurrences of `markers` (lower-case stems) in lower-cased `text`.
+pub fn marker_count(markers: &[String], text: &str) -> usize {
+    let lower = text.to_lowercase().replace('ё', "е");
+    markers.iter().map(|m| lower.matches(m.as_str()).count()).sum()
+}
+
+/// Spearman's rank correlation, ties given their average rank.
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+        let mut ranks = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i;
+            while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
+                j += 1;
+            }
+            let average = (i + j) as f64 / 2.0;
+            for &k in &order[i..=j] {
+                ranks[k] = average;
+            }
+            i = j + 1;
+        }
+        ranks
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let (va, vb): (f64, f64) = (ra.iter().map(|x| (x - ma).powi(2)).sum(), rb.iter().map(|y| (y - mb).powi(2)).sum());
+    if va == 0.0 || vb == 0.0 {
+        0.0
+    } else {
+        cov / (va * vb).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> ToneModel {
+        // dim 2: politeness along x; labels: formal +x, rude −x, informal +y, neutral 0.
+        ToneModel {
+            dim: 2,
+            politeness: vec![1.0, 0.0],
+            projection_scale: (0.0, 0.5),
+            marker_scale: (0.5, 1.0),
+            marker_weight: 0.3,
+            markers: vec!["пожалуйст".into()],
+            label_weights: vec![4.0, 0.0, 0.0, 0.0, 0.0, 4.0, -4.0, 0.0],
+            label_bias: [0.0, 0.5, 0.0, 0.0],
+            metadata: HashMap::from([("data_sha256".into(), "abc".into())]),
+        }
+    }
+
+    #[test]
+    fn scores_follow_the_heads() {
+        let m = toy();
+        let polite = m.score_embedded("Подождите, пожалуйста", &[1.0, 0.0]);
+        let rude = m.score_embedded("Ждите", &[-1.0, 0.0]);
+        assert_eq!((polite.label, rude.label), (ToneLabel::Formal, ToneLabel::Rude));
+        assert!(polite.politeness > 85.0 && rude.politeness < 15.0, "{polite:?} {rude:?}");
+        assert!((polite.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(m.score_embedded("ну", &[0.0, 1.0]).label, ToneLabel::Informal);
+    }
+
+    #[test]
+    fn weights_round_trip_through_safetensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tone/tone.safetensors");
+        let m = toy();
+        m.save(&path).unwrap();
+        let back = ToneModel::load(&path).unwrap();
+        assert_eq!(back.metadata("data_sha256"), Some("abc"));
+        assert_eq!(back.score_embedded("пожалуйста", &[0.3, 0.2]), m.score_embedded("пожалуйста", &[0.3, 0.2]));
+        std::fs::write(&path, b"not safetensors").unwrap();
+        assert!(matches!(ToneModel::load(&path), Err(Error::CorruptModel { .. })));
+    }
+
+    #[test]
+    fn markers_and_ranks() {
+        let markers = vec!["пожалуйст".to_string(), "спасиб".to_string()];
+        assert_eq!(marker_count(&markers, "Спасибо! Пожалуйста, пожалуйста."), 3);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        // Ties share their average rank: x = [0, 0, 1] against y = [1, 2, 3] is 0.866.
+        assert!((spearman(&[0.0, 0.0, 1.0], &[1.0, 2.0, 3.0]) - 0.8660254).abs() < 1e-6);
+        assert_eq!(spearman(&[1.0, 1.0], &[1.0, 2.0]), 0.0);
+    }
+}
