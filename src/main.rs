@@ -165,9 +165,8 @@ enum EvalCommand {
         /// The template pack the labels refer to (default: the embedded default pack).
         #[arg(long)]
         pack: Option<PathBuf>,
-        /// Also write the report as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        out: cli::report::ReportArgs,
         /// List the cold-start misses.
         #[arg(long, short)]
         verbose: bool,
@@ -226,8 +225,8 @@ fn run(cli: Cli) -> Result<()> {
             cli::style::eval_check(&file, &out, (!no_encoder).then_some(&encoder))
         }
         Command::Eval { what: EvalCommand::Formality { dir } } => cli::style::eval_formality(&dir),
-        Command::Eval { what: EvalCommand::Suggest { file, pack, json, verbose, encoder } } => {
-            cli::library::eval_suggest(&file, pack.as_deref(), json, verbose, &encoder)
+        Command::Eval { what: EvalCommand::Suggest { file, pack, out, verbose, encoder } } => {
+            cli::library::eval_suggest(&file, pack.as_deref(), &out, verbose, &encoder)
         }
         Command::TrainTone(args) => cli::tone::train_tone(&args),
         Command::Templates { what } => cli::library::templates(what),

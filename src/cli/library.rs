@@ -13,6 +13,7 @@ use sufler::templates::pack::{self, PackFormat};
 use sufler::templates::store::Feedback;
 use sufler::templates::{Status, Store};
 
+use super::report::{emit, ReportArgs};
 use super::{bad_input, EncoderArgs};
 
 /// Where the template library is.
@@ -366,47 +367,32 @@ fn pct(x: f64) -> String {
 pub fn eval_suggest(
     file: &Path,
     pack_file: Option<&Path>,
-    json: Option<PathBuf>,
+    out: &ReportArgs,
     verbose: bool,
     encoder: &EncoderArgs,
 ) -> Result<()> {
-    let cases = dev_set::load(file)?;
     let templates = match pack_file {
         Some(path) => pack::read_pack(path)?,
         None => pack::default_pack(),
     };
+    let loaded = dev_set::load(file, &templates)?;
     let encoder = encoder.load()?;
-    let report = dev_set::run(&templates, &cases, &encoder, Weights::default())?;
-    let opt = |x: Option<f64>| x.map_or("—".to_string(), pct);
-    println!("{} cases, {} templates", report.cases, report.templates);
-    println!("{:<44} {:>6} {:>6} {:>6} {:>9} {:>9}", "setting", "R@1", "R@3", "MRR", "abstain P", "abstain R");
-    for (name, m) in [
-        ("e5 bi-encoder baseline (passage: title+text)", &report.baseline),
-        ("sufler cold start", &report.cold),
-        ("sufler cold start, id/title/text only", &report.cold_bare),
-        ("sufler cold + half the set as clicks", &report.half_feedback),
-        ("sufler warm (examples + clicks)", &report.warm),
-    ] {
-        println!(
-            "{name:<44} {:>6} {:>6} {:>6} {:>9} {:>9}",
-            pct(m.r1),
-            pct(m.r3),
-            pct(m.mrr),
-            opt(m.abstain_precision),
-            opt(m.abstain_recall)
-        );
-    }
+    let spinner = indicatif::ProgressBar::new_spinner().with_message("ранжирование в пяти настройках…");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let result = dev_set::run(&templates, &loaded.cases, &encoder, Weights::default())?;
+    spinner.finish_and_clear();
+    println!("{} cases, {} templates", result.cases, result.templates);
     println!(
         "cold − baseline: {:+.1} pts R@1; clicks − cold: {:+.1} pts R@1",
-        100.0 * (report.cold.r1 - report.baseline.r1),
-        100.0 * (report.half_feedback.r1 - report.cold.r1)
+        100.0 * (result.cold.r1 - result.baseline.r1),
+        100.0 * (result.half_feedback.r1 - result.cold.r1)
     );
     println!("cold R@1 by register:");
-    for (register, r1, n) in &report.cold_by_register {
+    for (register, r1, n) in &result.cold_by_register {
         println!("  {register:<12} {} ({n})", pct(*r1));
     }
     if verbose {
-        for o in report.cold_outcomes.iter().filter(|o| o.rank.is_some_and(|r| r > 1)) {
+        for o in result.cold_outcomes.iter().filter(|o| o.rank.is_some_and(|r| r > 1)) {
             println!(
                 "  miss {}: top {}, right at {}",
                 o.id,
@@ -415,9 +401,7 @@ pub fn eval_suggest(
             );
         }
     }
-    if let Some(path) = json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    let mut report = result.to_report(&file.display().to_string(), &loaded.cases);
+    report.warnings = loaded.warnings;
+    emit(&report, out)
 }

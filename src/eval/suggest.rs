@@ -12,9 +12,11 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use super::input::{read_jsonl, Loaded};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
 use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
+use crate::report::{CaseView, NamedPoints, Section};
 use crate::templates::store::Feedback;
 use crate::templates::Template;
 
@@ -50,23 +52,25 @@ impl Case {
     }
 }
 
-/// Reads a dev set, one case per line (blank lines skipped).
-pub fn load(path: &Path) -> Result<Vec<Case>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut cases = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let case: Case = serde_json::from_str(line).map_err(|e| Error::dataset(path, i + 1, e.to_string()))?;
-        crate::encoder::check_text(&case.text).map_err(|why| Error::dataset(path, i + 1, why))?;
-        cases.push(case);
-    }
-    if cases.is_empty() {
-        return Err(Error::dataset(path, 0, "no cases"));
-    }
-    Ok(cases)
+/// Reads a dev set, one case per line; a line that does not parse, repeats an id, has an
+/// unusable text or a label that is not a template of `templates` is left out with a warning.
+pub fn load(path: &Path, templates: &[Template]) -> Result<Loaded<Case>> {
+    let known: std::collections::HashSet<&str> = templates.iter().map(|t| t.id.as_str()).collect();
+    read_jsonl(
+        path,
+        |c: &Case| &c.id,
+        |c| {
+            crate::encoder::check_text(&c.text).map_err(|why| format!("текст не подходит: {why}"))?;
+            match c.labels.iter().find(|l| !known.contains(l.as_str())) {
+                Some(label) => Err(format!("шаблона {label:?} нет в библиотеке")),
+                None => Ok(()),
+            }
+        },
+    )
 }
 
 /// Ranking quality of one setting.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metrics {
     /// Share of labelled messages whose top template is a right one.
     pub r1: f64,
@@ -82,6 +86,8 @@ pub struct Metrics {
     pub abstain_precision: Option<f64>,
     /// Of the messages with no right template, the share abstained on.
     pub abstain_recall: Option<f64>,
+    /// R@k for k = 1..=10.
+    pub recall_at: Vec<f64>,
 }
 
 /// One case's outcome in one setting.
@@ -95,6 +101,8 @@ pub struct Outcome {
     pub top: String,
     /// Whether the engine abstained.
     pub abstain: bool,
+    /// Time to rank the templates for the message, ms.
+    pub millis: f64,
 }
 
 /// Everything `sufler eval suggest` prints.
@@ -118,6 +126,68 @@ pub struct Report {
     pub cold_by_register: Vec<(String, f64, usize)>,
     /// Per-case outcomes of the cold setting (for `-v`).
     pub cold_outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    /// The shared report form: the headline metrics of the cold start (what a new library gets)
+    /// beside the baseline and the settings with clicks and examples, R@k curves, the ranking
+    /// time per message and the cold-start misses.
+    pub fn to_report(&self, input: &str, cases: &[Case]) -> crate::report::Report {
+        let mut r = crate::report::Report::new("eval-suggest", "Подсказки шаблонов: качество ранжирования", input);
+        let settings = [
+            ("", "sufler, холодный старт", &self.cold),
+            ("baseline_", "e5 без доработок", &self.baseline),
+            ("clicks_", "sufler + клики половины набора", &self.half_feedback),
+            ("warm_", "sufler + примеры и клики", &self.warm),
+        ];
+        for (prefix, name, m) in settings {
+            r.push_metric(&format!("{prefix}r@1"), &format!("R@1, {name}"), m.r1, true);
+            r.push_metric(&format!("{prefix}r@3"), &format!("R@3, {name}"), m.r3, true);
+            r.push_metric(&format!("{prefix}mrr"), &format!("MRR, {name}"), m.mrr, true);
+        }
+        r.push_metric("cases", "сообщений в наборе", self.cases as f64, true);
+        if let Some(p) = self.cold.abstain_precision {
+            r.push_metric("abstain_precision", "точность отказа от подсказки", p, true);
+        }
+        r.sections.push(Section::Curve {
+            title: "Доля сообщений с верным шаблоном среди первых k (R@k)".into(),
+            x_label: "k".into(),
+            y_label: "R@k".into(),
+            series: settings
+                .iter()
+                .map(|(_, name, m)| NamedPoints {
+                    name: name.to_string(),
+                    points: m.recall_at.iter().enumerate().map(|(k, v)| ((k + 1) as f64, *v)).collect(),
+                })
+                .collect(),
+        });
+        r.sections.push(Section::Histogram {
+            title: "Время ранжирования одного сообщения (холодный старт)".into(),
+            x_label: "мс".into(),
+            values: self.cold_outcomes.iter().map(|o| o.millis).collect(),
+            bins: 20,
+        });
+        r.sections.push(Section::Cases {
+            title: "Промахи холодного старта".into(),
+            cases: self
+                .cold_outcomes
+                .iter()
+                .zip(cases)
+                .filter(|(o, _)| o.rank.is_some_and(|rank| rank > 1))
+                .map(|(o, case)| CaseView {
+                    id: o.id.clone(),
+                    summary: match o.rank {
+                        Some(usize::MAX) | None => "верного шаблона нет в выдаче".into(),
+                        Some(rank) => format!("верный шаблон на {rank}-м месте"),
+                    },
+                    before: case.text.clone(),
+                    after: None,
+                    notes: vec![format!("первым предложен {}", o.top), format!("верные: {}", case.labels.join(", "))],
+                })
+                .collect(),
+        });
+        r
+    }
 }
 
 /// Embeds every distinct text once per run: the settings share most queries and passages.
@@ -161,6 +231,7 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
     cases
         .iter()
         .map(|case| {
+            let started = std::time::Instant::now();
             let whys = library.explain(&case.request(), embedder)?;
             let order = library.rank(&whys);
             let rank = if case.labels.is_empty() {
@@ -178,6 +249,7 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
                 rank,
                 top: ids[order[0].0].to_string(),
                 abstain: library.abstains(&whys),
+                millis: started.elapsed().as_secs_f64() * 1e3,
             })
         })
         .collect()
@@ -197,6 +269,7 @@ fn metrics(outcomes: &[Outcome]) -> Metrics {
         abstained,
         abstain_precision: (abstained > 0).then(|| right_abstentions as f64 / abstained as f64),
         abstain_recall: (unlabelled > 0).then(|| right_abstentions as f64 / unlabelled as f64),
+        recall_at: (1..=10).map(|k| labelled.iter().filter(|&&r| r <= k).count() as f64 / n).collect(),
     }
 }
 
