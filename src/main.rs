@@ -173,6 +173,17 @@ enum EvalCommand {
         #[command(flatten)]
         encoder: EncoderArgs,
     },
+    /// Every external benchmark in the data directory (encodechka, IWSLT 2022 formality, TyDiP
+    /// ru politeness) beside the published or baseline figures.
+    External {
+        /// The shared data directory.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        #[command(flatten)]
+        out: cli::report::ReportArgs,
+        #[command(flatten)]
+        encoder: EncoderArgs,
+    },
     /// Formality transfer (A1 alone, lower-case «вы»): exact match and chrF on *.informal.ru /
     /// *.formal.ru pairs.
     Formality {
@@ -225,6 +236,9 @@ fn run(cli: Cli) -> Result<()> {
             cli::style::eval_check(&file, &out, (!no_encoder).then_some(&encoder))
         }
         Command::Eval { what: EvalCommand::Formality { dir } } => cli::style::eval_formality(&dir),
+        Command::Eval { what: EvalCommand::External { data, out, encoder } } => {
+            cli::style::eval_external(&data, &out, &encoder)
+        }
         Command::Eval { what: EvalCommand::Suggest { file, pack, out, verbose, encoder } } => {
             cli::library::eval_suggest(&file, pack.as_deref(), &out, verbose, &encoder)
         }

@@ -121,3 +121,37 @@ fn the_check_set_meets_its_goals() {
     );
     assert!(out.status.success(), "{}\n{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn external_benchmarks_run_what_the_data_holds() {
+    // TyDiP and IWSLT only (encodechka left out: it is tested on its own and takes a minute).
+    let dir = tempfile::tempdir().unwrap();
+    let shared = root().join("../shared/data");
+    for set in ["tydip-ru", "iwslt2022-formality-ru"] {
+        std::os::unix::fs::symlink(shared.join(set), dir.path().join(set)).unwrap();
+    }
+    let json = dir.path().join("external.json");
+    let out = sufler(
+        &[
+            "eval",
+            "external",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--fail-under",
+            "tydip_spearman=0.45",
+            "--fail-under",
+            "iwslt_exact_match=0.85",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("encodechka intents: нет каталога"), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("словарь маркеров вежливости") && text.contains("копия входа"), "{text}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(metric(&report, "tydip_spearman") > metric(&report, "tydip_lexicon_spearman"));
+    let out = sufler(&["eval", "external", "--data", "/no/such/dir"], b"");
+    assert!(!out.status.success() && stderr(&out).contains("нет каталога"), "{}", stderr(&out));
+}

@@ -275,6 +275,28 @@ pub fn eval_check(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) 
     emit(&report, out)
 }
 
+pub fn eval_external(data: &Path, out: &ReportArgs, encoder: &EncoderArgs) -> Result<()> {
+    if !data.is_dir() {
+        anyhow::bail!("нет каталога с наборами данных {}", data.display());
+    }
+    let engine = StyleEngine::embedded()?;
+    let encoder = encoder.load()?;
+    let tone = ToneModel::load_default().ok();
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let report = sufler::eval::external::run(&encoder, &engine, tone.as_ref(), data, &|what| {
+        spinner.set_message(what.to_string())
+    })?;
+    spinner.finish_and_clear();
+    if let Some(sufler::report::Section::Table { rows, .. }) = report.sections.first() {
+        for row in rows {
+            println!("{:<26} {:<36} {:>8}   {}", row[0], row[1], row[2], row[3]);
+        }
+        println!();
+    }
+    emit(&report, out)
+}
+
 pub fn eval_formality(dir: &Path) -> Result<()> {
     let engine = StyleEngine::embedded()?;
     let report = sufler::eval::formality::evaluate(dir, |informal| {

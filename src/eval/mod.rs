@@ -2,6 +2,7 @@
 
 pub mod check_set;
 pub mod encodechka;
+pub mod external;
 pub mod formality;
 pub mod input;
 pub mod rewrite_set;
