@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use sufler::encoder::{Embedder, Encoder};
+use sufler::report::InputWarning;
 use sufler::style::{Context as Dialogue, Issue, StyleEngine};
 use sufler::tone::ToneModel;
 
@@ -234,18 +235,17 @@ pub fn rules(json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Runs `run` over `total` drafts with the encoder (unless `None`) and a progress bar on stderr
+/// Runs `run` over `total` drafts with the embedder (if any) and a progress bar on stderr
 /// (hidden when stderr is not a terminal).
-fn run_set<T>(
+fn run_set<'a, T>(
     total: usize,
-    encoder: Option<&EncoderArgs>,
-    run: impl FnOnce(Option<&dyn Embedder>, &dyn Fn(usize, usize)) -> sufler::Result<T>,
+    embedder: Option<&'a dyn Embedder>,
+    run: impl FnOnce(Option<&'a dyn Embedder>, &dyn Fn(usize, usize)) -> sufler::Result<T>,
 ) -> Result<T> {
-    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
     let bar = indicatif::ProgressBar::new(total as u64).with_style(
         indicatif::ProgressStyle::with_template("черновики {bar:40} {pos}/{len} {eta}").expect("valid template"),
     );
-    let result = run(encoder.as_ref().map(|e| e as &dyn Embedder), &|done, _| bar.set_position(done as u64))?;
+    let result = run(embedder, &|done, _| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     Ok(result)
 }
@@ -253,7 +253,9 @@ fn run_set<T>(
 pub fn eval_rewrite(file: &Path, out: &ReportArgs, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
     let loaded = sufler::eval::rewrite_set::load(file)?;
     let engine = StyleEngine::embedded()?;
-    let result = run_set(loaded.cases.len(), encoder, |embedder, progress| {
+    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    let embedder = encoder.as_ref().map(|e| e as &dyn Embedder);
+    let result = run_set(loaded.cases.len(), embedder, |embedder, progress| {
         sufler::eval::rewrite_set::run(&engine, embedder, &loaded.cases, progress)
     })?;
     for r in result.results.iter().filter(|r| !r.passed && verbose) {
@@ -261,13 +263,23 @@ pub fn eval_rewrite(file: &Path, out: &ReportArgs, verbose: bool, encoder: Optio
     }
     let mut report = result.to_report(&file.display().to_string(), &loaded.cases);
     report.warnings = loaded.warnings;
+    match (ToneModel::load_default(), embedder) {
+        (Ok(tone), Some(embedder)) => {
+            sufler::eval::rewrite_set::add_tone(&mut report, &tone, embedder, &loaded.cases, &result)?
+        }
+        (Err(e), Some(_)) => {
+            report.warnings.push(InputWarning { line: 0, message: format!("тон не оценён: {e}") })
+        }
+        (_, None) => {}
+    }
     emit(&report, out)
 }
 
 pub fn eval_check(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) -> Result<()> {
     let engine = StyleEngine::embedded()?;
     let loaded = sufler::eval::check_set::load(file, &engine)?;
-    let results = run_set(loaded.cases.len(), encoder, |embedder, progress| {
+    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    let results = run_set(loaded.cases.len(), encoder.as_ref().map(|e| e as &dyn Embedder), |embedder, progress| {
         sufler::eval::check_set::run(&engine, embedder, &loaded.cases, progress)
     })?;
     let mut report = sufler::eval::check_set::report(&file.display().to_string(), &loaded.cases, &results);

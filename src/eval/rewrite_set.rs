@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::report::{CaseView, NamedValues, Section};
 use crate::style::lexicon::fold;
 use crate::style::{Context, StyleEngine};
+use crate::tone::{ToneLabel, ToneModel};
 
 /// Expected properties of one case.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -188,6 +189,43 @@ pub fn run(
     }
     let passed = results.iter().filter(|r| r.passed).count();
     Ok(Report { cases: cases.len(), passed, pass_rate: passed as f64 / cases.len() as f64, results })
+}
+
+/// Adds the tone of the drafts and of their rewrites to `report`: the label distribution before
+/// and after (a grouped bar plot) and the mean politeness of each.
+pub fn add_tone(
+    report: &mut crate::report::Report,
+    tone: &ToneModel,
+    embedder: &dyn Embedder,
+    cases: &[Case],
+    result: &Report,
+) -> Result<()> {
+    let drafts: Vec<&str> = cases.iter().map(|c| c.draft.as_str()).filter(|t| !t.trim().is_empty()).collect();
+    let rewrites: Vec<&str> =
+        result.results.iter().map(|r| r.rewrite.as_str()).filter(|t| !t.trim().is_empty()).collect();
+    let mut series = Vec::new();
+    for (name, id, texts) in
+        [("черновики", "politeness_before", &drafts), ("после переписывания", "politeness_after", &rewrites)]
+    {
+        let mut scores = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(128) {
+            scores.extend(tone.score(embedder, chunk)?);
+        }
+        let mean = scores.iter().map(|s| f64::from(s.politeness)).sum::<f64>() / scores.len().max(1) as f64;
+        report.push_metric(id, &format!("средняя вежливость, {name} (0–100)"), mean, true);
+        let values = ToneLabel::ALL.iter().map(|l| scores.iter().filter(|s| s.label == *l).count() as f64).collect();
+        series.push(NamedValues { name: name.into(), values });
+    }
+    report.sections.insert(
+        0,
+        Section::GroupedBars {
+            title: "Тон черновиков и их переписанных версий".into(),
+            y_label: "сообщений".into(),
+            categories: ToneLabel::ALL.iter().map(|l| l.russian().to_string()).collect(),
+            series,
+        },
+    );
+    Ok(())
 }
 
 /// Rules shown in the before / after plot.
