@@ -173,6 +173,16 @@ enum EvalCommand {
         #[command(flatten)]
         encoder: EncoderArgs,
     },
+    /// Tone set (JSONL of messages with a tone label and/or a 0–100 politeness): accuracy,
+    /// macro-F1, politeness Spearman, confusion table.
+    Tone {
+        /// The set, e.g. eval/sets/tone-dev.jsonl (format: eval/sets/README.md).
+        file: PathBuf,
+        #[command(flatten)]
+        out: cli::report::ReportArgs,
+        #[command(flatten)]
+        encoder: EncoderArgs,
+    },
     /// Every external benchmark in the data directory (encodechka, IWSLT 2022 formality, TyDiP
     /// ru politeness) beside the published or baseline figures.
     External {
@@ -236,6 +246,7 @@ fn run(cli: Cli) -> Result<()> {
             cli::style::eval_check(&file, &out, (!no_encoder).then_some(&encoder))
         }
         Command::Eval { what: EvalCommand::Formality { dir } } => cli::style::eval_formality(&dir),
+        Command::Eval { what: EvalCommand::Tone { file, out, encoder } } => cli::tone::eval_tone(&file, &out, &encoder),
         Command::Eval { what: EvalCommand::External { data, out, encoder } } => {
             cli::style::eval_external(&data, &out, &encoder)
         }

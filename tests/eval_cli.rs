@@ -155,3 +155,21 @@ fn external_benchmarks_run_what_the_data_holds() {
     let out = sufler(&["eval", "external", "--data", "/no/such/dir"], b"");
     assert!(!out.status.success() && stderr(&out).contains("нет каталога"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_tone_set_meets_its_goals() {
+    // The tone heads trained by ./setup, on messages written apart from their training data.
+    let out = sufler(
+        &[
+            "eval",
+            "tone",
+            "eval/sets/tone-dev.jsonl",
+            "--fail-under",
+            "accuracy=0.85",
+            "--fail-under",
+            "politeness_spearman=0.6",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}\n{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+}

@@ -7,6 +7,7 @@ use clap::Args;
 use sufler::eval::{formality, tydip};
 use sufler::tone::{self, ToneData, ToneModel};
 
+use super::report::{emit, ReportArgs};
 use super::EncoderArgs;
 
 #[derive(Args)]
@@ -132,4 +133,17 @@ fn model_card(
         acc = report.label_accuracy_cv,
         f1 = report.label_macro_f1_cv,
     )
+}
+
+pub fn eval_tone(file: &Path, out: &ReportArgs, encoder: &EncoderArgs) -> Result<()> {
+    let loaded = sufler::eval::tone_set::load(file)?;
+    let tone = ToneModel::load_default()?;
+    let encoder = encoder.load()?;
+    let bar = indicatif::ProgressBar::new(loaded.cases.len() as u64)
+        .with_style(indicatif::ProgressStyle::with_template("сообщения {bar:40} {pos}/{len}").expect("valid template"));
+    let scores = sufler::eval::tone_set::run(&tone, &encoder, &loaded.cases, &|done, _| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    let mut report = sufler::eval::tone_set::report(&file.display().to_string(), &loaded.cases, &scores);
+    report.warnings = loaded.warnings;
+    emit(&report, out)
 }

@@ -7,4 +7,5 @@ pub mod formality;
 pub mod input;
 pub mod rewrite_set;
 pub mod suggest;
+pub mod tone_set;
 pub mod tydip;
