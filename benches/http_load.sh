@@ -19,8 +19,9 @@
 #    construction (Little's law: mean latency = 50 connections / throughput).
 # 2. latency — an open loop at a fixed rate (oha -q, split over the endpoints in proportion to
 #    their connections, with --latency-correction so a stalled server is not hidden by
-#    coordinated omission): the p99 goal, measured at RATE requests/s (default: half the
-#    capacity phase's throughput — a server is run below its capacity, not at it).
+#    coordinated omission): the p99 goal, measured at RATE requests/s (default: 0.4 × the
+#    encoder's batch throughput, about 45 % of the capacity — a server runs below its capacity,
+#    not at it).
 #
 # Prints per phase: requests, errors (must be 0), p50/p99 per endpoint and overall, throughput
 # (requests/s), the texts the server's encoder embedded and the cache hits (from /metrics), and
@@ -148,5 +149,9 @@ capacity=$(python3 -c "
 import json
 runs = [json.load(open('$work/capacity/' + e + '.json')) for e in ('suggest', 'check', 'rewrite')]
 print(round(sum(sum(r['statusCodeDistribution'].values()) for r in runs) / max(r['summary']['total'] for r in runs)))")
-run_phase latency "${RATE:-$((capacity / 2))}"
+# The latency phase's default rate: 0.4 × the encoder's own batch throughput, the same
+# reference as the ratio goal (the capacity phase's own figure moves ±10 % between runs).
+latency_rate=$(python3 -c "import json; print(round(0.4 * json.load(open('$work/encoder.json'))['batch_texts_per_s']))")
+echo "http_load: capacity $capacity requests/s" >&2
+run_phase latency "${RATE:-$latency_rate}"
 exit $failed
