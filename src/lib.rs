@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod audit;
 pub mod bench;
 pub mod encoder;
 pub mod error;

@@ -83,6 +83,9 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Train the tone heads (label and 0–100 politeness) and write them with a model card.
     TrainTone(cli::tone::TrainToneArgs),
+    /// Audit a log of real dialogues: per operator, style issues per 100 messages by rule, name
+    /// use, reply times against the profile's deadline, unanswered questions, tone.
+    Audit(cli::audit::AuditArgs),
     /// Evaluate against external benchmarks.
     Eval {
         #[command(subcommand)]
@@ -254,6 +257,7 @@ fn run(cli: Cli) -> Result<()> {
             cli::library::eval_suggest(&file, pack.as_deref(), &out, verbose, &encoder)
         }
         Command::TrainTone(args) => cli::tone::train_tone(&args),
+        Command::Audit(args) => cli::audit::audit(&args),
         Command::Templates { what } => cli::library::templates(what),
         Command::Suggest(args) => cli::library::suggest(args),
         Command::Feedback { what: FeedbackCommand::Import { file, db } } => cli::library::feedback_import(&file, &db),

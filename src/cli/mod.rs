@@ -1,6 +1,7 @@
 //! The command-line layer: argument structs and output formatting around library calls, one
 //! module per command family. `main.rs` only parses and dispatches.
 
+pub mod audit;
 pub mod library;
 pub mod model;
 pub mod report;

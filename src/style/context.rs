@@ -130,12 +130,34 @@ pub struct Profile {
     /// Meaning guard: below this draft ↔ rewrite similarity, risky edits are withheld.
     #[serde(default = "guard")]
     pub meaning_guard: f32,
+    /// How soon a client should get a reply (E3, checked over dialogue logs by `sufler
+    /// audit`); absent: the profile sets no deadline.
+    #[serde(default)]
+    pub response_time: Option<ResponseTime>,
     /// Per-rule overrides by rule id.
     #[serde(default)]
     pub rules: HashMap<String, RuleOverride>,
     /// The company's own word lists, added to the built-in ones for this profile.
     #[serde(default)]
     pub words: ProfileWords,
+}
+
+/// A profile's reply deadlines (`[response_time]` in the profile file), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseTime {
+    /// A reply should come within this time.
+    pub target_secs: u64,
+    /// A reply must never come later than this (`target_secs` when absent).
+    #[serde(default)]
+    pub max_secs: Option<u64>,
+}
+
+impl ResponseTime {
+    /// The hard deadline.
+    pub fn max_secs(&self) -> u64 {
+        self.max_secs.unwrap_or(self.target_secs).max(self.target_secs)
+    }
 }
 
 /// A profile's additions to the word lists (`[words]` in the profile file).

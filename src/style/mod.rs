@@ -29,7 +29,7 @@ pub mod spell;
 use serde::Serialize;
 
 pub use catalog::{Catalog, FixKind, RuleDef, Severity};
-pub use context::{ClockTime, Context, Profile, DEFAULT_PROFILE};
+pub use context::{ClockTime, Context, Profile, ResponseTime, DEFAULT_PROFILE};
 pub use lexicon::Lexicon;
 pub use rewrite::{Edit, Rewrite};
 
@@ -359,6 +359,19 @@ impl StyleEngine {
             Ok(profile) => rewrite::fix_only(self, text, ctx, profile, rule),
             Err(_) => text.to_string(),
         }
+    }
+
+    /// How many times `text` uses the client's given name (`ctx.client_name`), in any case:
+    /// what B1 counts against its norm of 2–3 uses per dialogue.
+    pub fn name_uses(&self, text: &str, ctx: &Context) -> usize {
+        let Some(first) = ctx.client_name().and_then(|n| n.split_whitespace().next()) else { return 0 };
+        rules::names::name_use_tokens(&self.segment(text, ctx), self.morph, first).len()
+    }
+
+    /// The questions of a client's message, as D2 (answer-all) finds them, trimmed.
+    pub fn client_questions<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let def = self.catalog.get("answer-all").expect("checked at load");
+        rules::content::client_questions(def, text).into_iter().map(str::trim).collect()
     }
 
     /// Rewrites `text` toward the house style; see [`rewrite`] for the guarantees.

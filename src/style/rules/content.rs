@@ -4,6 +4,7 @@
 use super::politeness::is_request_verb;
 use super::{forbidden, has_phrase, match_case, polite_case, whole, Finding, Input};
 use crate::encoder::{cosine, TextKind};
+use crate::style::catalog::RuleDef;
 use crate::style::lexicon::fold;
 use crate::style::segment::{Doc, Sentence, TokenKind};
 
@@ -35,15 +36,12 @@ fn is_question(doc: &Doc, s: &Sentence, question_words: &[String]) -> bool {
         || doc.words(s).next().is_some_and(|i| question_words.contains(&fold(doc.tok(i))))
 }
 
-/// D2: every question of the client's latest message gets an answer (semantic match).
-pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
-    let (Some(embedder), Some(client)) = (inp.embedder, inp.ctx.latest_client_message()) else { return };
-    let question_words = inp.def.list("question_words");
-    let number = |key: &str| inp.def.data.get(key).and_then(|v| v.as_float()).unwrap_or(f64::NAN) as f32;
-    let (answered, related, margin) = (number("answered"), number("related"), number("margin"));
-    let elliptical = inp.def.data.get("elliptical_words").and_then(|v| v.as_integer()).unwrap_or(0) as usize;
+/// The questions of a client's message (rule `def` is D2, whose data holds the question words),
+/// with elliptical follow-ups («Во сколько?») joined to the question before.
+pub(crate) fn client_questions<'t>(def: &RuleDef, client: &'t str) -> Vec<&'t str> {
+    let question_words = def.list("question_words");
+    let elliptical = def.data.get("elliptical_words").and_then(|v| v.as_integer()).unwrap_or(0) as usize;
     let client_doc = Doc::new(client, &[], &[]);
-    // Questions, with elliptical follow-ups («Во сколько?») joined to the question before.
     let mut questions: Vec<(usize, usize)> = Vec::new();
     for s in client_doc.sentences.iter().filter(|s| is_question(&client_doc, s, &question_words)) {
         let short = client_doc.words(s).count() <= elliptical;
@@ -52,7 +50,15 @@ pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
             _ => questions.push((s.start, s.end)),
         }
     }
-    let questions: Vec<&str> = questions.iter().map(|&(a, b)| &client[a..b]).collect();
+    questions.iter().map(|&(a, b)| &client[a..b]).collect()
+}
+
+/// D2: every question of the client's latest message gets an answer (semantic match).
+pub(crate) fn answer_all(inp: &Input, out: &mut Vec<Finding>) {
+    let (Some(embedder), Some(client)) = (inp.embedder, inp.ctx.latest_client_message()) else { return };
+    let number = |key: &str| inp.def.data.get(key).and_then(|v| v.as_float()).unwrap_or(f64::NAN) as f32;
+    let (answered, related, margin) = (number("answered"), number("related"), number("margin"));
+    let questions = client_questions(inp.def, client);
     let doc = inp.doc;
     let answers: Vec<&str> = doc
         .sentences

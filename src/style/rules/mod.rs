@@ -5,9 +5,9 @@
 //! morphology sees normal words), then removals and word swaps, then «ты» → «Вы», names,
 //! greeting, softeners, capitalisation, punctuation and finally layout.
 
-mod content;
+pub(crate) mod content;
 mod literacy;
-mod names;
+pub(crate) mod names;
 mod politeness;
 mod safety;
 

@@ -3,8 +3,9 @@
 use super::{capitalize, edit_distance, removal, starts_sentence, Finding, Input};
 use crate::style::catalog::Severity;
 use crate::style::lexicon::fold;
+use crate::style::morph::Morph;
 use crate::style::rules::politeness::opening_greeting;
-use crate::style::segment::TokenKind;
+use crate::style::segment::{Doc, TokenKind};
 
 /// The client's name split into the given name and the rest (patronymic, surname).
 struct ClientName<'a> {
@@ -24,18 +25,21 @@ fn client_name<'a>(inp: &Input<'a>) -> Option<ClientName<'a>> {
 const CASES: [&str; 7] = ["nomn", "gent", "datv", "accs", "ablt", "loct", "voct"];
 
 /// Whether `word` is the client's given name in some grammatical case.
-fn is_name_form(inp: &Input, word: &str, first: &str) -> bool {
-    word == first || inp.morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == fold(first))
+fn is_name_form(morph: &Morph, word: &str, first: &str) -> bool {
+    word == first || morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == fold(first))
 }
 
-/// Token indices where the client's given name is used.
-fn name_uses(inp: &Input, first: &str) -> Vec<usize> {
-    let doc = inp.doc;
+/// Token indices of `doc` where the given name `first` is used, in any case.
+pub(crate) fn name_use_tokens(doc: &Doc, morph: &Morph, first: &str) -> Vec<usize> {
     (0..doc.tokens.len())
         .filter(|&i| {
-            doc.tokens[i].kind == TokenKind::Word && !doc.tokens[i].quoted && is_name_form(inp, doc.tok(i), first)
+            doc.tokens[i].kind == TokenKind::Word && !doc.tokens[i].quoted && is_name_form(morph, doc.tok(i), first)
         })
         .collect()
+}
+
+fn name_uses(inp: &Input, first: &str) -> Vec<usize> {
+    name_use_tokens(inp.doc, inp.morph, first)
 }
 
 /// B1: use the name in the greeting and key messages, 2–3 times per dialogue, ≤ 2 per message.
