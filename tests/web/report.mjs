@@ -5,11 +5,11 @@
 //
 //   node tests/web/report.mjs REPORT.html MIN_PLOTS ARTIFACTS_DIR
 //
-// Writes ARTIFACTS_DIR/report.png (full page). Exits 1 with a message on any failed check.
+// Writes ARTIFACTS_DIR/<REPORT's name>.png (full page). Exits 1 with a message on any failed check.
 // CHROMIUM overrides the browser path.
 
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import process from 'node:process';
 
@@ -59,7 +59,7 @@ try {
   check((await page.locator('.case ins, .case del').count()) > 0, 'no word diff in the worst cases');
   check(requests.length === 0, `the page made network requests: ${requests.join(', ')}`);
   check(errors.length === 0, `page errors: ${errors.join('; ')}`);
-  await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
+  await page.screenshot({ path: join(artifacts, `${basename(report, '.html')}.png`), fullPage: true });
   console.log(`report test: «${title}», ${drawn.length} plots: ${drawn.map((p) => p.title).join(' | ')}`);
 } finally {
   await browser.close();
