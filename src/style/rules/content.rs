@@ -109,10 +109,7 @@ fn is_request(inp: &Input, s: &Sentence) -> bool {
 pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let already_numbered = doc.tokens.iter().zip(doc.tokens.iter().skip(1)).any(|(a, b)| {
-        a.kind == TokenKind::Number
-            && matches!(doc.slice(b), "." | ")")
-            && doc.text[..a.start].trim_end_matches([' ', '\t']).ends_with(['\n'])
-            || a.kind == TokenKind::Number && a.start == 0 && matches!(doc.slice(b), "." | ")")
+        a.kind == TokenKind::Number && matches!(doc.slice(b), "." | ")") && starts_line(doc.text, a.start)
     });
     if already_numbered {
         return;
@@ -136,8 +133,8 @@ pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
     }
     for items in lists {
         let first = &doc.sentences[items.start];
-        let before = doc.text[..first.start].trim_end_matches([' ', '\t']);
-        let at_line_start = before.is_empty() || before.ends_with('\n');
+        // The first sentence of the text may follow bare whitespace that is no sentence at all.
+        let at_line_start = items.start == 0 || starts_line(doc.text, first.start);
         let span_start = if at_line_start { first.start } else { doc.sentences[items.start - 1].end };
         let list: Vec<String> = doc.sentences[items.clone()]
             .iter()
@@ -148,6 +145,12 @@ pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
         let end = doc.sentences[items.end - 1].end;
         out.push(Finding::fix(span_start, end, format!("{prefix}{}", list.join("\n"))));
     }
+}
+
+/// Whether only whitespace stands between the previous line break (or the text's start) and `pos`.
+fn starts_line(text: &str, pos: usize) -> bool {
+    let before = text[..pos].trim_end_matches(|c: char| c.is_whitespace() && c != '\n');
+    before.is_empty() || before.ends_with('\n')
 }
 
 /// D4: no bare «Да», «Ок», «Ждите» as a whole reply.
