@@ -38,7 +38,7 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
     /// A data set could not be parsed.
-    #[error("{path}:{line}: {reason}")]
+    #[error("{path}{}: {reason}", if *line == 0 { String::new() } else { format!(":{line}") })]
     Dataset {
         /// The data file.
         path: PathBuf,

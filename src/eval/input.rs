@@ -129,6 +129,6 @@ mod tests {
         assert!(read(b"").unwrap_err().to_string().contains("файл пуст"));
         assert!(read(b"\n\n").unwrap_err().to_string().contains("нет ни одной пригодной строки"));
         let err = read(b"[1]\n").unwrap_err().to_string();
-        assert!(err.contains(":0:") && err.contains("строка 1"), "{err}");
+        assert!(err.contains("set.jsonl: ") && err.contains("строка 1"), "{err}");
     }
 }

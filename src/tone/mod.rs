@@ -103,9 +103,19 @@ pub struct ToneModel {
 }
 
 impl ToneModel {
-    /// The weights' path: `$SUFLER_TONE` or [`DEFAULT_PATH`].
+    /// The weights' path: `$SUFLER_TONE`, else [`DEFAULT_PATH`] under the working directory
+    /// or, failing that, under the source checkout this binary was built from (where the
+    /// encoder's imported copy is looked for too, see [`crate::models::default_dirs`]).
     pub fn default_path() -> PathBuf {
-        std::env::var_os(PATH_ENV).map_or_else(|| PathBuf::from(DEFAULT_PATH), PathBuf::from)
+        if let Some(path) = std::env::var_os(PATH_ENV).filter(|v| !v.is_empty()) {
+            return PathBuf::from(path);
+        }
+        let here = PathBuf::from(DEFAULT_PATH);
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
+        if !here.is_file() && built_from.is_file() {
+            return built_from;
+        }
+        here
     }
 
     /// Loads the weights from [`ToneModel::default_path`].
