@@ -173,14 +173,20 @@ impl ModelFiles {
     }
 }
 
-/// The default place of the imported model: `models/cache/multilingual-e5-small` under the
-/// working directory and under the source checkout this binary was built from.
+/// The default place of the imported model: `models/cache/multilingual-e5-small`, see
+/// [`local_candidates`].
 pub fn default_dirs() -> Vec<PathBuf> {
-    let rel = Path::new("models").join("cache").join(DEFAULT_DIR_NAME);
-    let mut dirs = vec![rel.clone()];
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel);
-    if !dirs.contains(&built_from) {
-        dirs.push(built_from);
+    local_candidates(&Path::new("models").join("cache").join(DEFAULT_DIR_NAME))
+}
+
+/// Where a file of the setup step's cache is looked for: `rel` under the working directory,
+/// then under the source checkout this binary was built from (so the binary also works when
+/// started from another directory).
+pub fn local_candidates(rel: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![rel.to_path_buf()];
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if !paths.contains(&built_from) {
+        paths.push(built_from);
     }
-    dirs
+    paths
 }

@@ -103,19 +103,14 @@ pub struct ToneModel {
 }
 
 impl ToneModel {
-    /// The weights' path: `$SUFLER_TONE`, else [`DEFAULT_PATH`] under the working directory
-    /// or, failing that, under the source checkout this binary was built from (where the
-    /// encoder's imported copy is looked for too, see [`crate::models::default_dirs`]).
+    /// The weights' path: `$SUFLER_TONE`, else the first of [`DEFAULT_PATH`]'s
+    /// [`crate::models::local_candidates`] that exists (the working directory's when none does).
     pub fn default_path() -> PathBuf {
         if let Some(path) = std::env::var_os(PATH_ENV).filter(|v| !v.is_empty()) {
             return PathBuf::from(path);
         }
-        let here = PathBuf::from(DEFAULT_PATH);
-        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_PATH);
-        if !here.is_file() && built_from.is_file() {
-            return built_from;
-        }
-        here
+        let candidates = crate::models::local_candidates(Path::new(DEFAULT_PATH));
+        candidates.iter().find(|p| p.is_file()).unwrap_or(&candidates[0]).clone()
     }
 
     /// Loads the weights from [`ToneModel::default_path`].
