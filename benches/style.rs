@@ -17,7 +17,7 @@ fn bench(c: &mut Criterion) {
         client_name: Some("Анна".into()),
         client_messages: vec!["Где мой заказ 4821-1934? Уже неделю жду".into()],
         operator_name: Some("Ольга".into()),
-        first_message: true,
+        first_message: Some(true),
         ..Context::default()
     };
     // Every iteration gets a draft it has not seen (another order number), so the per-request

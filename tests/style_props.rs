@@ -94,7 +94,7 @@ fn context() -> impl Strategy<Value = Context> {
         .prop_map(|(first_message, name, name_uses)| Context {
             client_name: name.map(str::to_string),
             operator_name: Some("Ольга".into()),
-            first_message,
+            first_message: Some(first_message),
             name_uses,
             client_messages: vec!["Где мой заказ? Когда привезёте?".into()],
             ..Context::default()

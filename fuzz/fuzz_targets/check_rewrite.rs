@@ -123,7 +123,7 @@ fn dialogue<'t>(engine: &StyleEngine, text: &'t str, data: &[u8]) -> (Context, &
         client_name: Some(name.to_string()),
         client_messages: vec![message.to_string()],
         operator_name: Some("Ольга".to_string()),
-        first_message: hash & 1 == 0,
+        first_message: [Some(true), Some(false), None][(hash % 3) as usize],
         name_uses: (hash >> 1) % 4,
         client_time: Some(ClockTime { hour: ((hash >> 3) % 24) as u8, minute: ((hash >> 8) % 60) as u8 }),
         profile: Some(profiles[(hash >> 16) as usize % profiles.len()].name.clone()),

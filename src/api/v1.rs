@@ -99,7 +99,8 @@ pub struct DraftBody {
     /// Profile: `chat` (default), `messenger-b2b` or `email`, or a company's own.
     #[serde(default)]
     pub profile: Option<String>,
-    /// Whether this is the operator's first message (default: no operator turn in `dialogue`).
+    /// Whether this is the operator's first message. Absent: `false` when `dialogue` holds an
+    /// operator turn, otherwise unknown (no greeting or introduction is demanded).
     #[serde(default)]
     pub first_message: Option<bool>,
     /// How many times the operator already used the client's name.
@@ -204,7 +205,8 @@ impl DraftBody {
                 .and_then(|t| t.ts.as_deref())
                 .and_then(|ts| ts.parse().ok()),
         };
-        let first_message = self.first_message.unwrap_or(!self.dialogue.iter().any(|t| t.role == Speaker::Operator));
+        let operator_spoke = self.dialogue.iter().any(|t| t.role == Speaker::Operator);
+        let first_message = self.first_message.or(operator_spoke.then_some(false));
         let context = Context {
             client_name: name(&self.client),
             client_messages: self

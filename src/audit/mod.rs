@@ -389,7 +389,7 @@ impl State {
                 let context = Context {
                     client_name: d.client_name.clone(),
                     client_messages: d.pending.iter().map(|(_, text)| text.clone()).collect(),
-                    first_message: d.operator_messages == 0,
+                    first_message: Some(d.operator_messages == 0),
                     name_uses: d.name_uses,
                     profile: self.options.profile.clone(),
                     ..Context::default()

@@ -29,7 +29,8 @@ pub struct StyleArgs {
     /// This is the operator's first message in the dialogue.
     #[arg(long, conflicts_with = "not_first_message")]
     first_message: bool,
-    /// This is not the operator's first message (the default).
+    /// This is a later message of the dialogue. With neither flag the position is unknown: no
+    /// greeting or introduction is demanded.
     #[arg(long)]
     not_first_message: bool,
     /// How many times the operator already used the client's name in this dialogue.
@@ -57,7 +58,11 @@ impl StyleArgs {
             client_name: self.client_name.clone(),
             client_messages: self.client_message.clone(),
             operator_name: self.operator_name.clone(),
-            first_message: self.first_message,
+            first_message: match (self.first_message, self.not_first_message) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
             name_uses: self.name_uses,
             client_time: self.client_time.as_deref().map(str::parse).transpose()?,
             profile: self.profile.clone(),

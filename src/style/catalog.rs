@@ -158,7 +158,17 @@ impl RuleDef {
 
     /// The message with `{found}`, `{suggestion}` and extra `{name}` placeholders filled in.
     pub fn render(&self, found: &str, suggestion: Option<&str>, extra: &[(&str, String)]) -> String {
-        let mut message = self.message.replace("{found}", found).replace("{suggestion}", suggestion.unwrap_or(""));
+        self.render_from(&self.message, found, suggestion, extra)
+    }
+
+    /// [`RuleDef::render`] with another message of the rule: the `[data]` string `key` (a rule
+    /// with more than one kind of finding), or the main message when the key is missing.
+    pub fn render_keyed(&self, key: &str, found: &str, suggestion: Option<&str>, extra: &[(&str, String)]) -> String {
+        self.render_from(self.text(key).unwrap_or(&self.message), found, suggestion, extra)
+    }
+
+    fn render_from(&self, template: &str, found: &str, suggestion: Option<&str>, extra: &[(&str, String)]) -> String {
+        let mut message = template.replace("{found}", found).replace("{suggestion}", suggestion.unwrap_or(""));
         for (key, value) in extra {
             message = message.replace(&format!("{{{key}}}"), value);
         }

@@ -22,9 +22,10 @@ pub struct Context {
     /// The operator's name.
     #[serde(default)]
     pub operator_name: Option<String>,
-    /// Whether this is the operator's first message in the dialogue.
+    /// Whether this is the operator's first message in the dialogue; `None` when the caller does
+    /// not know (then no greeting or introduction is demanded or inserted).
     #[serde(default)]
-    pub first_message: bool,
+    pub first_message: Option<bool>,
     /// How many times the operator already used the client's name in this dialogue.
     #[serde(default)]
     pub name_uses: u32,
@@ -40,6 +41,16 @@ impl Context {
     /// The client's latest message, if any.
     pub fn latest_client_message(&self) -> Option<&str> {
         self.client_messages.last().map(String::as_str).filter(|m| !m.trim().is_empty())
+    }
+
+    /// Known to be the operator's first message in the dialogue.
+    pub fn is_first(&self) -> bool {
+        self.first_message == Some(true)
+    }
+
+    /// Known to be a later message of the dialogue.
+    pub fn is_later(&self) -> bool {
+        self.first_message == Some(false)
     }
 
     /// The client's name, trimmed, when it is not empty.

@@ -156,6 +156,8 @@ pub struct Lexicon {
     pub abbreviations: Vec<(String, bool)>,
     /// Imperatives that are not requests («здравствуйте», «извините»).
     pub not_requests: HashSet<String>,
+    /// Perception imperatives that open a sentence as a discourse marker («Слушайте, …»).
+    pub discourse_markers: HashSet<String>,
     /// Given names with diminutives.
     pub names: Names,
 }
@@ -172,7 +174,7 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 11] = [
+const FILES: [DataFile; 12] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
     data_file!("jargon.tsv"),
@@ -183,6 +185,7 @@ const FILES: [DataFile; 11] = [
     data_file!("acronyms.txt"),
     data_file!("abbreviations.txt"),
     data_file!("not-requests.txt"),
+    data_file!("discourse-markers.txt"),
     data_file!("names.tsv"),
 ];
 
@@ -285,6 +288,9 @@ impl Lexicon {
                     }
                     "not-requests.txt" => {
                         lex.not_requests.insert(fold(field(0)));
+                    }
+                    "discourse-markers.txt" => {
+                        lex.discourse_markers.insert(fold(field(0)));
                     }
                     "names.tsv" => {
                         need(3)?;

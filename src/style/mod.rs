@@ -8,7 +8,7 @@
 //! ```no_run
 //! use sufler::style::{Context, StyleEngine};
 //! let engine = StyleEngine::embedded()?;
-//! let ctx = Context { client_name: Some("Анна".into()), first_message: true, ..Context::default() };
+//! let ctx = Context { client_name: Some("Анна".into()), first_message: Some(true), ..Context::default() };
 //! let report = engine.check("привет, щас гляну твой заказ", &ctx, None)?;
 //! assert!(report.issues.iter().any(|i| i.rule == "polite-you"));
 //! let fixed = engine.rewrite("привет, щас гляну твой заказ", &ctx, None)?;
@@ -281,6 +281,41 @@ impl StyleEngine {
             .map(|(i, (id, _))| (i, self.catalog.get(id).expect("checked at load")))
     }
 
+    /// The findings of every rule that runs without the encoder, as (rule index, byte span):
+    /// what the never-worse guard compares a draft and its rewrite by.
+    pub(crate) fn local_findings(&self, doc: &Doc, ctx: &Context, profile: &Profile) -> Vec<(usize, std::ops::Range<usize>)> {
+        let scope = self.scope(ctx);
+        let mut out = Vec::new();
+        for (rule, def) in self.active_rules(profile) {
+            if self.unavailable(def, None).is_some() {
+                continue;
+            }
+            let findings = if def.fix == FixKind::Auto {
+                self.run_rule_memo(rule, doc, ctx, profile, scope)
+            } else {
+                self.run_rule(rule, doc, ctx, profile, None)
+            };
+            out.extend(findings.into_iter().map(|f| (rule, f.start..f.end)));
+        }
+        out
+    }
+
+    /// The findings (byte spans) of rule `id` alone, when it runs under `profile`.
+    pub(crate) fn local_rule_findings(
+        &self,
+        id: &str,
+        doc: &Doc,
+        ctx: &Context,
+        profile: &Profile,
+    ) -> Vec<std::ops::Range<usize>> {
+        let scope = self.scope(ctx);
+        self.active_rules(profile)
+            .filter(|(_, def)| def.id == id)
+            .flat_map(|(rule, _)| self.run_rule_memo(rule, doc, ctx, profile, scope))
+            .map(|f| f.start..f.end)
+            .collect()
+    }
+
     /// Every issue in `text`.
     pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
         Self::validate(text)?;
@@ -337,7 +372,11 @@ impl StyleEngine {
             .map(|RuleFinding { rule, finding }| {
                 let def = self.catalog.get(RULES[rule].0).expect("checked at load");
                 let found_text = text.get(finding.start..finding.end).unwrap_or("");
-                let message = def.render(found_text, finding.replacements.first().map(String::as_str), &finding.args);
+                let suggestion = finding.replacements.first().map(String::as_str);
+                let message = match finding.message_key {
+                    Some(key) => def.render_keyed(key, found_text, suggestion, &finding.args),
+                    None => def.render(found_text, suggestion, &finding.args),
+                };
                 Issue {
                     rule: def.id.clone(),
                     code: def.code.clone(),

@@ -248,7 +248,10 @@ fn main_reading(analyses: &[Analysis]) -> Option<&Analysis> {
     let best = analyses.iter().map(|a| a.score).fold(f32::MIN, f32::max);
     let top: Vec<&Analysis> = analyses.iter().filter(|a| a.score >= best - 1e-4).collect();
     let second_person = top.iter().find(|a| a.pos() == "VERB" && a.has("2per"));
-    let imperative = top.iter().find(|a| a.has("impr")).filter(|_| top.iter().all(|a| a.pos() == "VERB"));
+    // An interjection tie is the same imperative used as a discourse marker («слушай, …»,
+    // «смотри, …»): still the «ты» register.
+    let imperative =
+        top.iter().find(|a| a.has("impr")).filter(|_| top.iter().all(|a| matches!(a.pos(), "VERB" | "INTJ")));
     let unchanged = top.iter().find(|a| !a.has("impr") && !is_agreeing(a) && !a.has("2per"));
     second_person.or(imperative).or(unchanged).or(top.first()).copied()
 }
@@ -338,7 +341,9 @@ struct Candidate {
 /// `word` as a possible subject: «ты», a nominative personal or relative pronoun, a noun or a
 /// substantivised adjective whose best reading is nominative, or a foreign word (a name).
 fn candidate(word: &Word) -> Option<Candidate> {
-    if word.you {
+    // «вы» addresses the client too: whatever agrees with it must be plural («Вы сами виноваты,
+    // что не указал» → «указали»), so a draft that mixes the registers is made consistent.
+    if word.you || word.lower == "вы" {
         return Some(Candidate { subject: Subject::You, plural: false, strong: true, gender: None });
     }
     if word.foreign {
@@ -387,7 +392,9 @@ fn subject_of(context: &Context, i: usize, reading: &Analysis) -> Option<Subject
     let following = (i + 1..context.clause.len())
         .take(WINDOW)
         .find_map(|j| agreeing(&j))
-        .filter(|(_, c)| c.strong || !reading.has("tran") || context.inherited.is_none())
+        // A transitive verb's following noun that may be accusative is its object («не указал
+        // подъезд»), unless nothing else can be the subject.
+        .filter(|(_, c)| c.strong || !reading.has("tran") || (context.inherited.is_none() && before_is_empty(context, i)))
         .map(|(_, c)| c.subject);
     let before: Vec<(usize, Candidate)> = (i.saturating_sub(WINDOW)..i).filter_map(|j| agreeing(&j)).collect();
     if let Some(&(j, c)) = before.iter().rev().find(|(_, c)| c.strong).or(before.last()) {
@@ -395,6 +402,11 @@ fn subject_of(context: &Context, i: usize, reading: &Analysis) -> Option<Subject
         return Some(if verb_between { following.unwrap_or(c.subject) } else { c.subject });
     }
     following.or(context.inherited)
+}
+
+/// Whether no word before `i` in its clause can be a subject.
+fn before_is_empty(context: &Context, i: usize) -> bool {
+    context.candidates[i.saturating_sub(WINDOW)..i].iter().all(Option::is_none)
 }
 
 /// Whether the word's best reading is a finite verb (or a short adjective, its equivalent).

@@ -187,11 +187,23 @@ struct Rewriter<'e> {
     text: String,
     map: SourceMap,
     edits: Vec<Edit>,
+    /// Per edit (same order as `edits` before the final reordering of one rule's batch): the
+    /// rule index and the draft byte range.
+    edit_spans: Vec<(usize, Range<usize>)>,
     scope: MemoScope,
+    /// Edits the never-worse guard refused: (rule index, draft byte range). A change of that
+    /// rule that maps onto that stretch of the draft is not made again.
+    blocked: std::rc::Rc<Vec<(usize, Range<usize>)>>,
 }
 
 impl<'e> Rewriter<'e> {
-    fn new(engine: &'e StyleEngine, draft: &str, ctx: &'e Context, profile: &'e Profile) -> Rewriter<'e> {
+    fn new(
+        engine: &'e StyleEngine,
+        draft: &str,
+        ctx: &'e Context,
+        profile: &'e Profile,
+        blocked: &[(usize, Range<usize>)],
+    ) -> Rewriter<'e> {
         let draft_doc = engine.segment(draft, ctx);
         // The client's name is protected from alteration by every rule, but rule B1 may drop an
         // extra occurrence, so it is not counted as a fact.
@@ -210,8 +222,22 @@ impl<'e> Rewriter<'e> {
             text: draft.to_string(),
             map: SourceMap::new(draft.len()),
             edits: Vec::new(),
+            edit_spans: Vec::new(),
             scope: engine.scope(ctx),
+            blocked: std::rc::Rc::new(blocked.to_vec()),
         }
+    }
+
+    /// The draft byte range that current range `range` came from.
+    fn draft_range(&self, range: Range<usize>) -> Range<usize> {
+        let start = self.map.draft(range.start, false);
+        start..self.map.draft(range.end, true).max(start)
+    }
+
+    /// Whether the guard refused this rule's change at this place of the draft.
+    fn is_blocked(&self, rule: usize, change: &Change) -> bool {
+        let span = self.draft_range(change.start..change.end);
+        self.blocked.iter().any(|(r, b)| *r == rule && b.start <= span.end && span.start <= b.end)
     }
 
     /// Runs the rule sequence until a fixed point, leaving out the rules `skip` names. The text
@@ -254,6 +280,7 @@ impl<'e> Rewriter<'e> {
             .filter_map(|f| f.change)
             .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
             .filter(|c| text.get(c.start..c.end).is_some_and(|old| old != c.text))
+            .filter(|c| !self.is_blocked(rule, c))
             .collect();
         changes.sort_by_key(|c| (c.start, c.end));
         let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
@@ -282,8 +309,8 @@ impl<'e> Rewriter<'e> {
         }
         let first_edit = self.edits.len();
         for c in kept.iter().rev() {
-            let start = self.map.draft(c.start, false);
-            let end = self.map.draft(c.end, true).max(start);
+            let Range { start, end } = self.draft_range(c.start..c.end);
+            self.edit_spans.push((rule, start..end));
             self.edits.push(Edit {
                 rule: RULES[rule].0.to_string(),
                 before: self.text[c.start..c.end].to_string(),
@@ -296,6 +323,7 @@ impl<'e> Rewriter<'e> {
         }
         // Applied back to front (so positions stay valid), reported front to back.
         self.edits[first_edit..].reverse();
+        self.edit_spans[first_edit..].reverse();
         self.text = candidate;
         !kept.is_empty()
     }
@@ -303,10 +331,13 @@ impl<'e> Rewriter<'e> {
 
 /// `draft` with only rule `rule`'s automatic fixes applied.
 pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, rule: &str) -> String {
-    let mut rewriter = Rewriter::new(engine, draft, ctx, profile);
+    let mut rewriter = Rewriter::new(engine, draft, ctx, profile, &[]);
     rewriter.run(&|id| id != rule);
     rewriter.text
 }
+
+/// Most rounds of the never-worse guard (each refuses at least one edit and rewrites again).
+const GUARD_ROUNDS: usize = 6;
 
 /// Runs the rewrite for `engine`.
 ///
@@ -314,6 +345,10 @@ pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile
 /// not fit the context) then run on that result. The meaning guard compares the two texts, so
 /// its decision depends only on what the risky edits change — and rewriting the output again
 /// reaches the same two texts and the same decision, which keeps the rewrite idempotent.
+///
+/// Before that, the never-worse guard re-analyses every result (see [`Judge`]): an edit after
+/// which its sentence has a new issue, doubled punctuation or mixed «ты»/«Вы» is refused, listed
+/// in `withheld` with the reason, and the rewrite runs again without it.
 pub(crate) fn run(
     engine: &StyleEngine,
     draft: &str,
@@ -322,11 +357,23 @@ pub(crate) fn run(
 ) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
     let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
-    let mut safe = Rewriter::new(engine, draft, ctx, profile);
-    safe.run(&risky);
-    let mut full = safe.clone();
-    full.run(&|_| false);
+    let judge = Judge::new(engine, draft, ctx, profile);
+    let mut blocked: Vec<(usize, Range<usize>)> = Vec::new();
     let mut withheld = Vec::new();
+    let (safe, full) = loop {
+        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked);
+        safe.run(&risky);
+        let mut full = safe.clone();
+        full.run(&|_| false);
+        let refused = if blocked.len() < GUARD_ROUNDS * 4 { judge.refuse(&full) } else { Vec::new() };
+        if refused.is_empty() {
+            break (safe, full);
+        }
+        for (index, reason) in refused {
+            blocked.push(full.edit_spans[index].clone());
+            withheld.push(Edit { reason, ..full.edits[index].clone() });
+        }
+    };
     let mut similarity = None;
     let mut result = full;
     if let Some(embedder) = embedder {
@@ -335,13 +382,148 @@ pub(crate) fn run(
         let meaning = Meaning::embed(embedder, [draft, &safe.text, &result.text])?;
         let kept_full = result.text == safe.text || meaning.similarity(1, 2) >= profile.meaning_guard;
         if !kept_full {
-            withheld = result.edits.split_off(safe.edits.len());
+            withheld.extend(result.edits.split_off(safe.edits.len()));
             result = safe;
         }
         similarity = Some(meaning.similarity(0, if kept_full { 2 } else { 1 }));
     }
     let report = engine.check_any_length(&result.text, ctx, embedder)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
+}
+
+/// The never-worse guard: what the draft's own analysis found, to compare each rewrite with.
+///
+/// A rewrite is judged sentence by sentence, in draft coordinates (the rewriter's source map
+/// takes every place of the result back to the draft). It fails where
+/// 1. a rule reports an issue in a sentence of the result that it did not report in that
+///    sentence of the draft (the check of a draft and of its rewrite must agree);
+/// 2. punctuation is doubled («руб..», «, ,», «,.») where the draft had no such run;
+/// 3. «ты» is left beside an inserted «Вы» (mixed address).
+///
+/// The edits to refuse are the ones that made the sentence: for 1 and 2 the last edit that
+/// touched the place (or its sentence), for 3 every «Вы» edit of the sentence.
+struct Judge<'e> {
+    engine: &'e StyleEngine,
+    ctx: &'e Context,
+    profile: &'e Profile,
+    /// The draft's sentences (byte ranges).
+    sentences: Vec<Range<usize>>,
+    /// (rule index, draft sentence) of every finding on the draft.
+    found: std::collections::HashSet<(usize, usize)>,
+    draft: String,
+}
+
+/// Rules the guard does not hold a rewrite to: they judge the message as a whole (its length,
+/// its paragraphs), not a sentence, so an edit elsewhere may change their verdict.
+const WHOLE_MESSAGE_RULES: [&str; 4] = ["too-short", "paragraphs", "greeting-only", "next-step"];
+
+impl<'e> Judge<'e> {
+    fn new(engine: &'e StyleEngine, draft: &str, ctx: &'e Context, profile: &'e Profile) -> Judge<'e> {
+        let doc = engine.segment(draft, ctx);
+        let sentences: Vec<Range<usize>> = doc.sentences.iter().map(|s| s.start..s.end).collect();
+        let mut judge =
+            Judge { engine, ctx, profile, sentences, found: Default::default(), draft: draft.to_string() };
+        let findings = engine.local_findings(&doc, ctx, profile);
+        judge.found = findings.iter().map(|(rule, span)| (*rule, judge.sentence_of(span.start))).collect();
+        judge
+    }
+
+    /// The draft sentence holding byte `pos` (the one before it, between sentences).
+    fn sentence_of(&self, pos: usize) -> usize {
+        self.sentences.iter().rposition(|s| s.start <= pos).unwrap_or(0)
+    }
+
+    /// The edits of `result` to refuse, with the Russian reason; empty when it passes.
+    fn refuse(&self, result: &Rewriter) -> Vec<(usize, String)> {
+        if result.edits.is_empty() {
+            return Vec::new();
+        }
+        let doc = self.engine.segment(&result.text, self.ctx);
+        let last_edit_at = |span: &Range<usize>, sentence: usize| {
+            let sent = self.sentences.get(sentence).cloned().unwrap_or(0..self.draft.len());
+            let touches = |a: &Range<usize>, b: &Range<usize>| a.start <= b.end && b.start <= a.end;
+            (0..result.edits.len())
+                .rev()
+                .find(|&e| touches(&result.edit_spans[e].1, span))
+                .or_else(|| (0..result.edits.len()).rev().find(|&e| touches(&result.edit_spans[e].1, &sent)))
+        };
+        let mut refused: Vec<(usize, String)> = Vec::new();
+        let mut refuse = |edit: usize, reason: String| {
+            if !refused.iter().any(|(e, _)| *e == edit) {
+                refused.push((edit, reason));
+            }
+        };
+        for (rule, span) in self.engine.local_findings(&doc, self.ctx, self.profile) {
+            let id = RULES[rule].0;
+            let draft_span = result.draft_range(span.clone());
+            let sentence = self.sentence_of(draft_span.start);
+            if self.found.contains(&(rule, sentence)) || WHOLE_MESSAGE_RULES.contains(&id) {
+                continue;
+            }
+            if let Some(edit) = last_edit_at(&draft_span, sentence) {
+                let title = self.engine.catalog.get(id).map_or(id, |d| d.title.as_str());
+                refuse(edit, format!("Правка не применена: после неё появилось новое замечание «{title}»."));
+            }
+        }
+        for run in doubled_punctuation(&result.text) {
+            let draft_span = result.draft_range(run.clone());
+            let widened = draft_span.start.saturating_sub(1)..(draft_span.end + 1).min(self.draft.len());
+            if self.draft.get(widened).is_some_and(|d| !doubled_punctuation(d).is_empty()) {
+                continue;
+            }
+            if let Some(edit) = last_edit_at(&draft_span, self.sentence_of(draft_span.start)) {
+                refuse(edit, "Правка не применена: она удвоила бы знак препинания.".to_string());
+            }
+        }
+        let informal = self.engine.local_rule_findings("polite-you", &doc, self.ctx, self.profile);
+        for s in &doc.sentences {
+            let informal = informal.iter().any(|span| s.start <= span.start && span.end <= s.end);
+            if !informal {
+                continue;
+            }
+            let sent = result.draft_range(s.start..s.end);
+            for (e, (rule, span)) in result.edit_spans.iter().enumerate() {
+                if RULES[*rule].0 == "polite-you" && sent.start <= span.start && span.end <= sent.end {
+                    refuse(e, "Правка не применена: в предложении осталось бы смешанное обращение на «ты» и «Вы».".to_string());
+                }
+            }
+        }
+        refused
+    }
+}
+
+/// Runs of punctuation that are never right: «..» (two dots, not an ellipsis), a comma next to
+/// another mark («, ,», «,.»), an end mark followed by a dot («!.», «?.»). Spaces inside a run
+/// are ignored. «.,» is not among them: «и т. д., а также» is correct.
+fn doubled_punctuation(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let marks: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < marks.len() {
+        let (start, c) = marks[i];
+        if !matches!(c, '.' | ',' | '!' | '?' | ';' | ':') {
+            i += 1;
+            continue;
+        }
+        // The run: marks, possibly separated by spaces.
+        let mut j = i;
+        let mut run = String::new();
+        let mut end = start;
+        while j < marks.len() && (matches!(marks[j].1, '.' | ',' | '!' | '?' | ';' | ':' | ' ')) {
+            if marks[j].1 != ' ' {
+                run.push(marks[j].1);
+                end = marks[j].0 + 1;
+            }
+            j += 1;
+        }
+        const BAD: [&str; 15] =
+            ["..", "!.", "?.", ",,", ",.", ",!", ",?", ",;", ";,", ",:", ":,", ";;", "::", ".;", ":."];
+        if BAD.contains(&run.as_str()) {
+            out.push(start..end);
+        }
+        i = j.max(i + 1);
+    }
+    out
 }
 
 /// Embeddings of versions of one message (as queries: they are the same message), for their

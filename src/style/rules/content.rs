@@ -11,8 +11,24 @@ use crate::style::segment::{Doc, Sentence, TokenKind};
 /// D1: never «я не знаю»: promise to find out instead.
 pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    for (first, last, _) in forbidden(doc, inp.lex, "no-i-dont-know") {
+    let particles = inp.def.list("particles");
+    for (mut first, last, _) in forbidden(inp, inp.lex, "no-i-dont-know") {
         let Some(s) = doc.sentences.iter().find(|s| s.tokens.contains(&first)) else { continue };
+        // «я даже не знаю»: the subject «я» belongs to the phrase when only particles stand
+        // between; with other words between, the replacement would not fit the sentence
+        // («я даже мне нужно уточнить»), so the phrase is only reported.
+        let words: Vec<usize> = doc.words(s).filter(|&i| i < first).collect();
+        if let Some(k) = words.iter().rposition(|&i| doc.folded[i] == "я") {
+            let between = &words[k + 1..];
+            let gap_is_words_only = doc.tokens[words[k]..first].iter().all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Space));
+            if gap_is_words_only && between.iter().all(|&i| particles.contains(&doc.folded[i])) {
+                first = words[k];
+            } else if gap_is_words_only {
+                let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+                out.push(Finding::suggest(start, end, inp.def.text("with_clause").map(String::from).into_iter().collect()));
+                continue;
+            }
+        }
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
         let found = &doc.text[start..end];
         let alone = doc.words(s).all(|i| (first..=last).contains(&i));
@@ -195,7 +211,7 @@ pub(crate) fn next_step(inp: &Input, out: &mut Vec<Finding>) {
 /// D6: do not just send the client to the website.
 pub(crate) fn no_redirect(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    for (first, last, f) in forbidden(doc, inp.lex, "no-redirect") {
+    for (first, last, f) in forbidden(inp, inp.lex, "no-redirect") {
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
         out.push(Finding::suggest(start, end, vec![polite_case(inp.profile, &f.replacement)]));
     }

@@ -5,23 +5,44 @@ use super::{capitalize, match_case, phrase_matches, removal, starts_sentence, Ch
 use crate::style::lexicon::{fold, PhraseTable};
 use crate::style::segment::{is_sentence_end, Doc, TokenKind};
 
-/// C7: no CAPS LOCK words except known acronyms.
+/// C7: no CAPS LOCK words except known acronyms. A one-letter word («С», «В», «К») is shouted
+/// when a shouted word stands next to it («ЗАВТРА С 10 ДО 18»).
 pub(crate) fn shouting(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    for (i, t) in doc.tokens.iter().enumerate() {
-        if t.kind != TokenKind::Word || t.protected || t.quoted {
-            continue;
-        }
+    let shouted = |i: usize, min_letters: usize| {
+        let t = &doc.tokens[i];
         let word = doc.tok(i);
         let letters = word.chars().filter(|c| c.is_alphabetic()).count();
         let cyrillic = word.chars().any(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё'));
         let caps = word.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
-        if letters < 2 || !cyrillic || !caps || inp.lex.acronyms.contains(word) {
+        t.kind == TokenKind::Word
+            && !t.protected
+            && !t.quoted
+            && letters >= min_letters
+            && cyrillic
+            && caps
+            && !inp.lex.acronyms.contains(word)
+    };
+    // The nearest word before and after token `i`, skipping spaces and facts («С 10 ДО 18»).
+    let neighbour_words = |i: usize| {
+        let skip = |j: &usize| matches!(doc.tokens[*j].kind, TokenKind::Space) || doc.tokens[*j].kind.is_fact();
+        let before = (0..i).rev().find(|j| !skip(j));
+        let after = (i + 1..doc.tokens.len()).find(|j| !skip(j));
+        [before, after]
+    };
+    for (i, t) in doc.tokens.iter().enumerate() {
+        let word = doc.tok(i);
+        let alone = word.chars().count() == 1
+            && shouted(i, 1)
+            && neighbour_words(i).into_iter().flatten().any(|n| shouted(n, 2));
+        if !shouted(i, 2) && !alone {
             continue;
         }
         let lower = word.to_lowercase();
         let fixed = if starts_sentence(doc, i) { capitalize(&lower) } else { lower };
-        out.push(Finding::fix(t.start, t.end, fixed));
+        if fixed != word {
+            out.push(Finding::fix(t.start, t.end, fixed));
+        }
     }
 }
 
@@ -36,7 +57,7 @@ fn client_used_emoji(inp: &Input) -> bool {
 /// C9: no emoji or text smileys, unless the profile mirrors a client who used them first.
 pub(crate) fn emoji(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    if inp.profile.emoji_mirroring && !inp.ctx.first_message && client_used_emoji(inp) {
+    if inp.profile.emoji_mirroring && !inp.ctx.is_first() && client_used_emoji(inp) {
         return;
     }
     let is_face =
@@ -65,12 +86,22 @@ pub(crate) fn emoji(inp: &Input, out: &mut Vec<Finding>) {
         } else {
             end
         };
-        out.push(Finding::fix_with(
-            start,
-            end,
-            "",
-            Change { start: change_start, end: change_end, text: String::new() },
-        ));
+        // An emoji between two clauses of one line served as their full stop («Добрый день 😊
+        // посылка уже в пути»): a mark takes its place («!» after the opening greeting).
+        let prev = doc.prev_non_space(first).filter(|&p| {
+            let kind = doc.tokens[p].kind;
+            kind == TokenKind::Word || kind.is_fact()
+        });
+        let next = doc.next_non_space(last).filter(|&n| doc.tokens[n].kind == TokenKind::Word);
+        let change = match (prev, next) {
+            (Some(p), Some(n)) => {
+                let greeting = super::politeness::opening_greeting(inp).is_some_and(|(_, l, _)| l == p);
+                let mark = if greeting { "!" } else { "." };
+                Change { start: doc.tokens[p].end, end: doc.tokens[n].start, text: format!("{mark} ") }
+            }
+            _ => Change { start: change_start, end: change_end, text: String::new() },
+        };
+        out.push(Finding::fix_with(start, end, "", change));
         i = last + 1;
     }
 }
@@ -108,21 +139,79 @@ pub(crate) fn exclamations(inp: &Input, out: &mut Vec<Finding>) {
 }
 
 /// Word-list swaps shared by C4, C5 and C6: `None` payloads are reported without a fix.
+///
+/// A list entry matches its written form, and also — for one-word entries — every other form
+/// of the same word: «порешаем» is found through its lemma «порешать», and the replacement is
+/// put in the same form («решим»; see [`super::inflected_swap`]). A slang noun used as an
+/// address («Чел, не беспокойтесь») is dropped, not replaced.
 fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&str>, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    for (first, last, value) in phrase_matches(doc, table) {
+    let matches = phrase_matches(doc, table);
+    for &(first, last, value) in &matches {
         let replacement = payload(value);
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
         let found = &doc.text[start..end];
+        let vocative = first == last && is_vocative(inp, first);
         match replacement {
             None => out.push(Finding::flag(start, end)),
             Some("") => {
                 let change = removal(doc, first, last);
                 out.push(Finding::fix_with(start, end, "", change));
             }
-            Some(r) => out.push(Finding::fix(start, end, match_case(found, r))),
+            Some(_) if vocative => {
+                let change = removal(doc, first, last);
+                out.push(Finding::fix_with(start, end, "", change));
+            }
+            Some(r) => {
+                let r = governed_case(inp, first, last, r).unwrap_or_else(|| r.to_string());
+                out.push(Finding::fix(start, end, match_case(found, &r)))
+            }
         }
     }
+    for (i, value) in super::lemma_matches(doc, inp.morph, table, &matches) {
+        let t = &doc.tokens[i];
+        match payload(value) {
+            None => out.push(Finding::flag(t.start, t.end)),
+            Some("") => out.push(Finding::fix_with(t.start, t.end, "", removal(doc, i, i))),
+            Some(r) => match super::inflected_swap(inp.morph, doc, i, r) {
+                Some(form) => out.push(Finding::fix(t.start, t.end, match_case(doc.tok(i), &form))),
+                None => out.push(Finding::flag(t.start, t.end)),
+            },
+        }
+    }
+}
+
+/// A foreign word does not decline, its Russian replacement does: after a preposition the
+/// replacement takes the case the preposition governs (the rule's `preposition_case` data:
+/// «за delay» → «за задержку»). `None`: keep the replacement as listed.
+fn governed_case(inp: &Input, first: usize, last: usize, replacement: &str) -> Option<String> {
+    let doc = inp.doc;
+    let latin = doc.tok(first).chars().all(|c| c.is_ascii_alphabetic() || c == '-');
+    if first != last || !latin || replacement.split_whitespace().count() != 1 {
+        return None;
+    }
+    let prev = doc.prev_non_space(first).filter(|&p| doc.tokens[p].kind == TokenKind::Word)?;
+    let case = inp.def.list("preposition_case").into_iter().find_map(|pair| {
+        let (prep, case) = pair.split_once(':')?;
+        (prep == doc.folded[prev]).then(|| case.to_string())
+    })?;
+    inp.morph.inflect(replacement, |a| a.has("NOUN") && a.has("nomn"), &[case.as_str(), "sing"])
+}
+
+/// Whether word `i` stands as an address of its own: set off by a comma (or the sentence's
+/// end) on each side — «Чел, …», «…, бро!».
+fn is_vocative(inp: &Input, i: usize) -> bool {
+    let doc = inp.doc;
+    let noun = inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("NOUN") && (a.has("nomn") || a.has("voct")));
+    let boundary = |j: Option<usize>| {
+        j.is_none_or(|j| {
+            let tok = doc.tok(j);
+            doc.tokens[j].kind == TokenKind::Newline
+                || doc.tokens[j].kind == TokenKind::Punct && (tok == "," || tok.chars().all(is_sentence_end))
+        })
+    };
+    let before = if starts_sentence(doc, i) { None } else { doc.prev_non_space(i) };
+    noun && boundary(before) && boundary(doc.next_non_space(i)) && (before.is_some() || doc.next_non_space(i).is_some())
 }
 
 /// C4: no slang, fillers or chat abbreviations.
@@ -148,11 +237,33 @@ fn is_question(inp: &Input, doc: &Doc, s: &crate::style::segment::Sentence) -> b
     first.is_some_and(|w| question_words.contains(&w)) || words.any(|w| w == "ли")
 }
 
+/// Whether sentence `s` is an e-mail signature: a line «С уважением, Мария», or the name line
+/// under a line that ends «С уважением,».
+fn is_signature(doc: &Doc, s: &crate::style::segment::Sentence, signoffs: &[String]) -> bool {
+    let line_start = doc.text[..s.start].rfind('\n').map_or(0, |p| p + 1);
+    let line = doc.text[line_start..s.end].trim();
+    let opens_with_signoff = |text: &str| {
+        let folded = fold(text);
+        signoffs.iter().any(|f| folded.strip_prefix(f.as_str()).is_some_and(|rest| rest.trim_start().starts_with(',')))
+    };
+    if opens_with_signoff(line) {
+        return true;
+    }
+    // The name line: the previous non-empty line is a sign-off ending in a comma, and this line
+    // is a few capitalised words.
+    let before = doc.text[..line_start].trim_end();
+    let prev_line = before.rsplit('\n').next().unwrap_or("").trim();
+    let short_name = line.split_whitespace().count() <= 3
+        && line.split_whitespace().all(|w| w.starts_with(char::is_uppercase) && w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '.'));
+    short_name && prev_line.ends_with(',') && opens_with_signoff(prev_line)
+}
+
 /// C2: sentences end with punctuation; no space before , . ! ? : ; and one after.
 pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let t = &doc.tokens;
-    for s in doc.sentences.iter().filter(|s| s.ends_line) {
+    let signoffs = inp.def.list("signoffs");
+    for s in doc.sentences.iter().filter(|s| s.ends_line && !is_signature(doc, s, &signoffs)) {
         // The last token that is not an emoji or smiley.
         let Some(last) = s
             .tokens
@@ -165,7 +276,9 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
         // End marks close a sentence, also inside a closing quote or bracket («…готово!»).
         let ends = |i: usize| t[i].kind == TokenKind::Punct && doc.tok(i).chars().all(is_sentence_end);
         let closing = |i: usize| t[i].kind == TokenKind::Punct && matches!(doc.tok(i), ")" | "»" | "\"" | "”");
+        // An amount or id that ends in its own dot («1 500 руб.») already closes the sentence.
         let closed = ends(last)
+            || t[last].kind.is_fact() && doc.tok(last).ends_with('.')
             || matches!(doc.tok(last), ":" | ";")
             || closing(last) && last > 0 && ends(last - 1)
             || t[last].kind == TokenKind::Punct && matches!(doc.tok(last), "-" | "—" | "–" | "(" | ",");
@@ -177,6 +290,8 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
         let mark = if is_question(inp, doc, s) { "?" } else { "." };
         out.push(Finding::fix(t[last].end, t[last].end, mark));
     }
+    clause_commas(inp, out);
+    comma_splices(inp, out);
     for (i, tok) in t.iter().enumerate() {
         let text = doc.slice(tok);
         let spacing_mark = |s: &str| matches!(s, "," | ":" | ";") || (!s.is_empty() && s.chars().all(is_sentence_end));
@@ -203,6 +318,101 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
             if glued && after_text && !abbreviation {
                 out.push(Finding::fix(tok.end, tok.end, " "));
             }
+        }
+    }
+}
+
+/// Whether the best reading of word `i` is one of the parts of speech `pos`.
+fn pos_is(inp: &Input, i: usize, pos: &[&str]) -> bool {
+    inp.morph.analyses(inp.doc.tok(i)).first().is_some_and(|a| pos.contains(&a.pos()))
+}
+
+/// Parts of speech that make a clause: a finite verb, an infinitive, a predicative («можно»), a
+/// short adjective or participle («готов», «отправлен»).
+const PREDICATES: [&str; 5] = ["VERB", "INFN", "PRED", "ADJS", "PRTS"];
+
+/// The word tokens of sentence `s` split at its commas: each part as its word indices.
+fn comma_parts(doc: &Doc, s: &crate::style::segment::Sentence) -> Vec<Vec<usize>> {
+    let mut parts = vec![Vec::new()];
+    for i in s.tokens.clone() {
+        match doc.tokens[i].kind {
+            TokenKind::Word => parts.last_mut().expect("never empty").push(i),
+            TokenKind::Punct if doc.tok(i) == "," => parts.push(Vec::new()),
+            _ => {}
+        }
+    }
+    parts
+}
+
+/// C2, clause boundaries: a subordinate clause opened by «что», «чтобы», «если», «когда» … is
+/// set off by a comma («не знаю, что сказать», «виноваты, что не указали»). The conjunction
+/// must open a clause — a predicate follows before the next mark — and the word before it must
+/// be one that leaves the comma to the conjunction («потому что», «так что», «и если» …).
+fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let t = &doc.tokens;
+    let conjunctions = inp.def.list("clause_conjunctions");
+    let no_comma_after = inp.def.list("no_comma_after");
+    for s in &doc.sentences {
+        let words: Vec<usize> = doc.words(s).collect();
+        for (k, &i) in words.iter().enumerate().skip(1) {
+            if t[i].protected || t[i].quoted || !conjunctions.contains(&doc.folded[i]) {
+                continue;
+            }
+            let prev = words[k - 1];
+            // Only words (and spaces) between the previous word and the conjunction.
+            if t[prev + 1..i].iter().any(|tok| tok.kind != TokenKind::Space) || t[prev].quoted {
+                continue;
+            }
+            if no_comma_after.contains(&doc.folded[prev]) || pos_is(inp, prev, &["PREP", "CONJ"]) {
+                continue;
+            }
+            // A predicate in the clause: the next few words before any punctuation.
+            let clause_end = (i + 1..s.tokens.end).find(|&j| t[j].kind == TokenKind::Punct).unwrap_or(s.tokens.end);
+            let has_predicate = words[k + 1..]
+                .iter()
+                .take_while(|&&j| j < clause_end)
+                .take(6)
+                .any(|&j| pos_is(inp, j, &PREDICATES));
+            if has_predicate {
+                let at = t[prev].end;
+                out.push(Finding::fix(at, at, ","));
+            }
+        }
+    }
+}
+
+/// C2, one thought per sentence: three or more independent statements joined only by commas
+/// («доставка завтра, оплатить можно при получении, скидка 5 процентов») become sentences of
+/// their own. A part is a statement when it has at least two words, opens with neither a
+/// conjunction, a particle nor a relative word, and either holds a predicate or opens with a
+/// noun in the nominative (a verbless statement: «доставка завтра»). Lists of things are never
+/// split: one of their parts fails the test.
+fn comma_splices(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let openers = inp.def.list("no_split_openers");
+    for s in &doc.sentences {
+        let parts = comma_parts(doc, s);
+        if parts.len() < 3 {
+            continue;
+        }
+        let statement = |part: &Vec<usize>| {
+            let Some(&first) = part.first() else { return false };
+            let nominative_noun =
+                inp.morph.analyses(doc.tok(first)).first().is_some_and(|a| a.has("NOUN") && a.has("nomn"));
+            part.len() >= 2
+                && !openers.contains(&doc.folded[first])
+                && !pos_is(inp, first, &["CONJ", "PRCL", "PREP", "GRND", "PRTF", "ADJF", "NPRO"])
+                && (nominative_noun || part.iter().any(|&j| pos_is(inp, j, &PREDICATES)))
+        };
+        if !parts.iter().all(statement) {
+            continue;
+        }
+        for part in &parts[1..] {
+            // The comma before this part becomes a full stop (C1 then capitalises the word).
+            let Some(comma) = (s.tokens.start..part[0]).rev().find(|&j| doc.tok(j) == ",") else { continue };
+            let tok = &doc.tokens[comma];
+            out.push(Finding::fix(tok.start, tok.end, "."));
         }
     }
 }

@@ -14,7 +14,7 @@ mod safety;
 use super::catalog::{RuleDef, Severity};
 use super::context::{Context, Profile};
 use super::lexicon::{fold, Lexicon, PhraseTable};
-use super::morph::Morph;
+use super::morph::{Analysis, Morph};
 use super::segment::{Doc, TokenKind};
 use super::spell::Speller;
 use crate::encoder::Embedder;
@@ -50,12 +50,14 @@ pub(crate) struct Finding {
     pub change: Option<Change>,
     pub severity: Option<Severity>,
     pub args: Vec<(&'static str, String)>,
+    /// The `[data]` key of another message of the rule for this finding (default: `message`).
+    pub message_key: Option<&'static str>,
 }
 
 impl Finding {
     /// Report only.
     pub fn flag(start: usize, end: usize) -> Finding {
-        Finding { start, end, replacements: Vec::new(), change: None, severity: None, args: Vec::new() }
+        Finding { start, end, replacements: Vec::new(), change: None, severity: None, args: Vec::new(), message_key: None }
     }
 
     /// Report with candidates; nothing is applied.
@@ -77,6 +79,12 @@ impl Finding {
     /// Adds a message argument.
     pub fn arg(mut self, key: &'static str, value: impl Into<String>) -> Finding {
         self.args.push((key, value.into()));
+        self
+    }
+
+    /// Reports this finding with the rule's message under `[data]` key `key`.
+    pub fn message(mut self, key: &'static str) -> Finding {
+        self.message_key = Some(key);
         self
     }
 
@@ -195,9 +203,14 @@ pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
 /// Every longest phrase match of `table`: (first token, last token, payload). Phrases never
 /// match quoted or protected words.
 pub(crate) fn phrase_matches<'t, T>(doc: &Doc, table: &'t PhraseTable<T>) -> Vec<(usize, usize, &'t T)> {
+    phrase_matches_in(doc, table, &doc.folded)
+}
+
+/// [`phrase_matches`] over other per-token word forms (`words`, parallel to `doc.tokens`).
+fn phrase_matches_in<'t, T>(doc: &Doc, table: &'t PhraseTable<T>, words: &[String]) -> Vec<(usize, usize, &'t T)> {
     let mut out = Vec::new();
     for run in &doc.runs {
-        let folded: Vec<&str> = run.iter().map(|&i| doc.folded[i].as_str()).collect();
+        let folded: Vec<&str> = run.iter().map(|&i| words[i].as_str()).collect();
         let mut k = 0;
         while k < run.len() {
             match table.longest_at(&folded[k..]) {
@@ -212,13 +225,119 @@ pub(crate) fn phrase_matches<'t, T>(doc: &Doc, table: &'t PhraseTable<T>) -> Vec
     out
 }
 
-/// Matches of forbidden phrases that belong to rule `rule`.
-pub(crate) fn forbidden<'t>(
+/// Words of `doc` that a one-word entry of `table` names by their lemma («порешаем» for the entry
+/// «порешать»), leaving out the words `surface` already matched by their written form. Only the
+/// best reading counts, and only a word the dictionary knows (a guessed reading of an unknown
+/// word is no evidence).
+pub(crate) fn lemma_matches<'t, T>(
     doc: &Doc,
-    lex: &'t Lexicon,
-    rule: &str,
-) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
-    phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect()
+    morph: &Morph,
+    table: &'t PhraseTable<T>,
+    surface: &[(usize, usize, &T)],
+) -> Vec<(usize, &'t T)> {
+    let mut out = Vec::new();
+    for &i in &doc.word_tokens {
+        let t = &doc.tokens[i];
+        if t.protected || t.quoted || surface.iter().any(|&(a, b, _)| (a..=b).contains(&i)) {
+            continue;
+        }
+        let readings = morph.analyses(doc.tok(i));
+        let Some(best) = readings.first() else { continue };
+        if best.lemma == doc.folded[i] || best.has("UNKN") || best.has("LATN") || best.score < 0.3 {
+            continue;
+        }
+        if let Some((1, value)) = table.longest_at(&[fold(&best.lemma)]) {
+            out.push((i, value));
+        }
+    }
+    out
+}
+
+/// Grammemes that a replacement takes over from the word it replaces, by part of speech.
+const CARRIED: [(&str, &[&str]); 6] = [
+    ("VERB", &["sing", "plur", "1per", "2per", "3per", "pres", "past", "futr", "masc", "femn", "neut", "impr", "indc", "incl", "excl"]),
+    ("NOUN", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur"]),
+    ("ADJF", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur", "masc", "femn", "neut"]),
+    ("PRTF", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur", "masc", "femn", "neut"]),
+    ("ADJS", &["sing", "plur", "masc", "femn", "neut"]),
+    ("PRTS", &["sing", "plur", "masc", "femn", "neut", "past", "pres"]),
+];
+
+/// The one-word replacement `replacement` (a dictionary form) put in the form of word `i`:
+/// «решить» for «порешаем» → «решим». `None` when the replacement is several words, the parts of
+/// speech differ, the lexeme has no such form, or a noun of another gender has an agreeing word
+/// before it (the swap would break agreement: «второй лайн» → «второй линия»).
+pub(crate) fn inflected_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &str) -> Option<String> {
+    if replacement.split_whitespace().count() != 1 {
+        return None;
+    }
+    let word = morph.analyses(doc.tok(i)).first()?.clone();
+    let pos = word.pos().to_string();
+    let carried: Vec<&str> = CARRIED
+        .iter()
+        .find(|(p, _)| *p == pos)
+        .map(|(_, g)| g.iter().copied().filter(|g| word.has(g)).collect())
+        .unwrap_or_default();
+    // A verb's list entry is its infinitive: the lexeme is the same.
+    let verbal = ["VERB", "PRTS", "PRTF", "GRND"].contains(&pos.as_str());
+    let same_lexeme = |a: &Analysis| a.pos() == pos || (verbal && a.pos() == "INFN");
+    let target = morph.analyses(replacement);
+    if !target.iter().any(same_lexeme) {
+        return None;
+    }
+    if carried.is_empty() {
+        return Some(replacement.to_string());
+    }
+    if pos == "NOUN" {
+        let gender = |a: &Analysis| ["masc", "femn", "neut"].into_iter().find(|g| a.has(g));
+        let same_gender = target.iter().find(|a| a.pos() == "NOUN").map(gender) == Some(gender(&word));
+        let agreeing = doc.prev_non_space(i).is_some_and(|p| {
+            doc.tokens[p].kind == TokenKind::Word
+                && morph.analyses(doc.tok(p)).first().is_some_and(|a| a.has("ADJF") || a.has("PRTF") || a.has("NPRO"))
+        });
+        if agreeing && !same_gender {
+            return None;
+        }
+    }
+    morph.inflect(replacement, same_lexeme, &carried).or_else(|| {
+        // A verb of the other aspect has its non-past in the other tense: «порешаем» (present
+        // of «порешать», as the dictionary guesses it) is «решим» (future of «решить»).
+        let swapped: Vec<&str> = carried
+            .iter()
+            .map(|g| match *g {
+                "pres" => "futr",
+                "futr" => "pres",
+                other => other,
+            })
+            .collect();
+        (swapped != carried).then(|| morph.inflect(replacement, same_lexeme, &swapped)).flatten()
+    })
+}
+
+/// Matches of forbidden phrases that belong to rule `rule`, in whichever address the draft
+/// uses: the phrases are listed in the formal register, and a draft on «ты» is matched as its
+/// «Вы» form would be («ты сам виноват» is «вы сами виноваты»), so that a check of the draft
+/// finds what a check of its rewrite would.
+pub(crate) fn forbidden<'t>(inp: &Input, lex: &'t Lexicon, rule: &str) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
+    let doc = inp.doc;
+    let mut found: Vec<_> = phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect();
+    let edits = super::polite_you::polite_you_edits(inp.morph, doc.text);
+    if edits.is_empty() {
+        return found;
+    }
+    let mut formal = doc.folded.clone();
+    for e in &edits {
+        if let Some(i) = doc.token_at(e.start).filter(|&i| doc.tokens[i].end == e.end) {
+            formal[i] = fold(&e.after);
+        }
+    }
+    for m in phrase_matches_in(doc, &lex.forbidden, &formal).into_iter().filter(|(_, _, f)| f.rule == rule) {
+        if !found.iter().any(|(a, b, _)| *a <= m.1 && m.0 <= *b) {
+            found.push(m);
+        }
+    }
+    found.sort_by_key(|(a, _, _)| *a);
+    found
 }
 
 /// Whether token `i` is the first non-space token of its sentence.

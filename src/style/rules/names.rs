@@ -47,12 +47,30 @@ pub(crate) fn use_name(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let Some(name) = client_name(inp) else { return };
     let uses = name_uses(inp, name.first);
-    if inp.ctx.first_message && uses.is_empty() {
+    let never_named = inp.ctx.is_later() && inp.ctx.name_uses == 0;
+    if (inp.ctx.is_first() || never_named) && uses.is_empty() {
         if let Some((first, last, None)) = opening_greeting(inp) {
             let followed_by_word = doc.next_non_space(last).is_some_and(|n| doc.tokens[n].kind == TokenKind::Word);
             if !followed_by_word {
                 let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
                 out.push(Finding::fix(start, end, format!("{}, {}", &doc.text[start..end], name.full)));
+            }
+        }
+    }
+    // A later message of a dialogue in which the name was never used: the reply opens with it
+    // («Анна, сейчас посмотрю Ваш заказ»), toward the norm of 2–3 uses per dialogue.
+    if never_named && uses.is_empty() && opening_greeting(inp).is_none() {
+        if let Some(i) = doc.sentences.first().map(|s| s.tokens.start) {
+            let t = &doc.tokens[i];
+            let word = doc.tok(i);
+            if t.kind == TokenKind::Word && !t.protected && !t.quoted {
+                let proper = word.chars().skip(1).any(char::is_uppercase)
+                    || super::POLITE_FORMS.contains(&fold(word).as_str())
+                    || inp.morph.analyses(word).first().is_some_and(|a| {
+                        ["Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr"].iter().any(|g| a.has(g))
+                    });
+                let rest = if proper { word.to_string() } else { lower_first(word) };
+                out.push(Finding::fix(t.start, t.end, format!("{}, {rest}", name.full)).message("message_later"));
             }
         }
     }
@@ -76,6 +94,12 @@ pub(crate) fn use_name(inp: &Input, out: &mut Vec<Finding>) {
             out.push(Finding::flag(doc.tokens[i].start, doc.tokens[i].end).arg("uses", inp.ctx.name_uses.to_string()));
         }
     }
+}
+
+/// `word` with its first letter in lower case.
+fn lower_first(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// B2: the client's own form of the name, no diminutives they did not use.
@@ -210,7 +234,8 @@ pub(crate) fn vocative_comma(inp: &Input, out: &mut Vec<Finding>) {
         }
         let Some(prev) = doc.prev_non_space(i) else { continue };
         let prev_word = doc.tokens[prev].kind == TokenKind::Word;
-        if !prev_word || prepositions.contains(&fold(doc.tok(prev))) || next_is_verb {
+        let attribute = inp.morph.analyses(doc.tok(prev)).first().is_some_and(|a| a.has("ADJF") || a.has("PRTF"));
+        if !prev_word || attribute || prepositions.contains(&fold(doc.tok(prev))) || next_is_verb {
             continue;
         }
         let after = if next_is_word { "," } else { "" };
@@ -222,7 +247,7 @@ pub(crate) fn vocative_comma(inp: &Input, out: &mut Vec<Finding>) {
 /// B5: with no name given, ask once how to address the client.
 pub(crate) fn ask_name(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    if !inp.ctx.first_message || inp.ctx.client_name().is_some() || doc.text.trim().is_empty() {
+    if !inp.ctx.is_first() || inp.ctx.client_name().is_some() || doc.text.trim().is_empty() {
         return;
     }
     if inp.def.list("asks").iter().any(|ask| super::has_phrase(doc, ask)) {

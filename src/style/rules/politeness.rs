@@ -2,7 +2,8 @@
 //! blame, directives, rude clients.
 
 use super::{
-    capitalize, forbidden, has_phrase, phrase_matches, polite_case, whole, Change, Finding, Input, POLITE_FORMS,
+    capitalize, forbidden, has_phrase, phrase_matches, polite_case, starts_sentence, whole, Change, Finding, Input,
+    POLITE_FORMS,
 };
 use crate::style::lexicon::fold;
 use crate::style::polite_you::polite_you_edits;
@@ -64,6 +65,12 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     if matches!(prev.as_deref(), Some("не" | "вы")) {
         return false;
     }
+    // «Слушайте, …», «Смотрите, …»: a perception verb set off by a comma at the head of its
+    // sentence is a discourse marker, not a request.
+    let comma_follows = doc.next_non_space(i).is_some_and(|n| doc.tok(n) == ",");
+    if comma_follows && starts_sentence(doc, i) && inp.lex.discourse_markers.contains(&fold(word)) {
+        return false;
+    }
     // A formal imperative often shares its form with the future («проверите»), so any reading
     // counts; a singular one must be the best reading («при» is a preposition first) of a word
     // the dictionary knows («Худи» is not an imperative).
@@ -114,10 +121,24 @@ pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<Stri
     informal.iter().find(|(f, _, _)| at_start(*f)).map(|&(f, l, formal)| (f, l, Some(formal.clone())))
 }
 
-/// A4: the first message opens with a formal greeting.
+/// A4: the first message opens with a formal greeting; an informal greeting is replaced by a
+/// formal one wherever the message stands, and dropped from a later message of the dialogue.
 pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    if !inp.ctx.first_message || doc.sentences.is_empty() {
+    if doc.sentences.is_empty() {
+        return;
+    }
+    if !inp.ctx.is_first() {
+        if let Some((first, last, Some(formal))) = opening_greeting(inp) {
+            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+            if inp.ctx.is_later() {
+                // Mid-dialogue the greeting goes: «привет, щас гляну» → «Щас гляну».
+                let change = super::removal(doc, first, last);
+                out.push(Finding::fix_with(start, end, "", change).message("message_later"));
+            } else {
+                out.push(Finding::fix(start, end, formal).message("message_informal"));
+            }
+        }
         return;
     }
     match opening_greeting(inp) {
@@ -182,7 +203,7 @@ fn continuation(inp: &Input, last: usize) -> Option<(usize, usize)> {
 /// A5: at first contact the operator says who they are.
 pub(crate) fn introduce_self(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    let (Some(operator), true) = (inp.ctx.operator_name(), inp.ctx.first_message) else { return };
+    let (Some(operator), true) = (inp.ctx.operator_name(), inp.ctx.is_first()) else { return };
     if doc.sentences.is_empty() || has_phrase(doc, "меня зовут") || has_phrase(doc, operator) {
         return;
     }
@@ -205,7 +226,7 @@ pub(crate) fn thanks(inp: &Input, out: &mut Vec<Finding>) {
     let words: Vec<String> =
         doc.tokens.iter().filter(|t| t.kind == TokenKind::Word).map(|t| fold(doc.slice(t))).collect();
     let thanked = words.iter().any(|w| w.starts_with("спасиб") || w.starts_with("благодар"));
-    if !inp.ctx.first_message && thanked && words.iter().all(|w| thanks_words.contains(w)) {
+    if !inp.ctx.is_first() && thanked && words.iter().all(|w| thanks_words.contains(w)) {
         let (start, end) = whole(doc);
         out.push(Finding::flag(start, end));
         return;
@@ -227,15 +248,72 @@ pub(crate) fn thanks(inp: &Input, out: &mut Vec<Finding>) {
 
 /// The forbidden phrases of one rule, offered with their suggested wording.
 fn forbidden_suggestions(inp: &Input, rule: &str, out: &mut Vec<Finding>) {
-    for (first, last, f) in forbidden(inp.doc, inp.lex, rule) {
+    for (first, last, f) in forbidden(inp, inp.lex, rule) {
         let (start, end) = (inp.doc.tokens[first].start, inp.doc.tokens[last].end);
         out.push(Finding::suggest(start, end, vec![polite_case(inp.profile, &f.replacement)]));
     }
 }
 
-/// A7: no blame on the client.
+/// A7: no blame on the client. Besides the listed phrases, two shapes of a sentence are blame
+/// whatever their words: the client as the subject of a verb qualified by an error marker
+/// («Вы (сами) неправильно ввели …», «ты не туда нажал»), and a reproach about the past with no
+/// other party named («Надо было внимательнее заполнять форму»). A condition («Если Вы неверно
+/// ввели код, …») is guidance, not blame.
 pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
-    forbidden_suggestions(inp, "no-blame", out);
+    let mut found = Vec::new();
+    forbidden_suggestions(inp, "no-blame", &mut found);
+    let doc = inp.doc;
+    let markers = inp.def.list("error_markers");
+    let fillers = inp.def.list("fillers");
+    let reproaches: Vec<Vec<String>> =
+        inp.def.list("reproaches").iter().map(|r| r.split_whitespace().map(fold).collect()).collect();
+    let other_parties = inp.def.list("other_parties");
+    let conditions = inp.def.list("conditions");
+    let suggestion = inp.def.text("suggestion").map(|s| polite_case(inp.profile, s));
+    let is_verb = |i: usize| {
+        inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| ["VERB", "INFN", "PRTS", "GRND"].contains(&a.pos()))
+    };
+    for s in &doc.sentences {
+        let words: Vec<usize> = doc.words(s).collect();
+        let w = |k: usize| doc.folded[words[k]].as_str();
+        for k in 0..words.len() {
+            if conditions.iter().any(|c| c == w(k)) {
+                break; // the rest of the sentence is a condition
+            }
+            let mut span = None;
+            if matches!(w(k), "вы" | "ты") {
+                // subject, fillers, an error marker (one or two words), then the verb
+                let mut j = k + 1;
+                while j < words.len() && fillers.iter().any(|f| f == w(j)) {
+                    j += 1;
+                }
+                let marker_len = (1..=2).rev().find(|&n| {
+                    j + n <= words.len() && markers.iter().any(|m| *m == (j..j + n).map(w).collect::<Vec<_>>().join(" "))
+                });
+                if let Some(n) = marker_len {
+                    if let Some(v) = (j + n..(j + n + 2).min(words.len())).find(|&v| is_verb(words[v])) {
+                        span = Some((words[k], words[v]));
+                    }
+                }
+            } else if let Some(r) = reproaches.iter().find(|r| {
+                k + r.len() <= words.len() && r.iter().enumerate().all(|(n, part)| part == w(k + n))
+            }) {
+                let addressed_elsewhere = words[..k].iter().any(|&i| other_parties.contains(&doc.folded[i]));
+                let end = (k + r.len()..(k + r.len() + 3).min(words.len())).find(|&v| is_verb(words[v]));
+                if let (false, Some(v)) = (addressed_elsewhere, end) {
+                    span = Some((words[k], words[v]));
+                }
+            }
+            if let Some((a, b)) = span {
+                let (start, end) = (doc.tokens[a].start, doc.tokens[b].end);
+                if !found.iter().any(|f: &Finding| f.start < end && start < f.end) {
+                    found.push(Finding::suggest(start, end, suggestion.clone().into_iter().collect()));
+                }
+            }
+        }
+    }
+    found.sort_by_key(|f| f.start);
+    out.extend(found);
 }
 
 /// A8: no directive reminders.

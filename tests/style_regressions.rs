@@ -1,0 +1,186 @@
+//! Drafts written by people who never saw the dev sets, on which the rewrite once failed
+//! (issue 17). Each test states what every correct rewrite has; none of these drafts is in a dev
+//! set. No encoder: these are the style engine's own decisions.
+
+use std::sync::OnceLock;
+
+use sufler::style::{Context, Rewrite, StyleEngine};
+
+fn engine() -> &'static StyleEngine {
+    static ENGINE: OnceLock<StyleEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| StyleEngine::embedded().expect("the embedded style data loads"))
+}
+
+fn ctx(first: Option<bool>) -> Context {
+    Context { first_message: first, ..Context::default() }
+}
+
+fn named(name: &str, first: Option<bool>, uses: u32) -> Context {
+    Context { client_name: Some(name.into()), first_message: first, name_uses: uses, ..Context::default() }
+}
+
+fn rewrite(draft: &str, ctx: &Context) -> Rewrite {
+    let r = engine().rewrite(draft, ctx, None).expect("rewrite runs");
+    // Every rewrite: the check of the draft and of its rewrite agree (no rule fires only after
+    // the rewrite), and the rewrite is a fixed point.
+    let before: Vec<String> = rules_of(draft, ctx);
+    for issue in &r.issues {
+        assert!(
+            before.contains(&issue.rule),
+            "{draft:?} → {:?}: «{}» fires on the rewrite only ({})",
+            r.text,
+            issue.rule,
+            issue.message
+        );
+    }
+    let again = engine().rewrite(&r.text, ctx, None).expect("rewrite runs");
+    assert_eq!(again.text, r.text, "not idempotent on {draft:?}");
+    r
+}
+
+fn rules_of(text: &str, ctx: &Context) -> Vec<String> {
+    engine().check(text, ctx, None).expect("check runs").issues.into_iter().map(|i| i.rule).collect()
+}
+
+/// Whole-word, case-insensitive.
+fn has_word(text: &str, word: &str) -> bool {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '-').collect();
+    let needle: Vec<String> = word.to_lowercase().split_whitespace().map(String::from).collect();
+    words.windows(needle.len()).any(|w| w.iter().zip(&needle).all(|(a, b)| a == b))
+}
+
+#[test]
+fn issue17_1_discourse_imperative_subordinate_agreement_and_comma() {
+    let draft = "слушай, ты сам виноват что не указал подъезд";
+    let c = ctx(Some(false));
+    assert!(rules_of(draft, &c).contains(&"no-blame".to_string()), "blame is reported on the draft");
+    let r = rewrite(draft, &c);
+    assert!(!has_word(&r.text, "слушай") && !has_word(&r.text, "ты"), "{:?}", r.text);
+    assert!(r.text.contains("виноваты, что не указали"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_2_no_i_dont_know_is_not_spliced_into_another_clause() {
+    let draft = "Ну... я даже не знаю что сказать...";
+    let c = ctx(Some(false));
+    assert!(rules_of(draft, &c).contains(&"no-i-dont-know".to_string()));
+    let r = rewrite(draft, &c);
+    assert!(!r.text.to_lowercase().contains("даже мне"), "{:?}", r.text);
+    assert!(!r.text.contains("Ну... Я"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_3_abbreviation_dot_ends_the_sentence() {
+    let c = ctx(Some(false));
+    assert_eq!(rewrite("Стоимость 1 500 руб.", &c).text, "Стоимость 1 500 руб.");
+    let r = rewrite("Стоимость 3000р", &c);
+    assert!(!r.text.contains(".."), "{:?}", r.text);
+    assert!(r.text.contains("3000р"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_4_softener_gets_both_commas_and_slang_verb_goes() {
+    let r = rewrite("пришли номер заказа, сейчас всё порешаем", &ctx(Some(false)));
+    assert!(r.text.contains("Пришлите, пожалуйста, номер заказа"), "{:?}", r.text);
+    assert!(!has_word(&r.text, "порешаем"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_5_caps_one_letter_words_are_lowered_too() {
+    let r = rewrite("ЖДИТЕ КУРЬЕРА ЗАВТРА С 10 ДО 18", &ctx(Some(false)));
+    assert!(r.text.contains("завтра с 10 до 18"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_6_emoji_between_clauses_become_sentence_breaks_and_name_is_used() {
+    let draft = "Добрый день 😊 посылочка уже в пути 🚚 будет в четверг))";
+    let r = rewrite(draft, &named("Марина", Some(true), 0));
+    assert!(r.text.starts_with("Добрый день, Марина!"), "{:?}", r.text);
+    assert!(!r.text.contains("день посылка") && !r.text.contains("пути будет"), "run-on: {:?}", r.text);
+    assert!(!r.text.contains("))") && !r.text.contains('😊'), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_7_email_greeting_and_signature_are_recognised() {
+    let c = Context {
+        client_name: Some("Ирина Петровна".into()),
+        first_message: Some(true),
+        profile: Some("email".into()),
+        ..Context::default()
+    };
+    let draft = "Уважаемая Ирина Петровна!\nСчёт направлен.";
+    let r = rewrite(draft, &c);
+    assert!(!r.text.contains("Здравствуйте") && !r.text.contains("Уважаемая,"), "{:?}", r.text);
+    assert!(!rules_of(draft, &c).contains(&"greeting".to_string()));
+    let signed = "Уважаемая Ирина Петровна!\nСчёт направлен.\nС уважением, Мария";
+    let r = rewrite(signed, &c);
+    assert!(r.text.ends_with("С уважением, Мария"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_8_slang_vocative_is_dropped_and_idiom_goes() {
+    let r = rewrite("Чел, не беспокойтесь, нормально всё будет, зуб даю", &ctx(Some(false)));
+    assert!(!has_word(&r.text, "чел") && !has_word(&r.text, "человек"), "{:?}", r.text);
+    assert!(!has_word(&r.text, "зуб даю"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_9_possessive_agrees_and_jargon_is_replaced() {
+    let draft = "Извините за delay, твое обращение заэскалейчено на второй лайн";
+    let c = ctx(Some(false));
+    let r = rewrite(draft, &c);
+    assert!(r.text.contains("Ваше обращение"), "{:?}", r.text);
+    for jargon in ["delay", "заэскалейчено", "лайн"] {
+        assert!(!has_word(&r.text, jargon), "{jargon} stays: {:?}", r.text);
+    }
+    let report = engine().check(draft, &c, None).unwrap();
+    for issue in report.issues.iter().filter(|i| i.rule == "spelling") {
+        assert!(!issue.replacements.iter().any(|r| r == "лайк" || r.starts_with("искалечен")), "{issue:?}");
+    }
+}
+
+#[test]
+fn issue17_10_informal_greeting_mid_dialogue_goes_and_the_name_is_used() {
+    let r = rewrite("привет, щас гляну твой заказ", &named("Анна", Some(false), 0));
+    assert!(!has_word(&r.text, "привет") && !r.text.contains("Здравствуйте"), "{:?}", r.text);
+    assert!(r.text.contains("Анна"), "{:?}", r.text);
+    assert!(r.text.contains("Ваш заказ"), "{:?}", r.text);
+}
+
+#[test]
+fn issue17_11_blame_without_a_fixed_phrase_is_reported() {
+    let c = ctx(Some(false));
+    for draft in [
+        "Вы неправильно указали адрес. Надо было внимательнее заполнять форму.",
+        "Вы сами неправильно ввели номер карты.",
+    ] {
+        assert!(rules_of(draft, &c).contains(&"no-blame".to_string()), "{draft}");
+    }
+    let two = engine().check("Вы неправильно указали адрес. Надо было внимательнее заполнять форму.", &c, None);
+    assert_eq!(two.unwrap().issues.iter().filter(|i| i.rule == "no-blame").count(), 2);
+}
+
+#[test]
+fn issue17_12_comma_spliced_statements_are_split() {
+    let r = rewrite("доставка завтра, оплатить можно при получении, скидка 5 процентов", &ctx(Some(false)));
+    assert_eq!(r.text, "Доставка завтра. Оплатить можно при получении. Скидка 5 процентов.");
+}
+
+#[test]
+fn issue17_13_unknown_position_in_the_dialogue_gets_no_greeting() {
+    let draft = "Сейчас посмотрю Ваш заказ.";
+    assert!(!rules_of(draft, &ctx(None)).contains(&"greeting".to_string()));
+    assert_eq!(rewrite(draft, &ctx(None)).text, draft);
+    // Told it is the first message, the greeting is due.
+    assert!(rules_of(draft, &ctx(Some(true))).contains(&"greeting".to_string()));
+}
+
+#[test]
+fn guard_refuses_an_edit_that_doubles_punctuation() {
+    // Whatever the rules do, a rewrite never ends with doubled punctuation it did not have.
+    for draft in ["Цена 990 руб.", "итого 3000р", "Оплата по ссылке www.shop.ru.", "скидка 5%."] {
+        let r = rewrite(draft, &ctx(Some(false)));
+        assert!(!r.text.contains("..") || draft.contains(".."), "{draft:?} → {:?}", r.text);
+    }
+}
