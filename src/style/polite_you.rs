@@ -97,11 +97,14 @@ pub fn polite_you_edits(morph: &Morph, text: &str) -> Vec<PoliteEdit> {
         // The subject of the previous clause, for clauses without a subject of their own: the
         // last certain subject in it (nouns that may be objects do not count).
         let mut inherited: Option<Subject> = None;
+        // Whether an imperative came earlier in the sentence: «Сделайте снимок и пришли его» —
+        // a form coordinated with it is an imperative too.
+        let mut imperative_before = false;
         for clause in sentence.split_inclusive(|w| w.ends_clause) {
             let question = clause.last().is_some_and(|w| w.question);
             let candidates =
                 (0..clause.len()).map(|j| candidate(&clause[j]).filter(|_| !after_preposition(clause, j))).collect();
-            let context = Context { clause, candidates, inherited, question };
+            let context = Context { clause, candidates, inherited, question, imperative_before };
             for (i, word) in clause.iter().enumerate() {
                 if let Some(after) = replacement(morph, &context, i) {
                     if after != word.lower {
@@ -115,6 +118,7 @@ pub fn polite_you_edits(morph: &Morph, text: &str) -> Vec<PoliteEdit> {
                 }
             }
             inherited = context.candidates.iter().rev().flatten().find(|c| c.strong).map(|c| c.subject).or(inherited);
+            imperative_before |= clause.iter().any(|w| w.analyses.first().is_some_and(|a| a.has("impr")));
         }
     }
     edits
@@ -169,6 +173,8 @@ struct Context<'c, 't> {
     /// The clause ends a question: a subjectless «Смотрела его?» asks about the addressee
     /// (earlier clauses of a question, as in «Не видел этого, а ты?», are often statements).
     question: bool,
+    /// An imperative came in an earlier clause of the sentence.
+    imperative_before: bool,
 }
 
 /// The formal form of `context.clause[i]`, if the word belongs to the «ты» register.
@@ -308,7 +314,12 @@ fn is_imperative(context: &Context, i: usize) -> bool {
         .take(WINDOW)
         .flatten()
         .any(|c| c.subject == Subject::Other && c.plural && c.strong);
-    at_clause_head(context.clause, i) && !plural_subject_follows
+    let clause = context.clause;
+    let coordinated = i > 0
+        && COORDINATING.contains(&clause[i - 1].lower.as_str())
+        && (context.imperative_before
+            || clause[..i - 1].iter().any(|w| w.analyses.first().is_some_and(|a| a.has("impr"))));
+    (at_clause_head(clause, i) || coordinated) && !plural_subject_follows
 }
 
 /// Whether only «ты», particles, adverbs, interjections and coordinating conjunctions precede

@@ -151,7 +151,7 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
         let replacement = payload(value);
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
         let found = &doc.text[start..end];
-        let vocative = first == last && is_vocative(inp, first);
+        let vocative = first == last && replacement.is_some_and(|r| is_vocative(inp, first, r));
         match replacement {
             None => out.push(Finding::flag(start, end)),
             Some("") => {
@@ -198,11 +198,13 @@ fn governed_case(inp: &Input, first: usize, last: usize, replacement: &str) -> O
     inp.morph.inflect(replacement, |a| a.has("NOUN") && a.has("nomn"), &[case.as_str(), "sing"])
 }
 
-/// Whether word `i` stands as an address of its own: set off by a comma (or the sentence's
-/// end) on each side — «Чел, …», «…, бро!».
-fn is_vocative(inp: &Input, i: usize) -> bool {
+/// Whether word `i`, listed with `replacement`, stands as an address of its own: a noun (its
+/// neutral replacement is a nominative noun: the dictionary does not know slang like «чел») set
+/// off by a comma or the sentence's end on each side — «Чел, …», «…, бро!».
+fn is_vocative(inp: &Input, i: usize, replacement: &str) -> bool {
     let doc = inp.doc;
-    let noun = inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("NOUN") && (a.has("nomn") || a.has("voct")));
+    let noun = replacement.split_whitespace().count() == 1
+        && inp.morph.analyses(replacement).first().is_some_and(|a| a.has("NOUN") && a.has("nomn"));
     let boundary = |j: Option<usize>| {
         j.is_none_or(|j| {
             let tok = doc.tok(j);
@@ -214,9 +216,27 @@ fn is_vocative(inp: &Input, i: usize) -> bool {
     noun && boundary(before) && boundary(doc.next_non_space(i)) && (before.is_some() || doc.next_non_space(i).is_some())
 }
 
-/// C4: no slang, fillers or chat abbreviations.
+/// C4: no slang, fillers or chat abbreviations. Typed laughter («аххаха», «хехе») is no list
+/// entry but a shape: it goes.
 pub(crate) fn slang(inp: &Input, out: &mut Vec<Finding>) {
     swap_list(inp, &inp.lex.slang, |r| Some(r.as_str()), out);
+    let doc = inp.doc;
+    for &i in &doc.word_tokens {
+        let t = &doc.tokens[i];
+        if !t.protected && !t.quoted && is_laughter(&doc.folded[i]) {
+            out.push(Finding::fix_with(t.start, t.end, "", removal(doc, i, i)));
+        }
+    }
+}
+
+/// Whether a folded word is typed laughter: four letters or more, only «х» and the vowels а, е,
+/// и, ы, with at least two «х» and a vowel between them («хаха», «ахахах», «хехе»).
+fn is_laughter(word: &str) -> bool {
+    let letters: Vec<char> = word.chars().collect();
+    letters.len() >= 4
+        && letters.iter().all(|c| matches!(c, 'х' | 'а' | 'е' | 'и' | 'ы'))
+        && letters.iter().filter(|&&c| c == 'х').count() >= 2
+        && letters.windows(3).any(|w| w[0] == 'х' && w[1] != 'х' && w[2] == 'х')
 }
 
 /// C5: no cute diminutives of business words.
@@ -237,8 +257,8 @@ fn is_question(inp: &Input, doc: &Doc, s: &crate::style::segment::Sentence) -> b
     first.is_some_and(|w| question_words.contains(&w)) || words.any(|w| w == "ли")
 }
 
-/// Whether sentence `s` is an e-mail signature: a line «С уважением, Мария», or the name line
-/// under a line that ends «С уважением,».
+/// Whether sentence `s` is an e-mail signature: a line «С уважением, Мария», or a line of the
+/// block (name, position, company) under a line that ends «С уважением,».
 fn is_signature(doc: &Doc, s: &crate::style::segment::Sentence, signoffs: &[String]) -> bool {
     let line_start = doc.text[..s.start].rfind('\n').map_or(0, |p| p + 1);
     let line = doc.text[line_start..s.end].trim();
@@ -249,13 +269,13 @@ fn is_signature(doc: &Doc, s: &crate::style::segment::Sentence, signoffs: &[Stri
     if opens_with_signoff(line) {
         return true;
     }
-    // The name line: the previous non-empty line is a sign-off ending in a comma, and this line
-    // is a few capitalised words.
+    // The signature block under a line that ends «С уважением,»: the name, the position and the
+    // company, each a short line of its own.
     let before = doc.text[..line_start].trim_end();
-    let prev_line = before.rsplit('\n').next().unwrap_or("").trim();
-    let short_name = line.split_whitespace().count() <= 3
-        && line.split_whitespace().all(|w| w.starts_with(char::is_uppercase) && w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '.'));
-    short_name && prev_line.ends_with(',') && opens_with_signoff(prev_line)
+    let block: Vec<&str> = before.rsplit('\n').map(str::trim).take_while(|l| !l.is_empty()).collect();
+    let short = |l: &str| l.split_whitespace().count() <= 6 && !l.ends_with(['.', '!', '?']);
+    line.split_whitespace().count() <= 6
+        && block.iter().position(|l| l.ends_with(',') && opens_with_signoff(l)).is_some_and(|k| block[..k].iter().all(|l| short(l)))
 }
 
 /// C2: sentences end with punctuation; no space before , . ! ? : ; and one after.
@@ -392,7 +412,14 @@ fn comma_splices(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let openers = inp.def.list("no_split_openers");
     for s in &doc.sentences {
-        let parts = comma_parts(doc, s);
+        let mut parts = comma_parts(doc, s);
+        // A leading address («Олег Иванович, …») is no statement and stays where it is.
+        let proper = |i: &usize| {
+            inp.morph.analyses(doc.tok(*i)).first().is_some_and(|a| ["Name", "Patr", "Surn"].iter().any(|g| a.has(g)))
+        };
+        if parts.first().is_some_and(|p| !p.is_empty() && p.iter().all(proper)) {
+            parts.remove(0);
+        }
         if parts.len() < 3 {
             continue;
         }

@@ -50,8 +50,21 @@ pub(crate) fn use_name(inp: &Input, out: &mut Vec<Finding>) {
     let never_named = inp.ctx.is_later() && inp.ctx.name_uses == 0;
     if (inp.ctx.is_first() || never_named) && uses.is_empty() {
         if let Some((first, last, None)) = opening_greeting(inp) {
-            let followed_by_word = doc.next_non_space(last).is_some_and(|n| doc.tokens[n].kind == TokenKind::Word);
-            if !followed_by_word {
+            let next = doc.next_non_space(last).filter(|&n| doc.tokens[n].kind == TokenKind::Word);
+            let generic = next.filter(|&n| inp.def.list("generic_addresses").contains(&doc.folded[n]));
+            if let Some(n) = generic {
+                // «Уважаемый клиент» → «Уважаемый Виктор»: the salutation agrees with the name.
+                let gender = inp.lex.names.by_full(name.first).map(|e| e.gender).next();
+                let salutation = match (doc.folded[first].as_str(), gender) {
+                    ("уважаемый" | "уважаемая", Some('f')) => Some("Уважаемая"),
+                    ("уважаемый" | "уважаемая", Some('m')) => Some("Уважаемый"),
+                    _ => None,
+                };
+                if let Some(salutation) = salutation {
+                    let (start, end) = (doc.tokens[first].start, doc.tokens[n].end);
+                    out.push(Finding::fix(start, end, format!("{salutation} {}", name.full)));
+                }
+            } else if next.is_none() {
                 let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
                 out.push(Finding::fix(start, end, format!("{}, {}", &doc.text[start..end], name.full)));
             }

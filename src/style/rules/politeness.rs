@@ -65,6 +65,12 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     if matches!(prev.as_deref(), Some("не" | "вы")) {
         return false;
     }
+    // «вы все получите», «вы сами увидите»: «вы» a word or two before makes it a statement.
+    let before: Vec<usize> = (0..i).rev().filter(|&j| doc.tokens[j].kind == TokenKind::Word).take(2).collect();
+    let same_clause = |j: usize| doc.tokens[j..i].iter().all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Space));
+    if before.iter().any(|&j| doc.folded[j] == "вы" && same_clause(j)) {
+        return false;
+    }
     // «Слушайте, …», «Смотрите, …»: a perception verb set off by a comma at the head of its
     // sentence is a discourse marker, not a request.
     let comma_follows = doc.next_non_space(i).is_some_and(|n| doc.tok(n) == ",");
@@ -114,7 +120,25 @@ pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<Stri
     let first_sentence = doc.sentences.first()?;
     let informal = phrase_matches(doc, &inp.lex.greetings);
     let formal = phrase_matches(doc, &inp.lex.formal_greetings);
-    let at_start = |first: usize| first == first_sentence.tokens.start;
+    // The greeting may follow an address: «Дмитрий Алексеевич, доброе утро!».
+    let mut after_address = None;
+    if let Some(name) = inp.ctx.client_name() {
+        let mut j = Some(first_sentence.tokens.start);
+        let mut matched = 0;
+        for part in name.split_whitespace() {
+            match j {
+                Some(i) if doc.tok(i) == part => {
+                    matched += 1;
+                    j = doc.next_non_space(i);
+                }
+                _ => break,
+            }
+        }
+        if matched > 0 && j.is_some_and(|c| doc.tok(c) == ",") {
+            after_address = j.and_then(|c| doc.next_non_space(c));
+        }
+    }
+    let at_start = |first: usize| first == first_sentence.tokens.start || Some(first) == after_address;
     if let Some(&(f, l, _)) = formal.iter().find(|(f, _, _)| at_start(*f)) {
         return Some((f, l, None));
     }
@@ -287,13 +311,28 @@ pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
                 while j < words.len() && fillers.iter().any(|f| f == w(j)) {
                     j += 1;
                 }
-                let marker_len = (1..=2).rev().find(|&n| {
-                    j + n <= words.len() && markers.iter().any(|m| *m == (j..j + n).map(w).collect::<Vec<_>>().join(" "))
-                });
-                if let Some(n) = marker_len {
+                let marker_at = |j: usize| {
+                    (1..=2).rev().find(|&n| {
+                        j + n <= words.len()
+                            && markers.iter().any(|m| *m == (j..j + n).map(w).collect::<Vec<_>>().join(" "))
+                    })
+                };
+                let emphatic = words[k + 1..j].iter().any(|&i| matches!(doc.folded[i].as_str(), "сам" | "сама" | "сами"));
+                let past = |i: usize| inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("VERB") && a.has("past"));
+                if let Some(n) = marker_at(j) {
+                    // «Вы неправильно ввели»
                     if let Some(v) = (j + n..(j + n + 2).min(words.len())).find(|&v| is_verb(words[v])) {
                         span = Some((words[k], words[v]));
                     }
+                } else if emphatic && j < words.len() && past(words[j]) {
+                    // «Вы сами отключили услугу»
+                    span = Some((words[k], words[j]));
+                } else if let Some((v, n)) = (k + 1..(k + 9).min(words.len()))
+                    .filter(|&v| past(words[v]))
+                    .find_map(|v| marker_at(v + 1).map(|n| (v, n)))
+                {
+                    // «ты, когда оформлял, выбрал не тот размер»
+                    span = Some((words[k], words[v + n]));
                 }
             } else if let Some(r) = reproaches.iter().find(|r| {
                 k + r.len() <= words.len() && r.iter().enumerate().all(|(n, part)| part == w(k + n))
