@@ -1,24 +1,111 @@
 //! The few layers the slovnet models are made of, in f32 on row-major `[tokens × features]`
 //! buffers: linear maps, a same-length 1-d convolution over the token axis, ReLU and inference
-//! batch norm. Matrix products go through ndarray's GEMM (matrixmultiply, with AVX/FMA kernels
-//! picked at run time), the element-wise steps are plain loops the compiler vectorises.
-
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+//! batch norm. Matrix products use weights packed at load ([`Packed`]) and a small tiled
+//! kernel compiled for AVX2 when the CPU has it; element-wise steps are plain loops.
 
 use super::pack::Pack;
 use crate::error::Result;
 
-/// `c[m×n] += a[m×k] · b[k×n]`, all row-major and exactly of these lengths.
-pub(crate) fn matmul_acc(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    if m == 0 || n == 0 {
+/// Columns per block of a [`Packed`] matrix: two AVX registers.
+const BLOCK: usize = 16;
+/// Rows of the left operand per tile.
+const ROWS: usize = 4;
+
+/// A `k × n` weight matrix laid out for [`matmul`]: blocks of 16 columns (the last one
+/// zero-padded), each block `k × 16` contiguous, so a tile streams its weights in order. Weights
+/// are packed once at load; general GEMM libraries re-pack the weight matrix on every call,
+/// which for a sentence of 10–50 tokens costs more than the arithmetic.
+pub(crate) struct Packed {
+    data: Vec<f32>,
+    k: usize,
+    n: usize,
+}
+
+impl Packed {
+    /// Packs the row-major `k × n` matrix `w`.
+    pub(crate) fn new(w: &[f32], k: usize, n: usize) -> Packed {
+        debug_assert_eq!(w.len(), k * n);
+        let blocks = n.div_ceil(BLOCK);
+        let mut data = vec![0f32; blocks * k * BLOCK];
+        for b in 0..blocks {
+            for row in 0..k {
+                for j in 0..BLOCK.min(n - b * BLOCK) {
+                    data[(b * k + row) * BLOCK + j] = w[row * n + b * BLOCK + j];
+                }
+            }
+        }
+        Packed { data, k, n }
+    }
+}
+
+/// `c[m×n] += a[m×k] · w`, `a` and `c` row-major.
+pub(crate) fn matmul(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
+    debug_assert!(a.len() >= m * w.k && c.len() >= m * w.n);
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked just above).
+        unsafe { matmul_avx2(a, w, c, m) };
         return;
     }
-    // The callers size every buffer from the same m, k, n: a mismatch is a bug, not bad input.
-    let a = ArrayView2::from_shape((m, k), a).expect("matmul: a is m×k");
-    let b = ArrayView2::from_shape((k, n), b).expect("matmul: b is k×n");
-    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("matmul: c is m×n");
-    general_mat_mul(1.0, &a, &b, 1.0, &mut c);
+    matmul_portable(a, w, c, m);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn matmul_avx2(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
+    matmul_portable(a, w, c, m);
+}
+
+/// The kernel; inlined into [`matmul_avx2`] so the fixed-width loops become AVX code.
+#[inline(always)]
+fn matmul_portable(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
+    let (k, n) = (w.k, w.n);
+    if k == 0 {
+        return;
+    }
+    for (b, block) in w.data.chunks_exact(k * BLOCK).enumerate() {
+        let (first, width) = (b * BLOCK, BLOCK.min(n - b * BLOCK));
+        let mut t = 0;
+        while t < m {
+            let rows = ROWS.min(m - t);
+            if rows == ROWS {
+                let acc = tile::<ROWS>(&a[t * k..(t + ROWS) * k], k, block);
+                store(&acc, c, t, n, first, width);
+            } else {
+                for r in t..t + rows {
+                    let acc = tile::<1>(&a[r * k..(r + 1) * k], k, block);
+                    store(&acc, c, r, n, first, width);
+                }
+            }
+            t += rows;
+        }
+    }
+}
+
+/// `R` rows of `a` (each `k` long) times one `k × 16` block.
+#[inline(always)]
+fn tile<const R: usize>(a: &[f32], k: usize, block: &[f32]) -> [[f32; BLOCK]; R] {
+    let mut acc = [[0f32; BLOCK]; R];
+    for (i, w) in block.chunks_exact(BLOCK).enumerate() {
+        let w: &[f32; BLOCK] = w.try_into().expect("chunks of BLOCK");
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = a[r * k + i];
+            for j in 0..BLOCK {
+                acc[j] += x * w[j];
+            }
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+fn store<const R: usize>(acc: &[[f32; BLOCK]; R], c: &mut [f32], row: usize, n: usize, first: usize, width: usize) {
+    for (r, acc) in acc.iter().enumerate() {
+        let out = &mut c[(row + r) * n + first..(row + r) * n + first + width];
+        for (o, v) in out.iter_mut().zip(acc) {
+            *o += v;
+        }
+    }
 }
 
 /// Index of the largest value, the first one on ties (as numpy's `argmax`); 0 when empty.
@@ -41,7 +128,7 @@ pub(crate) fn relu(values: &mut [f32]) {
 
 /// `y = x · W + b` with `W` stored `[in × out]`.
 pub(crate) struct Linear {
-    weight: Vec<f32>,
+    weight: Packed,
     bias: Vec<f32>,
     /// Input width.
     pub(crate) input: usize,
@@ -60,7 +147,7 @@ impl Linear {
     /// A map from `weight` (`input × output`, row-major) and `bias`.
     pub(crate) fn new(weight: Vec<f32>, bias: Vec<f32>, input: usize, output: usize) -> Linear {
         debug_assert_eq!((weight.len(), bias.len()), (input * output, output));
-        Linear { weight, bias, input, output }
+        Linear { weight: Packed::new(&weight, input, output), bias, input, output }
     }
 
     /// Applies the map to `rows` rows of `x`, replacing `out`'s contents.
@@ -69,7 +156,7 @@ impl Linear {
         for _ in 0..rows {
             out.extend_from_slice(&self.bias);
         }
-        matmul_acc(x, &self.weight, out, rows, self.input, self.output);
+        matmul(x, &self.weight, out, rows);
     }
 }
 
@@ -77,7 +164,7 @@ impl Linear {
 /// then ReLU, then batch norm with frozen statistics.
 pub(crate) struct ConvBlock {
     /// One `[in × out]` matrix per kernel tap, tap `j` reading token `t + j − padding`.
-    taps: Vec<Vec<f32>>,
+    taps: Vec<Packed>,
     bias: Vec<f32>,
     padding: usize,
     input: usize,
@@ -119,7 +206,7 @@ impl ConvBlock {
                         tap[c * output + f] = weight[(f * input + c) * kernel + j];
                     }
                 }
-                tap
+                Packed::new(&tap, input, output)
             })
             .collect();
         Ok(block)
@@ -151,7 +238,7 @@ impl ConvBlock {
                 continue;
             }
             let src = (lo as isize + d) as usize;
-            matmul_acc(&x[src * c..(src + hi - lo) * c], tap, &mut out[lo * f..hi * f], hi - lo, c, f);
+            matmul(&x[src * c..(src + hi - lo) * c], tap, &mut out[lo * f..hi * f], hi - lo);
         }
         for row in out.chunks_exact_mut(f) {
             for i in 0..f {
@@ -210,8 +297,24 @@ mod tests {
     fn matmul_accumulates() {
         // [1 2; 3 4] · [5; 6] = [17; 39], plus the 1s already in c.
         let mut c = vec![1.0, 1.0];
-        matmul_acc(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0], &mut c, 2, 2, 1);
+        matmul(&[1.0, 2.0, 3.0, 4.0], &Packed::new(&[5.0, 6.0], 2, 1), &mut c, 2);
         assert_eq!(c, [18.0, 40.0]);
+    }
+
+    #[test]
+    fn matmul_matches_the_naive_product_on_odd_shapes() {
+        for (m, k, n) in [(1, 1, 1), (5, 7, 17), (9, 3, 33), (4, 16, 16), (0, 3, 4)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+            let mut c = vec![0.25f32; m * n];
+            matmul(&a, &Packed::new(&w, k, n), &mut c, m);
+            for i in 0..m {
+                for j in 0..n {
+                    let expected: f32 = 0.25 + (0..k).map(|l| a[i * k + l] * w[l * n + j]).sum::<f32>();
+                    assert_eq!(c[i * n + j], expected, "{m}x{k}x{n} at {i},{j}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -231,7 +334,7 @@ mod tests {
 
     fn block(taps: Vec<Vec<f32>>, bias: f32) -> ConvBlock {
         ConvBlock {
-            taps,
+            taps: taps.iter().map(|t| Packed::new(t, 1, 1)).collect(),
             bias: vec![bias],
             padding: 1,
             input: 1,

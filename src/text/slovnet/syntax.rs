@@ -4,7 +4,7 @@
 //! (a token may even be its own head).
 
 use super::body::{Body, Input};
-use super::nn::{argmax, relu, Linear};
+use super::nn::{argmax, matmul, relu, Linear, Packed};
 use super::pack::Pack;
 use super::tags::Rel;
 use crate::error::Result;
@@ -15,7 +15,7 @@ struct Bilinear {
     head: Linear,
     tail: Linear,
     root: Vec<f32>,
-    kernel: Vec<f32>,
+    kernel: Packed,
     /// Columns of `kernel`: `hidden × classes` (1 class for arcs).
     classes: usize,
 }
@@ -35,7 +35,7 @@ impl Bilinear {
         {
             return Err(pack.archive.corrupt(format!("{at}: widths do not fit")));
         }
-        Ok(Bilinear { head, tail, root, kernel, classes: shape[1] / hidden })
+        Ok(Bilinear { head, tail, root, kernel: Packed::new(&kernel, shape[0], shape[1]), classes: shape[1] / hidden })
     }
 
     fn hidden(&self) -> usize {
@@ -99,7 +99,7 @@ impl Syntax {
         let as_tail = Bilinear::project(&arc.tail, rooted, t + 1);
         // (head · K) for the real tokens only: the root row's scores are never used.
         let mut hk = vec![0f32; t * hidden];
-        super::nn::matmul_acc(&as_head[hidden..], &arc.kernel, &mut hk, t, hidden, hidden);
+        matmul(&as_head[hidden..], &arc.kernel, &mut hk, t);
         let mut scores = vec![0f32; t + 1];
         hk.chunks_exact(hidden)
             .map(|row| {
@@ -119,7 +119,7 @@ impl Syntax {
         let as_tail = Bilinear::project(&rel.tail, x, t);
         let columns = hidden * rel.classes;
         let mut hk = vec![0f32; t * columns];
-        super::nn::matmul_acc(&as_head, &rel.kernel, &mut hk, t, hidden, columns);
+        matmul(&as_head, &rel.kernel, &mut hk, t);
         let mut scores = vec![0f32; rel.classes];
         hk.chunks_exact(columns)
             .zip(as_tail.chunks_exact(hidden))
