@@ -3,7 +3,7 @@
 //! tokens split by spaces, tokenised once with razdel). Needs the natasha tars from
 //! `models/fetch-natasha` and the Python packages of `tests/python/requirements.txt`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ fn models() -> Option<PathBuf> {
     dir
 }
 
-fn load(dir: &PathBuf) -> Slovnet {
+fn load(dir: &Path) -> Slovnet {
     let start = Instant::now();
     let slovnet = Slovnet::load(dir).expect("the natasha models load");
     eprintln!("loaded in {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
@@ -124,7 +124,8 @@ fn any_input_is_analysed_without_panicking() {
         assert!(tag.head <= odd.len());
     }
     // Beyond MAX_WORDS the sentence is analysed in chunks; heads stay inside their chunk.
-    let words: Vec<&str> = ["я", "проверю", "ваш", "заказ", "."].iter().copied().cycle().take(MAX_WORDS * 2 + 7).collect();
+    let words: Vec<&str> =
+        ["я", "проверю", "ваш", "заказ", "."].iter().copied().cycle().take(MAX_WORDS * 2 + 7).collect();
     let analysis = slovnet.analyse(&words);
     assert_eq!(analysis.tokens.len(), words.len());
     for (i, tag) in analysis.tokens.iter().enumerate() {

@@ -241,9 +241,10 @@ impl ConvBlock {
             matmul(&x[src * c..(src + hi - lo) * c], tap, &mut out[lo * f..hi * f], hi - lo);
         }
         for row in out.chunks_exact_mut(f) {
-            for i in 0..f {
+            let norm = self.mean.iter().zip(&self.std).zip(self.scale.iter().zip(&self.shift));
+            for (v, ((mean, std), (scale, shift))) in row.iter_mut().zip(norm) {
                 // The reference's order of operations: ((relu(x) − mean) / std) · weight + bias.
-                row[i] = (row[i].max(0.0) - self.mean[i]) / self.std[i] * self.scale[i] + self.shift[i];
+                *v = (v.max(0.0) - mean) / std * scale + shift;
             }
         }
     }
