@@ -18,6 +18,7 @@ pub mod rank;
 pub mod report;
 pub mod style;
 pub mod templates;
+pub mod text;
 pub mod tone;
 
 pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};

@@ -1,0 +1,3 @@
+//! Linguistic analysis of Russian text by small on-device models.
+
+pub mod slovnet;
