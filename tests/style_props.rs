@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use sufler::style::segment::Doc;
 use sufler::style::{Context, StyleEngine};
+use sufler::text::segment::Doc;
 
 fn engine() -> &'static StyleEngine {
     static ENGINE: OnceLock<StyleEngine> = OnceLock::new();

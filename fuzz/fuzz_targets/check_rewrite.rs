@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sufler::style::segment::{Doc, Token, TokenKind};
+use sufler::text::segment::{Doc, Token, TokenKind};
 use sufler::style::spell;
 use sufler::style::{ClockTime, Context, StyleEngine, MAX_DRAFT_BYTES};
 use sufler::Error;

@@ -13,8 +13,8 @@ use super::input::{read_jsonl, Loaded};
 use crate::encoder::Embedder;
 use crate::error::Result;
 use crate::report::{CaseView, NamedValues, Section};
-use crate::style::lexicon::fold;
 use crate::style::{Context, StyleEngine};
+use crate::text::fold;
 use crate::tone::{ToneLabel, ToneModel};
 
 /// Expected properties of one case.

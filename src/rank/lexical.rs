@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::style::lexicon::fold;
-use crate::style::morph::Morph;
+use crate::text::fold;
+use crate::text::morph::Morph;
 
 /// BM25 parameters: the usual k1, and b lowered because template lengths vary less in meaning
 /// than in wording.

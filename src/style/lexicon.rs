@@ -9,21 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-
-/// Lower-cases and folds «ё» into «е»: the key every list lookup uses.
-pub fn fold(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    for c in word.chars() {
-        // Russian letters directly: `char::to_lowercase` is a table search per character.
-        match c {
-            'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
-            'ё' | 'Ё' => out.push('е'),
-            'а'..='я' | 'a'..='z' => out.push(c),
-            _ => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
+use crate::text::fold;
 
 /// Phrases of one or more words mapped to a payload, looked up by their first word.
 #[derive(Debug, Clone)]

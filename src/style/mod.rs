@@ -1,7 +1,8 @@
 //! The style engine: checks an operator's draft against the house style of
 //! `../shared/STYLE-RULES.md` and rewrites it toward polite formal Russian.
 //!
-//! Data flows one way: text → [`segment`] (tokens, facts, sentences) → [`morph`] analyses →
+//! Data flows one way: text → [`crate::text::segment`] (tokens, facts, sentences) →
+//! [`crate::text::morph`] analyses →
 //! rule functions (`rules/`, driven by the data in `prompts/style/rules/`) → issues →
 //! [`rewrite`] (automatic fixes, fact guard, meaning guard).
 //!
@@ -19,11 +20,9 @@
 pub mod catalog;
 pub mod context;
 pub mod lexicon;
-pub mod morph;
 pub mod polite_you;
 pub mod rewrite;
 mod rules;
-pub mod segment;
 pub mod spell;
 
 use serde::Serialize;
@@ -35,10 +34,10 @@ pub use rewrite::{Edit, Rewrite};
 
 use crate::encoder::Embedder;
 use crate::error::{Error, Result};
+use crate::text::morph::Morph;
+use crate::text::segment::Doc;
 use catalog::Need;
-use morph::Morph;
 use rules::{Finding, Input, RULES};
-use segment::Doc;
 use spell::{SpellStatus, Speller};
 
 /// Longest draft the engine accepts (bytes). Longer texts are refused, not truncated.
@@ -283,7 +282,12 @@ impl StyleEngine {
 
     /// The findings of every rule that runs without the encoder, as (rule index, byte span):
     /// what the never-worse guard compares a draft and its rewrite by.
-    pub(crate) fn local_findings(&self, doc: &Doc, ctx: &Context, profile: &Profile) -> Vec<(usize, std::ops::Range<usize>)> {
+    pub(crate) fn local_findings(
+        &self,
+        doc: &Doc,
+        ctx: &Context,
+        profile: &Profile,
+    ) -> Vec<(usize, std::ops::Range<usize>)> {
         let scope = self.scope(ctx);
         let mut out = Vec::new();
         for (rule, def) in self.active_rules(profile) {

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 
 use spellbook::Dictionary;
 
+use crate::text::fold;
+use crate::text::words::osa_distance;
+
 /// Environment variable naming a directory with `ru_RU.aff` and `ru_RU.dic`; it is searched
 /// before the system directories.
 pub const DICT_DIR_ENV: &str = "SUFLER_HUNSPELL_DIR";
@@ -389,7 +392,7 @@ impl Speller {
 
     /// Whether `word` is in the allow-list, in any letter case; «ё» and «е» are equivalent.
     pub fn is_allowed(&self, word: &str) -> bool {
-        self.allow.contains(&fold_allow(word))
+        self.allow.contains(&fold(word))
     }
 
     /// Number of distinct allow-list entries.
@@ -446,7 +449,7 @@ impl Speller {
     /// Allow-list words at the smallest edit distance from `word` (at most 1, or 2 for words of
     /// eight letters or more), in a stable order.
     fn allow_list_neighbours(&self, word: &str) -> Vec<String> {
-        let folded: Vec<char> = fold_allow(word).chars().collect();
+        let folded: Vec<char> = fold(word).chars().collect();
         let limit = if folded.len() >= 8 { 2 } else { 1 };
         let mut hits: Vec<(usize, &String)> = self
             .allow
@@ -454,7 +457,7 @@ impl Speller {
             .filter(|entry| entry.chars().count().abs_diff(folded.len()) <= limit)
             .filter_map(|entry| {
                 let entry_chars: Vec<char> = entry.chars().collect();
-                let distance = edit_distance(&folded, &entry_chars);
+                let distance = osa_distance(&folded, &entry_chars);
                 (distance > 0 && distance <= limit).then_some((distance, entry))
             })
             .collect();
@@ -517,13 +520,8 @@ fn is_abbreviation(word: &str) -> bool {
     (2..=MAX_ABBREVIATION_CHARS).contains(&count) && word.chars().all(|c| matches!(c, 'А'..='Я' | 'Ё'))
 }
 
-/// Lowercases and folds «ё» into «е» (the allow-list key form).
-fn fold_allow(word: &str) -> String {
-    word.chars().flat_map(char::to_lowercase).map(|c| if c == 'ё' { 'е' } else { c }).collect()
-}
-
 fn parse_allow_list(text: &str) -> HashSet<String> {
-    text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(fold_allow).collect()
+    text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(fold).collect()
 }
 
 /// Case pattern of a word, used to shape suggestions like the input.
@@ -566,29 +564,6 @@ impl Casing {
             }
         }
     }
-}
-
-/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions).
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let width = b.len() + 1;
-    let mut rows = vec![0usize; (a.len() + 1) * width];
-    for (j, cell) in rows.iter_mut().take(width).enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        rows[i * width] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[(i - 1) * width + j] + 1)
-                .min(rows[i * width + j - 1] + 1)
-                .min(rows[(i - 1) * width + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[(i - 2) * width + j - 2] + 1);
-            }
-            rows[i * width + j] = best;
-        }
-    }
-    rows[a.len() * width + b.len()]
 }
 
 #[cfg(test)]
@@ -801,7 +776,7 @@ mod tests {
                 entry.chars().all(|c| matches!(c, 'а'..='я' | 'ё' | '-')),
                 "{entry:?}: lowercase Russian letters and hyphens only"
             );
-            assert!(seen.insert(fold_allow(entry)), "{entry:?} is listed twice");
+            assert!(seen.insert(fold(entry)), "{entry:?} is listed twice");
         }
     }
 
@@ -909,7 +884,7 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_transpositions() {
-        let d = |a: &str, b: &str| edit_distance(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>());
+        let d = |a: &str, b: &str| osa_distance(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>());
         assert_eq!(d("промокод", "промокод"), 0);
         assert_eq!(d("промакод", "промокод"), 1);
         assert_eq!(d("пормокод", "промокод"), 1);

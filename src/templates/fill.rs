@@ -2,7 +2,7 @@
 //!
 //! [`fill`] replaces every `{key}` / `{key:case}` of a template text with its value, declining
 //! the client's and the operator's names to the requested case with the morphology
-//! ([`crate::style::morph`]). It never fails: a placeholder without a value becomes a visible gap
+//! ([`crate::text::morph`]). It never fails: a placeholder without a value becomes a visible gap
 //! in square brackets («[номер заказа]») that the operator fills before sending, except the
 //! client's name in an address («{name}, Ваш заказ…», «Спасибо, {name}!»), which is simply
 //! left out together with its punctuation. [`Filled::missing`] lists what was not filled.
@@ -27,8 +27,9 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::placeholder::{self, Case, Placeholder, PERSON_PLACEHOLDERS};
-use crate::style::morph::{Analysis, Morph};
-use crate::style::segment::{Doc, TokenKind};
+use crate::text::morph::{Analysis, Morph};
+use crate::text::segment::{Doc, TokenKind};
+use crate::text::words::is_cyrillic_word;
 
 /// Values for placeholders, keyed by placeholder key ("name", "order", "days", …).
 pub type Values = BTreeMap<String, String>;
@@ -283,11 +284,6 @@ fn gender_of(a: &Analysis) -> Option<Gender> {
 /// A nominative singular reading of a first name, patronymic or surname.
 fn is_name_reading(a: &Analysis) -> bool {
     (a.has("Name") || a.has("Patr") || a.has("Surn")) && a.has("nomn") && !a.has("plur")
-}
-
-/// Only Russian letters: Latin or mixed-script words are never analysed as names.
-fn is_cyrillic_word(word: &str) -> bool {
-    word.chars().count() >= 2 && word.chars().all(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
 }
 
 /// The name's gender: the first word whose readings as a patronymic (most reliable), else as a

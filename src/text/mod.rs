@@ -1,3 +1,17 @@
-//! Linguistic analysis of Russian text by small on-device models.
+//! The language layer: what every other part reads instead of re-deriving it.
+//!
+//! - [`segment`]: tokens (words, facts, punctuation, emoji), sentences, protected spans;
+//! - [`morph`]: dictionary morphology (every reading of a word, inflection);
+//! - [`slovnet`]: contextual analysis by small trained models (part of speech and features in
+//!   context, dependency syntax, person names);
+//! - [`words`]: case folding, case patterns and edit distances.
+//!
+//! Data flows one way: text → segments → readings → the style rules, the template filler and the
+//! ranker. Nothing here imports from those layers.
 
+pub mod morph;
+pub mod segment;
 pub mod slovnet;
+pub mod words;
+
+pub use words::fold;

@@ -238,7 +238,7 @@ fn softmax4(logits: &[f32]) -> [f32; 4] {
 
 /// Occurrences of `markers` (lower-case stems) in lower-cased `text`.
 pub fn marker_count(markers: &[String], text: &str) -> usize {
-    let lower = text.to_lowercase().replace('ё', "е");
+    let lower = crate::text::fold(text);
     markers.iter().map(|m| lower.matches(m.as_str()).count()).sum()
 }
 

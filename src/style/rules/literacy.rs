@@ -2,8 +2,9 @@
 //! shouting, exclamation runs and emoji.
 
 use super::{capitalize, match_case, phrase_matches, removal, starts_sentence, Change, Finding, Input};
-use crate::style::lexicon::{fold, PhraseTable};
-use crate::style::segment::{is_sentence_end, Doc, TokenKind};
+use crate::style::lexicon::PhraseTable;
+use crate::text::fold;
+use crate::text::segment::{is_sentence_end, Doc, TokenKind};
 
 /// C7: no CAPS LOCK words except known acronyms. A one-letter word («С», «В», «К») is shouted
 /// when a shouted word stands next to it («ЗАВТРА С 10 ДО 18»).
@@ -250,7 +251,7 @@ pub(crate) fn jargon(inp: &Input, out: &mut Vec<Finding>) {
 }
 
 /// Whether a sentence reads as a question: it opens with a question word or holds «ли».
-fn is_question(inp: &Input, doc: &Doc, s: &crate::style::segment::Sentence) -> bool {
+fn is_question(inp: &Input, doc: &Doc, s: &crate::text::segment::Sentence) -> bool {
     let question_words = inp.def.list("question_words");
     let mut words = doc.words(s).map(|i| fold(doc.tok(i)));
     let first = words.next();
@@ -259,7 +260,7 @@ fn is_question(inp: &Input, doc: &Doc, s: &crate::style::segment::Sentence) -> b
 
 /// Whether sentence `s` is an e-mail signature: a line «С уважением, Мария», or a line of the
 /// block (name, position, company) under a line that ends «С уважением,».
-fn is_signature(doc: &Doc, s: &crate::style::segment::Sentence, signoffs: &[String]) -> bool {
+fn is_signature(doc: &Doc, s: &crate::text::segment::Sentence, signoffs: &[String]) -> bool {
     let line_start = doc.text[..s.start].rfind('\n').map_or(0, |p| p + 1);
     let line = doc.text[line_start..s.end].trim();
     let opens_with_signoff = |text: &str| {
@@ -275,7 +276,10 @@ fn is_signature(doc: &Doc, s: &crate::style::segment::Sentence, signoffs: &[Stri
     let block: Vec<&str> = before.rsplit('\n').map(str::trim).take_while(|l| !l.is_empty()).collect();
     let short = |l: &str| l.split_whitespace().count() <= 6 && !l.ends_with(['.', '!', '?']);
     line.split_whitespace().count() <= 6
-        && block.iter().position(|l| l.ends_with(',') && opens_with_signoff(l)).is_some_and(|k| block[..k].iter().all(|l| short(l)))
+        && block
+            .iter()
+            .position(|l| l.ends_with(',') && opens_with_signoff(l))
+            .is_some_and(|k| block[..k].iter().all(|l| short(l)))
 }
 
 /// C2: sentences end with punctuation; no space before , . ! ? : ; and one after.
@@ -352,7 +356,7 @@ fn pos_is(inp: &Input, i: usize, pos: &[&str]) -> bool {
 const PREDICATES: [&str; 5] = ["VERB", "INFN", "PRED", "ADJS", "PRTS"];
 
 /// The word tokens of sentence `s` split at its commas: each part as its word indices.
-fn comma_parts(doc: &Doc, s: &crate::style::segment::Sentence) -> Vec<Vec<usize>> {
+fn comma_parts(doc: &Doc, s: &crate::text::segment::Sentence) -> Vec<Vec<usize>> {
     let mut parts = vec![Vec::new()];
     for i in s.tokens.clone() {
         match doc.tokens[i].kind {
@@ -389,11 +393,8 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
             }
             // A predicate in the clause: the next few words before any punctuation.
             let clause_end = (i + 1..s.tokens.end).find(|&j| t[j].kind == TokenKind::Punct).unwrap_or(s.tokens.end);
-            let has_predicate = words[k + 1..]
-                .iter()
-                .take_while(|&&j| j < clause_end)
-                .take(6)
-                .any(|&j| pos_is(inp, j, &PREDICATES));
+            let has_predicate =
+                words[k + 1..].iter().take_while(|&&j| j < clause_end).take(6).any(|&j| pos_is(inp, j, &PREDICATES));
             if has_predicate {
                 let at = t[prev].end;
                 out.push(Finding::fix(at, at, ","));

@@ -13,11 +13,13 @@ mod safety;
 
 use super::catalog::{RuleDef, Severity};
 use super::context::{Context, Profile};
-use super::lexicon::{fold, Lexicon, PhraseTable};
-use super::morph::{Analysis, Morph};
-use super::segment::{Doc, TokenKind};
+use super::lexicon::{Lexicon, PhraseTable};
 use super::spell::Speller;
 use crate::encoder::Embedder;
+use crate::text::fold;
+use crate::text::morph::{Analysis, Morph};
+use crate::text::segment::{Doc, TokenKind};
+pub(crate) use crate::text::words::{capitalize, edit_distance, match_case};
 
 /// Everything a rule function may look at.
 pub(crate) struct Input<'a> {
@@ -57,7 +59,15 @@ pub(crate) struct Finding {
 impl Finding {
     /// Report only.
     pub fn flag(start: usize, end: usize) -> Finding {
-        Finding { start, end, replacements: Vec::new(), change: None, severity: None, args: Vec::new(), message_key: None }
+        Finding {
+            start,
+            end,
+            replacements: Vec::new(),
+            change: None,
+            severity: None,
+            args: Vec::new(),
+            message_key: None,
+        }
     }
 
     /// Report with candidates; nothing is applied.
@@ -136,24 +146,6 @@ pub(crate) const RULES: [(&str, CheckFn); 33] = [
 ];
 
 // ---- helpers shared by the rule families ----
-
-/// `replacement` written in the case pattern of `original`: ALL CAPS, Capitalised or as is.
-pub(crate) fn match_case(original: &str, replacement: &str) -> String {
-    let letters: Vec<char> = original.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
-        replacement.to_uppercase()
-    } else if original.chars().next().is_some_and(char::is_uppercase) {
-        capitalize(replacement)
-    } else {
-        replacement.to_string()
-    }
-}
-
-/// The first letter in upper case.
-pub(crate) fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
-}
 
 /// The polite pronoun forms, lower case (A2 capitalises them, `polite_case` lowers them).
 pub(crate) const POLITE_FORMS: [&str; 17] = [
@@ -255,7 +247,13 @@ pub(crate) fn lemma_matches<'t, T>(
 
 /// Grammemes that a replacement takes over from the word it replaces, by part of speech.
 const CARRIED: [(&str, &[&str]); 6] = [
-    ("VERB", &["sing", "plur", "1per", "2per", "3per", "pres", "past", "futr", "masc", "femn", "neut", "impr", "indc", "incl", "excl"]),
+    (
+        "VERB",
+        &[
+            "sing", "plur", "1per", "2per", "3per", "pres", "past", "futr", "masc", "femn", "neut", "impr", "indc",
+            "incl", "excl",
+        ],
+    ),
     ("NOUN", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur"]),
     ("ADJF", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur", "masc", "femn", "neut"]),
     ("PRTF", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur", "masc", "femn", "neut"]),
@@ -318,9 +316,14 @@ pub(crate) fn inflected_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &s
 /// uses: the phrases are listed in the formal register, and a draft on «ты» is matched as its
 /// «Вы» form would be («ты сам виноват» is «вы сами виноваты»), so that a check of the draft
 /// finds what a check of its rewrite would.
-pub(crate) fn forbidden<'t>(inp: &Input, lex: &'t Lexicon, rule: &str) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
+pub(crate) fn forbidden<'t>(
+    inp: &Input,
+    lex: &'t Lexicon,
+    rule: &str,
+) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
     let doc = inp.doc;
-    let mut found: Vec<_> = phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect();
+    let mut found: Vec<_> =
+        phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect();
     let edits = super::polite_you::polite_you_edits(inp.morph, doc.text);
     if edits.is_empty() {
         return found;
@@ -382,21 +385,6 @@ pub(crate) fn removal(doc: &Doc, first: usize, last: usize) -> Change {
     Change { start, end, text: String::new() }
 }
 
-/// Levenshtein distance over characters, case-folded.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = fold(a).chars().collect();
-    let b: Vec<char> = fold(b).chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Whether the draft's words contain `needle`'s words in a row (folded; punctuation between
 /// words is ignored, as in «Здравствуйте! Меня зовут …»).
 pub(crate) fn has_phrase(doc: &Doc, needle: &str) -> bool {
@@ -427,23 +415,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn case_patterns_carry_over() {
-        assert_eq!(match_case("Щас", "сейчас"), "Сейчас");
-        assert_eq!(match_case("ЩАС", "сейчас"), "СЕЙЧАС");
-        assert_eq!(match_case("щас", "сейчас"), "сейчас");
-    }
-
-    #[test]
     fn polite_case_lowers_only_mid_sentence_forms() {
         let profile: Profile = toml::from_str("name='x'\ndescription='x'\ncapital_you=false").unwrap();
         assert_eq!(polite_case(&profile, "Вы правы, я помогу Вам."), "Вы правы, я помогу вам.");
-    }
-
-    #[test]
-    fn edit_distance_counts_characters() {
-        assert_eq!(edit_distance("Евгенй", "Евгений"), 1);
-        assert_eq!(edit_distance("анна", "Анна"), 0);
-        assert_eq!(edit_distance("Ана", "Анна"), 1);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use super::{capitalize, edit_distance, removal, starts_sentence, Finding, Input};
 use crate::style::catalog::Severity;
-use crate::style::lexicon::fold;
-use crate::style::morph::Morph;
 use crate::style::rules::politeness::opening_greeting;
-use crate::style::segment::{Doc, TokenKind};
+use crate::text::fold;
+use crate::text::morph::Morph;
+use crate::text::segment::{Doc, TokenKind};
+use crate::text::words::lower_first;
 
 /// The client's name split into the given name and the rest (patronymic, surname).
 struct ClientName<'a> {
@@ -107,12 +108,6 @@ pub(crate) fn use_name(inp: &Input, out: &mut Vec<Finding>) {
             out.push(Finding::flag(doc.tokens[i].start, doc.tokens[i].end).arg("uses", inp.ctx.name_uses.to_string()));
         }
     }
-}
-
-/// `word` with its first letter in lower case.
-fn lower_first(word: &str) -> String {
-    let mut chars = word.chars();
-    chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// B2: the client's own form of the name, no diminutives they did not use.

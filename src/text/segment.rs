@@ -6,7 +6,7 @@
 //! words, punctuation, emoji, smileys and whitespace, and finally groups tokens into sentences.
 //!
 //! ```
-//! use sufler::style::segment::{Doc, TokenKind};
+//! use sufler::text::segment::{Doc, TokenKind};
 //! let doc = Doc::new("привет, заказ №4821 придёт 12.03 в 14:30)))", &[], &[]);
 //! let facts: Vec<&str> = doc.tokens.iter().filter(|t| t.protected).map(|t| doc.slice(t)).collect();
 //! assert_eq!(facts, ["№4821", "12.03", "14:30"]);
@@ -256,13 +256,7 @@ impl<'a> Doc<'a> {
         let sentences = split_sentences(text, &tokens, abbreviations);
         let folded = tokens
             .iter()
-            .map(|t| {
-                if t.kind == TokenKind::Word {
-                    crate::style::lexicon::fold(&text[t.start..t.end])
-                } else {
-                    String::new()
-                }
-            })
+            .map(|t| if t.kind == TokenKind::Word { crate::text::fold(&text[t.start..t.end]) } else { String::new() })
             .collect();
         let runs = word_runs(&tokens);
         let word_tokens = (0..tokens.len()).filter(|&i| tokens[i].kind == TokenKind::Word).collect();
