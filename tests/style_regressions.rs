@@ -185,3 +185,57 @@ fn guard_refuses_an_edit_that_doubles_punctuation() {
         assert!(!r.text.contains("..") || draft.contains(".."), "{draft:?} → {:?}", r.text);
     }
 }
+
+// Found by a reviewer who wrote drafts as a hurried operator and judged the rewrites as an
+// editor (none of these is in a dev set).
+
+#[test]
+fn editor_agreement_stays_with_the_subject_of_a_new_clause() {
+    let r = rewrite("ты сам неправильно указал адрес поэтому заказ и вернулся на склад", &ctx(Some(false)));
+    assert!(r.text.contains("указали адрес, поэтому заказ и вернулся"), "{:?}", r.text);
+}
+
+#[test]
+fn editor_softener_from_slang_gets_its_commas() {
+    let r = rewrite("скиньте плз скрин ошибки, гляну че там с интеграцией", &ctx(Some(false)));
+    assert!(r.text.contains("пожалуйста, "), "{:?}", r.text);
+    assert!(!r.text.contains("пожалуйста снимок"), "{:?}", r.text);
+}
+
+#[test]
+fn editor_a_group_is_addressed_with_lower_case_vy() {
+    let r = rewrite("коллеги, накладную вам отправили вчера, проверьте почту", &ctx(Some(false)));
+    assert!(r.text.contains("накладную вам отправили"), "{:?}", r.text);
+}
+
+#[test]
+fn editor_greeting_after_a_lower_case_name_is_recognised() {
+    for (name, draft) in [
+        ("Дмитрий", "дмитрий добрый вечер, по вашему вопросу всё решили"),
+        ("Павел", "павел здравствуйте. счет отправил"),
+    ] {
+        let r = rewrite(draft, &named(name, Some(true), 0));
+        assert!(!r.text.contains("Здравствуйте, ") && r.text.matches(name).count() == 1, "{:?}", r.text);
+    }
+}
+
+#[test]
+fn editor_greeting_after_an_address_stays_lower_case_and_a_misread_word_does_not_block_vy() {
+    let draft = "Сергей, привет! Ты уже пробовал перезагрузить роутер? выключи его на 30 сек";
+    let r = rewrite(draft, &named("Сергей", Some(true), 0));
+    assert!(r.text.starts_with("Сергей, здравствуйте!"), "{:?}", r.text);
+    assert!(r.text.contains("Вы уже пробовали") && !r.text.contains("роутерли"), "{:?}", r.text);
+    assert!(!r.text.contains("секунду"), "a number governs the noun: {:?}", r.text);
+}
+
+#[test]
+fn editor_a_swap_that_breaks_gender_agreement_is_only_reported() {
+    let r = rewrite("на сервере был апдейт, щас все норм", &ctx(Some(false)));
+    assert!(!r.text.contains("был обновление"), "{:?}", r.text);
+}
+
+#[test]
+fn editor_a_discourse_marker_gets_no_softener() {
+    let r = rewrite("слушайте ну сколько можно, я вам уже три раза объяснила!!!", &ctx(Some(false)));
+    assert!(!r.text.contains("пожалуйста"), "{:?}", r.text);
+}

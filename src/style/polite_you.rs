@@ -335,6 +335,9 @@ fn at_clause_head(clause: &[Word], i: usize) -> bool {
         })
 }
 
+/// Words that open a new clause inside a sentence written without commas.
+const CLAUSE_OPENERS: [&str; 10] = ["поэтому", "потому", "и", "а", "но", "затем", "потом", "тогда", "однако", "так"];
+
 /// Coordinating conjunctions, which may precede an imperative: «и пришли», «а дай».
 const COORDINATING: [&str; 6] = ["и", "а", "но", "или", "да", "так"];
 
@@ -371,10 +374,12 @@ fn candidate(word: &Word) -> Option<Candidate> {
     }
     // A noun, or a plural-only noun that is also an adjective or participle («данные»).
     let nominative_noun = |a: &Analysis| a.pos() == "NOUN" && a.has("nomn");
+    // The nominative may tie with another case («адрес»: nominative or accusative).
+    let tied_nominative = || word.analyses.iter().find(|a| nominative_noun(a) && a.score >= best.score - 1e-4);
     let noun = if nominative_noun(best) {
         best
-    } else if best.has("nomn") && matches!(best.pos(), "ADJF" | "PRTF") {
-        word.analyses.iter().find(|a| nominative_noun(a) && a.score >= best.score - 1e-4)?
+    } else if (best.has("nomn") && matches!(best.pos(), "ADJF" | "PRTF")) || best.pos() == "NOUN" {
+        tied_nominative()?
     } else {
         return None;
     };
@@ -409,10 +414,38 @@ fn subject_of(context: &Context, i: usize, reading: &Analysis) -> Option<Subject
             c.strong || !reading.has("tran") || (context.inherited.is_none() && before_is_empty(context, i))
         })
         .map(|(_, c)| c.subject);
+    let clause = context.clause;
+    // A conjunction that opens a clause, then a noun that can be nominative and agrees: the
+    // clause has a subject of its own, even one more often read as an object («поэтому заказ
+    // вернулся»).
+    let opens_clause = |from: usize| {
+        (from..i).any(|k| {
+            CLAUSE_OPENERS.contains(&clause[k].lower.as_str())
+                && clause.get(k + 1).is_some_and(|n| {
+                    n.analyses.iter().any(|a| {
+                        a.pos() == "NOUN"
+                            && a.has("nomn")
+                            && a.score >= 0.1
+                            && gender_of(a).is_none_or(|g| reading.has(g))
+                    })
+                })
+        })
+    };
     let before: Vec<(usize, Candidate)> = (i.saturating_sub(WINDOW)..i).filter_map(|j| agreeing(&j)).collect();
     if let Some(&(j, c)) = before.iter().rev().find(|(_, c)| c.strong).or(before.last()) {
-        let verb_between = context.clause[j + 1..i].iter().any(is_finite_verb);
-        return Some(if verb_between { following.unwrap_or(c.subject) } else { c.subject });
+        let Some(last_verb) = (j + 1..i).rev().find(|&v| is_finite_verb(&clause[v])) else { return Some(c.subject) };
+        // A new clause began after that verb: a noun of its own that agrees is its subject
+        // («ты указал адрес, поэтому заказ вернулся»: «заказ», not «ты»).
+        if let Some(&(_, own)) = before.iter().rev().find(|(k, _)| *k > last_verb) {
+            return Some(own.subject);
+        }
+        if opens_clause(last_verb + 1) {
+            return Some(Subject::Other);
+        }
+        return Some(following.unwrap_or(c.subject));
+    }
+    if opens_clause(0) {
+        return Some(Subject::Other);
     }
     following.or(context.inherited)
 }

@@ -474,7 +474,18 @@ impl<'e> Judge<'e> {
                 refuse(edit, "Правка не применена: она удвоила бы знак препинания.".to_string());
             }
         }
-        let informal = self.engine.local_rule_findings("polite-you", &doc, self.ctx, self.profile);
+        // A «ты» form whose change the guard itself refused (a misread word: «роутер» taken for
+        // a verb) is no evidence of the informal register.
+        let refused_here = |span: &Range<usize>| {
+            let d = result.draft_range(span.clone());
+            result.blocked.iter().any(|(r, b)| RULES[*r].0 == "polite-you" && b.start <= d.end && d.start <= b.end)
+        };
+        let informal: Vec<Range<usize>> = self
+            .engine
+            .local_rule_findings("polite-you", &doc, self.ctx, self.profile)
+            .into_iter()
+            .filter(|span| !refused_here(span))
+            .collect();
         for s in &doc.sentences {
             let informal = informal.iter().any(|span| s.start <= span.start && span.end <= s.end);
             if !informal {

@@ -163,6 +163,18 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
                 let change = removal(doc, first, last);
                 out.push(Finding::fix_with(start, end, "", change));
             }
+            Some(r) if first == last && !vocative => match super::noun_swap(inp.morph, doc, first, r) {
+                super::NounSwap::Fits => {
+                    let r = governed_case(inp, first, last, r).unwrap_or_else(|| r.to_string());
+                    out.push(Finding::fix(start, end, match_case(found, &r)))
+                }
+                super::NounSwap::WithAdjective { adjective, text } => {
+                    let from = doc.tokens[adjective].start;
+                    let change = Change { start: from, end, text: text.clone() };
+                    out.push(Finding::fix_with(start, end, text, change))
+                }
+                super::NounSwap::Breaks => out.push(Finding::suggest(start, end, vec![r.to_string()])),
+            },
             Some(r) => {
                 let r = governed_case(inp, first, last, r).unwrap_or_else(|| r.to_string());
                 out.push(Finding::fix(start, end, match_case(found, &r)))
@@ -376,11 +388,13 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let t = &doc.tokens;
     let conjunctions = inp.def.list("clause_conjunctions");
+    let adversative = inp.def.list("adversative_conjunctions");
     let no_comma_after = inp.def.list("no_comma_after");
     for s in &doc.sentences {
         let words: Vec<usize> = doc.words(s).collect();
         for (k, &i) in words.iter().enumerate().skip(1) {
-            if t[i].protected || t[i].quoted || !conjunctions.contains(&doc.folded[i]) {
+            let opposes = adversative.contains(&doc.folded[i]);
+            if t[i].protected || t[i].quoted || !(opposes || conjunctions.contains(&doc.folded[i])) {
                 continue;
             }
             let prev = words[k - 1];
@@ -395,7 +409,7 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
             let clause_end = (i + 1..s.tokens.end).find(|&j| t[j].kind == TokenKind::Punct).unwrap_or(s.tokens.end);
             let has_predicate =
                 words[k + 1..].iter().take_while(|&&j| j < clause_end).take(6).any(|&j| pos_is(inp, j, &PREDICATES));
-            if has_predicate {
+            if has_predicate || opposes {
                 let at = t[prev].end;
                 out.push(Finding::fix(at, at, ","));
             }

@@ -286,16 +286,8 @@ pub(crate) fn inflected_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &s
     if carried.is_empty() {
         return Some(replacement.to_string());
     }
-    if pos == "NOUN" {
-        let gender = |a: &Analysis| ["masc", "femn", "neut"].into_iter().find(|g| a.has(g));
-        let same_gender = target.iter().find(|a| a.pos() == "NOUN").map(gender) == Some(gender(&word));
-        let agreeing = doc.prev_non_space(i).is_some_and(|p| {
-            doc.tokens[p].kind == TokenKind::Word
-                && morph.analyses(doc.tok(p)).first().is_some_and(|a| a.has("ADJF") || a.has("PRTF") || a.has("NPRO"))
-        });
-        if agreeing && !same_gender {
-            return None;
-        }
+    if pos == "NOUN" && !matches!(noun_swap(morph, doc, i, replacement), NounSwap::Fits) {
+        return None;
     }
     morph.inflect(replacement, same_lexeme, &carried).or_else(|| {
         // A verb of the other aspect has its non-past in the other tense: «порешаем» (present
@@ -310,6 +302,66 @@ pub(crate) fn inflected_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &s
             .collect();
         (swapped != carried).then(|| morph.inflect(replacement, same_lexeme, &swapped)).flatten()
     })
+}
+
+fn gender_of(a: &Analysis) -> Option<&'static str> {
+    ["masc", "femn", "neut"].into_iter().find(|g| a.has(g))
+}
+
+/// What putting the noun `replacement` in place of word `i` does to the agreement around it.
+pub(crate) enum NounSwap {
+    /// Nothing agrees with it, or everything still does.
+    Fits,
+    /// The adjective or pronoun before it (token `adjective`) agrees: both change, to the new
+    /// noun's gender in the adjective's case («на Ваш мейл» → «на Вашу почту», «на второй
+    /// лайн» → «на вторую линию»). The text from the adjective's start to the noun's end.
+    WithAdjective { adjective: usize, text: String },
+    /// The swap would break agreement that cannot be mended here: a number before it governs
+    /// its form («30 сек» is not «30 секунду»), a copula shows the old gender («был апдейт» →
+    /// «был обновление»), or the adjective has no such form. Only reported.
+    Breaks,
+}
+
+/// How the noun `replacement` would fit in place of word `i` (see [`NounSwap`]).
+pub(crate) fn noun_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &str) -> NounSwap {
+    // A phrase («электронная почта») is judged by its last word, and never mended.
+    let words: Vec<&str> = replacement.split_whitespace().collect();
+    let Some(&head) = words.last() else { return NounSwap::Fits };
+    let Some(target) = morph.analyses(head).iter().find(|a| a.pos() == "NOUN").cloned() else {
+        return NounSwap::Fits;
+    };
+    let prev = doc.prev_non_space(i).filter(|&p| doc.tokens[p].kind != TokenKind::Space);
+    if prev.is_some_and(|p| doc.tokens[p].kind == TokenKind::Number) {
+        return NounSwap::Breaks;
+    }
+    let Some(p) = prev.filter(|&p| doc.tokens[p].kind == TokenKind::Word) else { return NounSwap::Fits };
+    let readings = morph.analyses(doc.tok(p));
+    let Some(a) = readings.first() else { return NounSwap::Fits };
+    let shown = if a.has("sing") { gender_of(a) } else { None };
+    if shown.is_none() || shown == gender_of(&target) || target.has("Pltm") {
+        return NounSwap::Fits;
+    }
+    let copula = a.pos() == "VERB" && a.has("past") && matches!(a.lemma.as_str(), "быть" | "стать" | "являться");
+    if copula {
+        return NounSwap::Breaks;
+    }
+    if !matches!(a.pos(), "ADJF" | "PRTF") && !(a.pos() == "NPRO" && a.has("Apro")) {
+        return NounSwap::Fits; // a verb before its object does not agree with it
+    }
+    let Some(case) = ["nomn", "gent", "datv", "accs", "ablt", "loct"].into_iter().find(|c| a.has(c)) else {
+        return NounSwap::Breaks;
+    };
+    let Some(gender) = gender_of(&target).filter(|_| words.len() == 1) else { return NounSwap::Breaks };
+    let noun = morph.inflect(replacement, |r| r.pos() == "NOUN", &[case, "sing"]);
+    let adjective = morph.inflect(doc.tok(p), |r| r == a, &[gender, case, "sing"]);
+    match (adjective, noun) {
+        (Some(adjective), Some(noun)) => {
+            let between = &doc.text[doc.tokens[p].end..doc.tokens[i].start];
+            let text = format!("{}{between}{noun}", match_case(doc.tok(p), &adjective));
+            NounSwap::WithAdjective { adjective: p, text }
+        }
+        _ => NounSwap::Breaks,
+    }
 }
 
 /// Matches of forbidden phrases that belong to rule `rule`, in whichever address the draft

@@ -27,6 +27,12 @@ pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
 pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let plural = inp.def.list("plural_markers");
+    // A message that opens by addressing a group («Коллеги, …») speaks to several people
+    // throughout: «вы» stays in lower case.
+    let group = inp.def.list("group_addresses");
+    if doc.sentences.first().is_some_and(|s| doc.words(s).next().is_some_and(|i| group.contains(&doc.folded[i]))) {
+        return;
+    }
     for s in &doc.sentences {
         let words: Vec<usize> = doc.words(s).collect();
         for (k, &i) in words.iter().enumerate() {
@@ -73,7 +79,9 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     }
     // «Слушайте, …», «Смотрите, …»: a perception verb set off by a comma at the head of its
     // sentence is a discourse marker, not a request.
-    let comma_follows = doc.next_non_space(i).is_some_and(|n| doc.tok(n) == ",");
+    let comma_follows = doc.next_non_space(i).is_some_and(|n| {
+        doc.tok(n) == "," || matches!(doc.folded[n].as_str(), "ну" | "а" | "вот" | "я" | "мы" | "это")
+    });
     if comma_follows && starts_sentence(doc, i) && inp.lex.discourse_markers.contains(&fold(word)) {
         return false;
     }
@@ -91,6 +99,18 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     for s in &doc.sentences {
         let pleases: Vec<usize> = doc.words(s).filter(|&i| fold(doc.tok(i)) == "пожалуйста").collect();
+        // «пожалуйста» inside a sentence is set off by commas on both sides.
+        if let Some(&p) = pleases.first() {
+            let t = &doc.tokens;
+            let word_before = doc.prev_non_space(p).filter(|&b| b >= s.tokens.start && t[b].kind != TokenKind::Punct);
+            let word_after = doc.next_non_space(p).filter(|&a| a < s.tokens.end && t[a].kind != TokenKind::Punct);
+            if let Some(b) = word_before.filter(|&b| !t[b].protected) {
+                out.push(Finding::fix(t[b].end, t[b].end, ",").message("message_commas"));
+            }
+            if word_after.is_some() {
+                out.push(Finding::fix(t[p].end, t[p].end, ",").message("message_commas"));
+            }
+        }
         for &extra in pleases.iter().skip(1) {
             let change = super::removal(doc, extra, extra);
             out.push(Finding::fix_with(change.start.min(doc.tokens[extra].start), doc.tokens[extra].end, "", change));
@@ -127,15 +147,15 @@ pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<Stri
         let mut matched = 0;
         for part in name.split_whitespace() {
             match j {
-                Some(i) if doc.tok(i) == part => {
+                Some(i) if doc.folded[i] == fold(part) => {
                     matched += 1;
                     j = doc.next_non_space(i);
                 }
                 _ => break,
             }
         }
-        if matched > 0 && j.is_some_and(|c| doc.tok(c) == ",") {
-            after_address = j.and_then(|c| doc.next_non_space(c));
+        if matched > 0 {
+            after_address = j.and_then(|c| if doc.tok(c) == "," { doc.next_non_space(c) } else { Some(c) });
         }
     }
     let at_start = |first: usize| first == first_sentence.tokens.start || Some(first) == after_address;
@@ -160,6 +180,8 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
                 let change = super::removal(doc, first, last);
                 out.push(Finding::fix_with(start, end, "", change).message("message_later"));
             } else {
+                let formal =
+                    if starts_sentence(doc, first) { formal } else { crate::text::words::lower_first(&formal) };
                 out.push(Finding::fix(start, end, formal).message("message_informal"));
             }
         }
@@ -181,7 +203,11 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
                     };
                     out.push(Finding::fix_with(start, end, formal, change));
                 }
-                None => out.push(Finding::fix(start, end, formal)),
+                None => {
+                    let formal =
+                        if starts_sentence(doc, first) { formal } else { crate::text::words::lower_first(&formal) };
+                    out.push(Finding::fix(start, end, formal))
+                }
             }
         }
         None => {
