@@ -295,6 +295,19 @@ try {
   await byTestId('rewrite-accept').click();
   check((await draft.inputValue()) === rewrite, '«Взять в черновик» did not put the rewrite into the draft');
   check(await byTestId('rewrite-panel').isHidden(), 'the rewrite panel stays open after taking it');
+
+  // 10. Sending the reply (copying it) moves the dialogue on: the next draft is a later message,
+  // so no greeting is asked for, and the name already used is counted.
+  check(await byTestId('first-message').isChecked(), 'a new dialogue does not start as the first message');
+  await byTestId('copy-button').click();
+  check(!(await byTestId('first-message').isChecked()), 'copying the reply did not mark the dialogue as started');
+  const state = (await byTestId('dialogue-state').textContent()) || '';
+  check(!rewrite.includes(CLIENT_NAME) || /уже звучало/.test(state), `the name use is not counted: «${state}»`);
+  const laterCheck = page.waitForRequest((r) => r.url().endsWith('/v1/check'));
+  await draft.fill('Заказ 48213 передан курьеру.');
+  const laterBody = (await laterCheck).postDataJSON();
+  check(laterBody.first_message === false, `a later draft is sent as first_message=${laterBody.first_message}`);
+  step(`after sending: first_message=false, ${state.trim()}`);
   step(`all checks passed; screenshot: ${join(artifacts, 'page.png')}`);
 } catch (error) {
   exitCode = 1;

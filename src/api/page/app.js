@@ -32,6 +32,8 @@
     status: $('status'),
     suggestForm: $('suggest-form'),
     clientName: $('client-name'),
+    firstMessage: $('first-message'),
+    dialogueState: $('first-message-help'),
     clientMessage: $('client-message'),
     suggestButton: $('suggest-button'),
     suggestionsBlock: $('suggestions-block'),
@@ -363,6 +365,38 @@
     return message ? [{ role: 'client', text: message }] : [];
   }
 
+  // Where the draft stands in the dialogue: the first message or a later one, and how often the
+  // client's name was used in the replies sent so far (copied from this page). A new client name
+  // starts a new dialogue.
+  const conversation = { nameUses: 0 };
+
+  function countName(text) {
+    const first = ui.clientName.value.trim().split(/\s+/)[0];
+    if (!first) return 0;
+    const stem = first.toLocaleLowerCase('ru-RU').replace(/[аяоеиыйь]$/u, '');
+    const words = text.toLocaleLowerCase('ru-RU').split(/[^\p{L}-]+/u);
+    return words.filter((w) => w === first.toLocaleLowerCase('ru-RU') || (stem.length >= 3 && w.startsWith(stem) && w.length - stem.length <= 3)).length;
+  }
+
+  function showDialogueState() {
+    const n = conversation.nameUses;
+    ui.dialogueState.textContent = n
+      ? `Имя клиента в этом диалоге уже звучало ${n} ${plural(n, 'раз', 'раза', 'раз')}.`
+      : 'Имя клиента в этом диалоге ещё не звучало.';
+  }
+
+  function newDialogue() {
+    conversation.nameUses = 0;
+    ui.firstMessage.checked = true;
+    showDialogueState();
+  }
+
+  function replySent(text) {
+    conversation.nameUses += countName(text);
+    ui.firstMessage.checked = false;
+    showDialogueState();
+  }
+
   function draftBody(text) {
     return {
       text,
@@ -370,6 +404,8 @@
       client: person(ui.clientName),
       operator: person(ui.operatorName),
       profile: ui.profile.value || 'chat',
+      first_message: ui.firstMessage.checked,
+      name_uses: conversation.nameUses,
     };
   }
 
@@ -1087,10 +1123,12 @@
     }
     try {
       await navigator.clipboard.writeText(text);
+      replySent(text);
       showStatus('success', 'Текст ответа скопирован.');
     } catch (_) {
       ui.draft.focus();
       ui.draft.select();
+      replySent(text);
       showStatus('info', 'Текст выделен.', 'Скопируйте его, пожалуйста, сочетанием Ctrl + C.');
     }
   }
@@ -1133,7 +1171,11 @@
         state.checkTimer = window.setTimeout(() => runCheck({ quiet: true }), CHECK_DELAY_MS * 2);
       }
     });
-    ui.clientName.addEventListener('change', () => runCheck({ quiet: true }));
+    ui.clientName.addEventListener('change', () => {
+      newDialogue();
+      runCheck({ quiet: true });
+    });
+    ui.firstMessage.addEventListener('change', () => runCheck({ quiet: true }));
     ui.profile.addEventListener('change', () => {
       storageSet(PROFILE_KEY, ui.profile.value);
       runCheck({ quiet: true });
