@@ -179,7 +179,8 @@ fn issue17_13_unknown_position_in_the_dialogue_gets_no_greeting() {
 #[test]
 fn guard_refuses_an_edit_that_doubles_punctuation() {
     // Whatever the rules do, a rewrite never ends with doubled punctuation it did not have.
-    for draft in ["Цена 990 руб.", "итого 3000р", "Оплата по ссылке www.shop.ru.", "скидка 5%."] {
+    for draft in ["Цена 990 руб.", "итого 3000р", "Оплата по ссылке www.shop.ru.", "скидка 5%."]
+    {
         let r = rewrite(draft, &ctx(Some(false)));
         assert!(!r.text.contains("..") || draft.contains(".."), "{draft:?} → {:?}", r.text);
     }

@@ -283,7 +283,12 @@ impl StyleEngine {
 
     /// The findings of every rule that runs without the encoder, as (rule index, byte span):
     /// what the never-worse guard compares a draft and its rewrite by.
-    pub(crate) fn local_findings(&self, doc: &Doc, ctx: &Context, profile: &Profile) -> Vec<(usize, std::ops::Range<usize>)> {
+    pub(crate) fn local_findings(
+        &self,
+        doc: &Doc,
+        ctx: &Context,
+        profile: &Profile,
+    ) -> Vec<(usize, std::ops::Range<usize>)> {
         let scope = self.scope(ctx);
         let mut out = Vec::new();
         for (rule, def) in self.active_rules(profile) {

@@ -405,7 +405,9 @@ fn subject_of(context: &Context, i: usize, reading: &Analysis) -> Option<Subject
         .find_map(|j| agreeing(&j))
         // A transitive verb's following noun that may be accusative is its object («не указал
         // подъезд»), unless nothing else can be the subject.
-        .filter(|(_, c)| c.strong || !reading.has("tran") || (context.inherited.is_none() && before_is_empty(context, i)))
+        .filter(|(_, c)| {
+            c.strong || !reading.has("tran") || (context.inherited.is_none() && before_is_empty(context, i))
+        })
         .map(|(_, c)| c.subject);
     let before: Vec<(usize, Candidate)> = (i.saturating_sub(WINDOW)..i).filter_map(|j| agreeing(&j)).collect();
     if let Some(&(j, c)) = before.iter().rev().find(|(_, c)| c.strong).or(before.last()) {

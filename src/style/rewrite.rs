@@ -421,8 +421,7 @@ impl<'e> Judge<'e> {
     fn new(engine: &'e StyleEngine, draft: &str, ctx: &'e Context, profile: &'e Profile) -> Judge<'e> {
         let doc = engine.segment(draft, ctx);
         let sentences: Vec<Range<usize>> = doc.sentences.iter().map(|s| s.start..s.end).collect();
-        let mut judge =
-            Judge { engine, ctx, profile, sentences, found: Default::default(), draft: draft.to_string() };
+        let mut judge = Judge { engine, ctx, profile, sentences, found: Default::default(), draft: draft.to_string() };
         let findings = engine.local_findings(&doc, ctx, profile);
         judge.found = findings.iter().map(|(rule, span)| (*rule, judge.sentence_of(span.start))).collect();
         judge
@@ -484,7 +483,11 @@ impl<'e> Judge<'e> {
             let sent = result.draft_range(s.start..s.end);
             for (e, (rule, span)) in result.edit_spans.iter().enumerate() {
                 if RULES[*rule].0 == "polite-you" && sent.start <= span.start && span.end <= sent.end {
-                    refuse(e, "Правка не применена: в предложении осталось бы смешанное обращение на «ты» и «Вы».".to_string());
+                    refuse(
+                        e,
+                        "Правка не применена: в предложении осталось бы смешанное обращение на «ты» и «Вы»."
+                            .to_string(),
+                    );
                 }
             }
         }

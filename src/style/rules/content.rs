@@ -20,12 +20,17 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
         let words: Vec<usize> = doc.words(s).filter(|&i| i < first).collect();
         if let Some(k) = words.iter().rposition(|&i| doc.folded[i] == "я") {
             let between = &words[k + 1..];
-            let gap_is_words_only = doc.tokens[words[k]..first].iter().all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Space));
+            let gap_is_words_only =
+                doc.tokens[words[k]..first].iter().all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Space));
             if gap_is_words_only && between.iter().all(|&i| particles.contains(&doc.folded[i])) {
                 first = words[k];
             } else if gap_is_words_only {
                 let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
-                out.push(Finding::suggest(start, end, inp.def.text("with_clause").map(String::from).into_iter().collect()));
+                out.push(Finding::suggest(
+                    start,
+                    end,
+                    inp.def.text("with_clause").map(String::from).into_iter().collect(),
+                ));
                 continue;
             }
         }

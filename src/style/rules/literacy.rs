@@ -275,7 +275,10 @@ fn is_signature(doc: &Doc, s: &crate::style::segment::Sentence, signoffs: &[Stri
     let block: Vec<&str> = before.rsplit('\n').map(str::trim).take_while(|l| !l.is_empty()).collect();
     let short = |l: &str| l.split_whitespace().count() <= 6 && !l.ends_with(['.', '!', '?']);
     line.split_whitespace().count() <= 6
-        && block.iter().position(|l| l.ends_with(',') && opens_with_signoff(l)).is_some_and(|k| block[..k].iter().all(|l| short(l)))
+        && block
+            .iter()
+            .position(|l| l.ends_with(',') && opens_with_signoff(l))
+            .is_some_and(|k| block[..k].iter().all(|l| short(l)))
 }
 
 /// C2: sentences end with punctuation; no space before , . ! ? : ; and one after.
@@ -389,11 +392,8 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
             }
             // A predicate in the clause: the next few words before any punctuation.
             let clause_end = (i + 1..s.tokens.end).find(|&j| t[j].kind == TokenKind::Punct).unwrap_or(s.tokens.end);
-            let has_predicate = words[k + 1..]
-                .iter()
-                .take_while(|&&j| j < clause_end)
-                .take(6)
-                .any(|&j| pos_is(inp, j, &PREDICATES));
+            let has_predicate =
+                words[k + 1..].iter().take_while(|&&j| j < clause_end).take(6).any(|&j| pos_is(inp, j, &PREDICATES));
             if has_predicate {
                 let at = t[prev].end;
                 out.push(Finding::fix(at, at, ","));

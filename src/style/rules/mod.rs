@@ -57,7 +57,15 @@ pub(crate) struct Finding {
 impl Finding {
     /// Report only.
     pub fn flag(start: usize, end: usize) -> Finding {
-        Finding { start, end, replacements: Vec::new(), change: None, severity: None, args: Vec::new(), message_key: None }
+        Finding {
+            start,
+            end,
+            replacements: Vec::new(),
+            change: None,
+            severity: None,
+            args: Vec::new(),
+            message_key: None,
+        }
     }
 
     /// Report with candidates; nothing is applied.
@@ -255,7 +263,13 @@ pub(crate) fn lemma_matches<'t, T>(
 
 /// Grammemes that a replacement takes over from the word it replaces, by part of speech.
 const CARRIED: [(&str, &[&str]); 6] = [
-    ("VERB", &["sing", "plur", "1per", "2per", "3per", "pres", "past", "futr", "masc", "femn", "neut", "impr", "indc", "incl", "excl"]),
+    (
+        "VERB",
+        &[
+            "sing", "plur", "1per", "2per", "3per", "pres", "past", "futr", "masc", "femn", "neut", "impr", "indc",
+            "incl", "excl",
+        ],
+    ),
     ("NOUN", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur"]),
     ("ADJF", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur", "masc", "femn", "neut"]),
     ("PRTF", &["nomn", "gent", "datv", "accs", "ablt", "loct", "sing", "plur", "masc", "femn", "neut"]),
@@ -318,9 +332,14 @@ pub(crate) fn inflected_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &s
 /// uses: the phrases are listed in the formal register, and a draft on «ты» is matched as its
 /// «Вы» form would be («ты сам виноват» is «вы сами виноваты»), so that a check of the draft
 /// finds what a check of its rewrite would.
-pub(crate) fn forbidden<'t>(inp: &Input, lex: &'t Lexicon, rule: &str) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
+pub(crate) fn forbidden<'t>(
+    inp: &Input,
+    lex: &'t Lexicon,
+    rule: &str,
+) -> Vec<(usize, usize, &'t super::lexicon::Forbidden)> {
     let doc = inp.doc;
-    let mut found: Vec<_> = phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect();
+    let mut found: Vec<_> =
+        phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect();
     let edits = super::polite_you::polite_you_edits(inp.morph, doc.text);
     if edits.is_empty() {
         return found;

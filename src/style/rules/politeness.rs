@@ -317,8 +317,10 @@ pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
                             && markers.iter().any(|m| *m == (j..j + n).map(w).collect::<Vec<_>>().join(" "))
                     })
                 };
-                let emphatic = words[k + 1..j].iter().any(|&i| matches!(doc.folded[i].as_str(), "сам" | "сама" | "сами"));
-                let past = |i: usize| inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("VERB") && a.has("past"));
+                let emphatic =
+                    words[k + 1..j].iter().any(|&i| matches!(doc.folded[i].as_str(), "сам" | "сама" | "сами"));
+                let past =
+                    |i: usize| inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("VERB") && a.has("past"));
                 if let Some(n) = marker_at(j) {
                     // «Вы неправильно ввели»
                     if let Some(v) = (j + n..(j + n + 2).min(words.len())).find(|&v| is_verb(words[v])) {
@@ -334,9 +336,10 @@ pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
                     // «ты, когда оформлял, выбрал не тот размер»
                     span = Some((words[k], words[v + n]));
                 }
-            } else if let Some(r) = reproaches.iter().find(|r| {
-                k + r.len() <= words.len() && r.iter().enumerate().all(|(n, part)| part == w(k + n))
-            }) {
+            } else if let Some(r) = reproaches
+                .iter()
+                .find(|r| k + r.len() <= words.len() && r.iter().enumerate().all(|(n, part)| part == w(k + n)))
+            {
                 let addressed_elsewhere = words[..k].iter().any(|&i| other_parties.contains(&doc.folded[i]));
                 let end = (k + r.len()..(k + r.len() + 3).min(words.len())).find(|&v| is_verb(words[v]));
                 if let (false, Some(v)) = (addressed_elsewhere, end) {

@@ -117,6 +117,8 @@ unsafe fn tile_512<const R: usize, const NB: usize>(a: &[f32], w: &Packed, c: &m
     let mut acc = [[_mm512_setzero_ps(); NB]; R];
     let a = &a[t * k..(t + R) * k];
     let wb = &w.data[b * k * BLOCK..(b + NB) * k * BLOCK];
+    // Row pointers, so that the loop carries no bounds checks (the slices above were checked).
+    let rows: [*const f32; R] = std::array::from_fn(|r| a[r * k..].as_ptr());
     for i in 0..k {
         let mut wv = [_mm512_setzero_ps(); NB];
         for (q, wv) in wv.iter_mut().enumerate() {
@@ -124,7 +126,8 @@ unsafe fn tile_512<const R: usize, const NB: usize>(a: &[f32], w: &Packed, c: &m
             *wv = unsafe { _mm512_loadu_ps(wb.as_ptr().add((q * k + i) * BLOCK)) };
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            let x = _mm512_set1_ps(a[r * k + i]);
+            // SAFETY: row r of `a` has k values and i < k.
+            let x = _mm512_set1_ps(unsafe { *rows[r].add(i) });
             for q in 0..NB {
                 acc[q] = _mm512_fmadd_ps(x, wv[q], acc[q]);
             }
