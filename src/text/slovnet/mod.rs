@@ -32,10 +32,13 @@ use std::path::{Path, PathBuf};
 
 pub use tags::{Entity, Feats, Feature, MorphTag, Ner, Pos, Rel};
 
-use self::body::Input;
+use std::cell::RefCell;
+
+use self::body::{Input, Stem};
 use self::morph::Morph;
 use self::navec::{Navec, WordIndex};
 use self::ner::NerModel;
+use self::nn::Scratch;
 use self::pack::{Archive, Pack};
 use self::shape::Shape;
 use self::syntax::Syntax;
@@ -99,6 +102,13 @@ pub struct Slovnet {
     morph: Morph,
     syntax: Syntax,
     ner: NerModel,
+    /// The three first convolutions over the shared word vectors.
+    stem: Stem,
+}
+
+thread_local! {
+    /// Per-thread buffers: the convolutions' scratch and the three models' context vectors.
+    static SCRATCH: RefCell<(Scratch, [Vec<f32>; 3])> = RefCell::default();
 }
 
 impl Slovnet {
@@ -165,14 +175,11 @@ impl Slovnet {
         }
 
         let (width, shapes) = (navec.dim(), shape_vocab.len());
-        Ok(Slovnet {
-            morph: Morph::load(&morph_pack, width, shapes)?,
-            syntax: Syntax::load(&syntax_pack, width, shapes)?,
-            ner: NerModel::load(&ner_pack, width, shapes)?,
-            words,
-            shape_ids,
-            navec,
-        })
+        let morph = Morph::load(&morph_pack, width, shapes)?;
+        let syntax = Syntax::load(&syntax_pack, width, shapes)?;
+        let ner = NerModel::load(&ner_pack, width, shapes)?;
+        let stem = Stem::new(&[morph.body(), syntax.body(), ner.body()])?;
+        Ok(Slovnet { morph, syntax, ner, stem, words, shape_ids, navec })
     }
 
     /// Tags one sentence given as its tokens (words and punctuation marks separately, as
@@ -183,9 +190,17 @@ impl Slovnet {
         for (chunk_index, chunk) in words.chunks(MAX_WORDS).enumerate() {
             let offset = chunk_index * MAX_WORDS;
             let input = self.input(chunk);
-            let morph = self.morph.predict(&input);
-            let syntax = self.syntax.predict(&input);
-            let ner = self.ner.predict(&input);
+            let t = input.tokens;
+            let (morph, syntax, ner) = SCRATCH.with(|cell| {
+                let (scratch, [m, s, n]) = &mut *cell.borrow_mut();
+                let bodies = [self.morph.body(), self.syntax.body(), self.ner.body()];
+                let mut outs = [std::mem::take(m), std::mem::take(s), std::mem::take(n)];
+                self.stem.encode(&bodies, &input, scratch, &mut outs);
+                let result =
+                    (self.morph.predict(&outs[0], t), self.syntax.predict(&outs[1], t), self.ner.predict(&outs[2], t));
+                [*m, *s, *n] = outs;
+                result
+            });
             for ((morph, (head, rel)), ner) in morph.into_iter().zip(syntax).zip(ner) {
                 let head = if head == 0 { 0 } else { head + offset };
                 tokens.push(TokenTag { morph, head, rel, ner });

@@ -1,7 +1,7 @@
 //! The morphology tagger: one softmax over the ~750 tags of the training corpus per token
 //! (part of speech and all features at once), read as its argmax.
 
-use super::body::{Body, Input};
+use super::body::Body;
 use super::nn::{argmax, Linear};
 use super::pack::Pack;
 use super::tags::{MorphTag, Pos};
@@ -36,11 +36,15 @@ impl Morph {
         Ok(Morph { body, head, tags })
     }
 
-    /// One tag per token.
-    pub(crate) fn predict(&self, input: &Input) -> Vec<MorphTag> {
-        let x = self.body.encode(input);
+    /// The encoder.
+    pub(crate) fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// One tag per token, from the encoder's `tokens × body().output()` context vectors.
+    pub(crate) fn predict(&self, x: &[f32], tokens: usize) -> Vec<MorphTag> {
         let mut logits = Vec::new();
-        self.head.forward(&x, input.tokens, &mut logits);
+        self.head.forward(x, tokens, &mut logits);
         logits.chunks_exact(self.head.output).map(|row| self.tags[argmax(row)]).collect()
     }
 }

@@ -1,7 +1,7 @@
 //! The named-entity tagger: per-token emission scores of the BIO tags (persons, places,
 //! organisations) and a linear-chain CRF, decoded by Viterbi.
 
-use super::body::{Body, Input};
+use super::body::Body;
 use super::nn::{argmax, Linear};
 use super::pack::Pack;
 use super::tags::Ner;
@@ -28,11 +28,15 @@ impl NerModel {
         Ok(NerModel { body, proj, transitions })
     }
 
-    /// One tag per token.
-    pub(crate) fn predict(&self, input: &Input) -> Vec<Ner> {
-        let x = self.body.encode(input);
+    /// The encoder.
+    pub(crate) fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// One tag per token, from the encoder's `tokens × body().output()` context vectors.
+    pub(crate) fn predict(&self, x: &[f32], tokens: usize) -> Vec<Ner> {
         let mut emissions = Vec::new();
-        self.proj.forward(&x, input.tokens, &mut emissions);
+        self.proj.forward(x, tokens, &mut emissions);
         viterbi(&emissions, &self.transitions, Ner::COUNT).into_iter().map(Ner::from_class).collect()
     }
 }

@@ -4,6 +4,7 @@
 //! kernel compiled for AVX2 when the CPU has it; element-wise steps are plain loops.
 
 use super::pack::Pack;
+use crate::encoder::gemm::{self, QuantMatrix, QuantRows};
 use crate::error::Result;
 
 /// Columns per block of a [`Packed`] matrix: two AVX registers.
@@ -42,6 +43,12 @@ impl Packed {
 pub(crate) fn matmul(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
     debug_assert!(a.len() >= m * w.k && c.len() >= m * w.n);
     #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512 F is present (checked just above).
+        unsafe { matmul_avx512(a, w, c, m) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked just above).
         unsafe { matmul_avx2(a, w, c, m) };
@@ -54,6 +61,91 @@ pub(crate) fn matmul(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
 #[target_feature(enable = "avx2")]
 unsafe fn matmul_avx2(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
     matmul_portable(a, w, c, m);
+}
+
+/// Token rows per AVX-512 tile (× 2 blocks: 12 accumulators).
+#[cfg(target_arch = "x86_64")]
+const ROWS_512: usize = 6;
+
+/// AVX-512: tiles of up to 6 rows × 2 blocks of 16 columns held in registers over the whole `k`.
+///
+/// # Safety
+/// The CPU must support AVX-512 F; `a` and `c` must hold `m` rows (as [`matmul`] asserts).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn matmul_avx512(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
+    let blocks = w.n.div_ceil(BLOCK);
+    let mut b = 0;
+    while b < blocks {
+        let two = b + 1 < blocks;
+        let mut t = 0;
+        while t < m {
+            let rows = ROWS_512.min(m - t);
+            // SAFETY: rows t..t + rows exist, blocks b (and b + 1 when `two`) exist.
+            unsafe {
+                match (rows, two) {
+                    (6, true) => tile_512::<6, 2>(a, w, c, t, b),
+                    (5, true) => tile_512::<5, 2>(a, w, c, t, b),
+                    (4, true) => tile_512::<4, 2>(a, w, c, t, b),
+                    (3, true) => tile_512::<3, 2>(a, w, c, t, b),
+                    (2, true) => tile_512::<2, 2>(a, w, c, t, b),
+                    (1, true) => tile_512::<1, 2>(a, w, c, t, b),
+                    (6, false) => tile_512::<6, 1>(a, w, c, t, b),
+                    (5, false) => tile_512::<5, 1>(a, w, c, t, b),
+                    (4, false) => tile_512::<4, 1>(a, w, c, t, b),
+                    (3, false) => tile_512::<3, 1>(a, w, c, t, b),
+                    (2, false) => tile_512::<2, 1>(a, w, c, t, b),
+                    _ => tile_512::<1, 1>(a, w, c, t, b),
+                }
+            }
+            t += rows;
+        }
+        b += if two { 2 } else { 1 };
+    }
+}
+
+/// Rows `t..t + R` times blocks `b..b + NB`, added into `c`.
+///
+/// # Safety
+/// AVX-512 F; the rows and blocks must exist.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tile_512<const R: usize, const NB: usize>(a: &[f32], w: &Packed, c: &mut [f32], t: usize, b: usize) {
+    use std::arch::x86_64::*;
+    let (k, n) = (w.k, w.n);
+    let mut acc = [[_mm512_setzero_ps(); NB]; R];
+    let a = &a[t * k..(t + R) * k];
+    let wb = &w.data[b * k * BLOCK..(b + NB) * k * BLOCK];
+    // Row pointers, so that the loop carries no bounds checks (the slices above were checked).
+    let rows: [*const f32; R] = std::array::from_fn(|r| a[r * k..].as_ptr());
+    for i in 0..k {
+        let mut wv = [_mm512_setzero_ps(); NB];
+        for (q, wv) in wv.iter_mut().enumerate() {
+            // SAFETY: block b + q holds k rows of 16 values.
+            *wv = unsafe { _mm512_loadu_ps(wb.as_ptr().add((q * k + i) * BLOCK)) };
+        }
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: row r of `a` has k values and i < k.
+            let x = _mm512_set1_ps(unsafe { *rows[r].add(i) });
+            for q in 0..NB {
+                acc[q] = _mm512_fmadd_ps(x, wv[q], acc[q]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (q, acc) in acc.iter().enumerate() {
+            let first = (b + q) * BLOCK;
+            let width = BLOCK.min(n - first);
+            let mask: __mmask16 = ((1u32 << width) - 1) as u16;
+            let out = &mut c[(t + r) * n + first..(t + r) * n + first + width];
+            // SAFETY: the mask covers `width` values, all inside `out`.
+            unsafe {
+                let old = _mm512_maskz_loadu_ps(mask, out.as_ptr());
+                _mm512_mask_storeu_ps(out.as_mut_ptr(), mask, _mm512_add_ps(old, *acc));
+            }
+        }
+    }
 }
 
 /// The kernel; inlined into [`matmul_avx2`] so the fixed-width loops become AVX code.
@@ -161,18 +253,72 @@ impl Linear {
 }
 
 /// One encoder block: a 1-d convolution over tokens that keeps the length (zero padding),
-/// then ReLU, then batch norm with frozen statistics.
+/// then ReLU, then batch norm with frozen statistics. The convolution runs as one product over
+/// the sentence: each token's window of `kernel` neighbouring rows is laid out as one row of
+/// `kernel · input` values (zeros outside the sentence), times the weight matrix packed at
+/// load. The first block of each model runs in int8 inside the [`Stem`](super::body::Stem);
+/// the later ones here in f32: int8 there too moved 1 % of heads and relations (tests/
+/// slovnet_parity.rs), int8 with a second pass on the activations' rounding error still 0.8 %.
 pub(crate) struct ConvBlock {
-    /// One `[in × out]` matrix per kernel tap, tap `j` reading token `t + j − padding`.
-    taps: Vec<Packed>,
+    /// `[output × kernel · input]`: column `j · input + c` is channel `c` at tap `j` (token
+    /// `t + j − padding`).
+    weight: Vec<f32>,
+    /// `weight` transposed and packed for [`matmul`].
+    packed: Packed,
     bias: Vec<f32>,
     padding: usize,
+    kernel: usize,
     input: usize,
     output: usize,
     mean: Vec<f32>,
     std: Vec<f32>,
     scale: Vec<f32>,
     shift: Vec<f32>,
+}
+
+/// Buffers reused by the convolutions of one thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The windows (`tokens × kernel · input`).
+    pub(crate) cols: Vec<f32>,
+    /// The stem's windows quantised.
+    pub(crate) rows: QuantRows,
+    /// Two layer outputs.
+    pub(crate) a: Vec<f32>,
+    pub(crate) b: Vec<f32>,
+}
+
+/// `w` (`rows × cols`) transposed.
+pub(crate) fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0f32; w.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = w[r * cols + c];
+        }
+    }
+    t
+}
+
+/// [`gemm::matmul`], for the stem.
+pub(crate) fn gemm_matmul(rows: &QuantRows, w: &QuantMatrix, out: &mut [f32]) {
+    gemm::matmul(rows, w, out);
+}
+
+/// Writes the windows of `tokens` rows of `x` (`width` wide) into `cols`: row `t` is rows
+/// `t − padding ..= t + padding` of `x` side by side, zeros outside.
+pub(crate) fn windows(x: &[f32], tokens: usize, width: usize, kernel: usize, padding: usize, cols: &mut Vec<f32>) {
+    let row = kernel * width;
+    cols.clear();
+    cols.resize(tokens * row, 0.0);
+    for (t, out) in cols.chunks_exact_mut(row).enumerate() {
+        for (j, out) in out.chunks_exact_mut(width).enumerate() {
+            let src = t + j;
+            if src >= padding && src - padding < tokens {
+                let src = src - padding;
+                out.copy_from_slice(&x[src * width..(src + 1) * width]);
+            }
+        }
+    }
 }
 
 impl ConvBlock {
@@ -187,29 +333,33 @@ impl ConvBlock {
                 .corrupt(format!("{at}: kernel {kernel} with padding {padding} changes the length")));
         }
         let vector = |name: &str| pack.weight_of(&format!("{at}/{name}"), &[output]);
-        let mut block = ConvBlock {
-            taps: Vec::new(),
-            bias: vector("conv/bias")?,
-            padding,
-            input,
-            output,
-            mean: vector("norm/mean")?,
-            std: vector("norm/std")?,
-            scale: vector("norm/weight")?,
-            shift: vector("norm/bias")?,
-        };
-        block.taps = (0..kernel)
-            .map(|j| {
-                let mut tap = vec![0f32; input * output];
-                for f in 0..output {
-                    for c in 0..input {
-                        tap[c * output + f] = weight[(f * input + c) * kernel + j];
-                    }
+        Ok(ConvBlock::new(
+            &weight,
+            [input, output, kernel, padding],
+            vector("conv/bias")?,
+            [vector("norm/mean")?, vector("norm/std")?, vector("norm/weight")?, vector("norm/bias")?],
+        ))
+    }
+
+    /// A block from the PyTorch weight `[output, input, kernel]`, the bias and the norm's
+    /// mean, std, weight and bias.
+    pub(crate) fn new(
+        torch: &[f32],
+        [input, output, kernel, padding]: [usize; 4],
+        bias: Vec<f32>,
+        [mean, std, scale, shift]: [Vec<f32>; 4],
+    ) -> ConvBlock {
+        let k = kernel * input;
+        let mut weight = vec![0f32; output * k];
+        for f in 0..output {
+            for c in 0..input {
+                for j in 0..kernel {
+                    weight[f * k + j * input + c] = torch[(f * input + c) * kernel + j];
                 }
-                Packed::new(&tap, input, output)
-            })
-            .collect();
-        Ok(block)
+            }
+        }
+        let packed = Packed::new(&transpose(&weight, output, k), k, output);
+        ConvBlock { weight, packed, bias, padding, kernel, input, output, mean, std, scale, shift }
     }
 
     /// Input width.
@@ -222,25 +372,30 @@ impl ConvBlock {
         self.output
     }
 
+    /// Kernel size and padding.
+    pub(crate) fn window(&self) -> (usize, usize) {
+        (self.kernel, self.padding)
+    }
+
+    /// The `[output × kernel · input]` weight (see the field) and the bias.
+    pub(crate) fn weight(&self) -> (&[f32], &[f32]) {
+        (&self.weight, &self.bias)
+    }
+
     /// Applies the block to `tokens` rows of `x` (`tokens × input`), replacing `out`.
-    pub(crate) fn forward(&self, x: &[f32], tokens: usize, out: &mut Vec<f32>) {
-        let (c, f) = (self.input, self.output);
+    pub(crate) fn forward(&self, x: &[f32], tokens: usize, out: &mut Vec<f32>, cols: &mut Vec<f32>) {
+        windows(x, tokens, self.input, self.kernel, self.padding, cols);
         out.clear();
         for _ in 0..tokens {
             out.extend_from_slice(&self.bias);
         }
-        for (j, tap) in self.taps.iter().enumerate() {
-            // Output row t reads input row t + d; rows outside the sentence are the zero padding.
-            let d = j as isize - self.padding as isize;
-            let lo = (-d).max(0) as usize;
-            let hi = (tokens as isize - d.max(0)).max(0) as usize;
-            if lo >= hi {
-                continue;
-            }
-            let src = (lo as isize + d) as usize;
-            matmul(&x[src * c..(src + hi - lo) * c], tap, &mut out[lo * f..hi * f], hi - lo);
-        }
-        for row in out.chunks_exact_mut(f) {
+        matmul(cols, &self.packed, out, tokens);
+        self.norm(out);
+    }
+
+    /// ReLU then the batch norm, in place on rows of `output()` convolution outputs.
+    pub(crate) fn norm(&self, out: &mut [f32]) {
+        for row in out.chunks_exact_mut(self.output) {
             let norm = self.mean.iter().zip(&self.std).zip(self.scale.iter().zip(&self.shift));
             for (v, ((mean, std), (scale, shift))) in row.iter_mut().zip(norm) {
                 // The reference's order of operations: ((relu(x) − mean) / std) · weight + bias.
@@ -250,9 +405,9 @@ impl ConvBlock {
     }
 }
 
-/// The CNN encoder shared by the three models: a stack of [`ConvBlock`]s.
+/// The CNN encoder of a model: a stack of [`ConvBlock`]s.
 pub(crate) struct Encoder {
-    layers: Vec<ConvBlock>,
+    pub(crate) layers: Vec<ConvBlock>,
 }
 
 impl Encoder {
@@ -277,16 +432,13 @@ impl Encoder {
         self.layers[self.layers.len() - 1].output()
     }
 
-    /// Encodes `tokens` rows of `x`, returning `tokens × output()` values.
-    pub(crate) fn forward(&self, x: &[f32], tokens: usize) -> Vec<f32> {
-        let mut current = Vec::new();
-        let mut next = Vec::new();
-        self.layers[0].forward(x, tokens, &mut current);
+    /// Runs the layers after the first on `first` (the first layer's output, `tokens` rows),
+    /// leaving the result in `first`.
+    pub(crate) fn forward_rest(&self, first: &mut Vec<f32>, tokens: usize, scratch: &mut Scratch) {
         for layer in &self.layers[1..] {
-            layer.forward(&current, tokens, &mut next);
-            std::mem::swap(&mut current, &mut next);
+            layer.forward(first, tokens, &mut scratch.b, &mut scratch.cols);
+            std::mem::swap(first, &mut scratch.b);
         }
-        current
     }
 }
 
@@ -333,32 +485,23 @@ mod tests {
         assert_eq!(out, [4.5, 4.5]);
     }
 
-    fn block(taps: Vec<Vec<f32>>, bias: f32) -> ConvBlock {
-        ConvBlock {
-            taps: taps.iter().map(|t| Packed::new(t, 1, 1)).collect(),
-            bias: vec![bias],
-            padding: 1,
-            input: 1,
-            output: 1,
-            mean: vec![1.0],
-            std: vec![2.0],
-            scale: vec![3.0],
-            shift: vec![0.5],
-        }
+    fn block(taps: [f32; 3], bias: f32) -> ConvBlock {
+        let norm = [vec![1.0], vec![2.0], vec![3.0], vec![0.5]];
+        ConvBlock::new(&taps, [1, 1, 3, 1], vec![bias], norm)
     }
 
     #[test]
     fn convolution_pads_with_zeros_then_relu_then_norm() {
         // Kernel [1, 10, 100] over x = [1, 2, 3]: t=0: 0·1 + 1·10 + 2·100 = 210,
         // t=1: 1 + 20 + 300 = 321, t=2: 2 + 30 + 0 = 32; bias −40 → 170, 281, −8 → relu 0.
-        let conv = block(vec![vec![1.0], vec![10.0], vec![100.0]], -40.0);
-        let mut out = Vec::new();
-        conv.forward(&[1.0, 2.0, 3.0], 3, &mut out);
+        let conv = block([1.0, 10.0, 100.0], -40.0);
+        let (mut out, mut cols) = (Vec::new(), Vec::new());
+        conv.forward(&[1.0, 2.0, 3.0], 3, &mut out, &mut cols);
         let norm = |v: f32| (v - 1.0) / 2.0 * 3.0 + 0.5;
         assert_eq!(out, [norm(170.0), norm(281.0), norm(0.0)]);
-        conv.forward(&[5.0], 1, &mut out);
+        conv.forward(&[5.0], 1, &mut out, &mut cols);
         assert_eq!(out, [norm(10.0)]);
-        conv.forward(&[], 0, &mut out);
+        conv.forward(&[], 0, &mut out, &mut cols);
         assert!(out.is_empty());
     }
 }

@@ -3,7 +3,7 @@
 //! head. Like the reference, heads are independent argmaxes: the result need not be a tree
 //! (a token may even be its own head).
 
-use super::body::{Body, Input};
+use super::body::Body;
 use super::nn::{argmax, matmul, relu, Linear, Packed};
 use super::pack::Pack;
 use super::tags::Rel;
@@ -71,14 +71,18 @@ impl Syntax {
         Ok(Syntax { body, arc, rel })
     }
 
-    /// Head (0 = root, else the 1-based token) and relation per token.
-    pub(crate) fn predict(&self, input: &Input) -> Vec<(usize, Rel)> {
-        let t = input.tokens;
-        let x = self.body.encode(input);
+    /// The encoder.
+    pub(crate) fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// Head (0 = root, else the 1-based token) and relation per token, from the encoder's
+    /// `t × body().output()` context vectors.
+    pub(crate) fn predict(&self, x: &[f32], t: usize) -> Vec<(usize, Rel)> {
         let width = self.body.output();
         // The sentence with the arc scorer's root vector in front: row 0 is head candidate 0.
         let mut rooted = self.arc.root.clone();
-        rooted.extend_from_slice(&x);
+        rooted.extend_from_slice(x);
         let heads = self.heads(&rooted, t);
         // The relation scorer reads each token's chosen head, with its own root vector.
         rooted[..width].copy_from_slice(&self.rel.root);
@@ -86,7 +90,7 @@ impl Syntax {
         for &h in &heads {
             gathered.extend_from_slice(&rooted[h * width..(h + 1) * width]);
         }
-        let rels = self.rels(&gathered, &x, t);
+        let rels = self.rels(&gathered, x, t);
         heads.into_iter().zip(rels).collect()
     }
 
