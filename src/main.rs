@@ -61,6 +61,14 @@ enum Command {
         #[command(flatten)]
         style: StyleArgs,
     },
+    /// Show the language layer's analysis of a text (stdin): tokens, sentences, dictionary
+    /// readings and, with the contextual models installed, part of speech in context, syntax
+    /// and names
+    Analyse {
+        /// Print JSON lines, one per token.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the style rules with their severity and fix kind.
     Rules {
         /// Print JSON.
@@ -264,5 +272,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check { json, style } => cli::style::check(&style, json),
         Command::Rewrite { json, style } => cli::style::rewrite(&style, json),
         Command::Rules { json } => cli::style::rules(json),
+        Command::Analyse { json } => cli::style::analyse(json),
     }
 }

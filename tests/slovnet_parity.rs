@@ -135,3 +135,26 @@ fn any_input_is_analysed_without_panicking() {
     // A chunk's tags are those of the chunk analysed alone.
     assert_eq!(analysis.tokens[..MAX_WORDS], slovnet.analyse(&words[..MAX_WORDS]).tokens[..]);
 }
+
+#[test]
+fn the_contextual_layer_maps_tags_and_heads_onto_a_segmented_draft() {
+    let Some(dir) = models() else { return };
+    let slovnet = load(&dir);
+    let text = "Курьер привезёт заказ № 4821 завтра. Анна, проверьте почту 😊";
+    let doc = sufler::text::segment::Doc::new(text, &[], &[]);
+    let context = sufler::text::context::analyse_with(&slovnet, &doc);
+    let at = |word: &str| doc.tokens.iter().position(|t| doc.slice(t) == word).unwrap();
+    // Every token but spaces gets a tag; heads stay inside their sentence.
+    for (i, t) in doc.tokens.iter().enumerate() {
+        let spacing =
+            matches!(t.kind, sufler::text::segment::TokenKind::Space | sufler::text::segment::TokenKind::Newline);
+        assert_eq!(context.tag(i).is_none(), spacing, "token {i} {:?}", doc.slice(t));
+        if let Some(h) = context.head(i) {
+            let sentence = |k: usize| doc.sentences.iter().position(|s| s.tokens.contains(&k));
+            assert_eq!(sentence(h), sentence(i), "a head crosses a sentence boundary");
+        }
+    }
+    assert_eq!(context.rel(at("Курьер")), Some("nsubj"));
+    assert_eq!(context.head(at("Курьер")), Some(at("привезёт")));
+    assert_eq!(context.tag(at("Анна")).map(|t| t.ner.to_string()), Some("B-PER".to_string()));
+}

@@ -85,6 +85,56 @@ impl StyleArgs {
     }
 }
 
+/// `sufler analyse`: one line per token of each sentence — the token, its kind, the dictionary's
+/// best reading and, when the contextual models are installed, the tag in context, the head and
+/// the relation, and the named-entity tag.
+pub fn analyse(json: bool) -> Result<()> {
+    use sufler::text::{
+        context,
+        morph::Morph,
+        segment::{Doc, TokenKind},
+    };
+    let text = read_draft()?;
+    if text.len() > sufler::style::MAX_DRAFT_BYTES {
+        anyhow::bail!("текст слишком длинный: допустимо не более {} КБ", sufler::style::MAX_DRAFT_BYTES / 1024);
+    }
+    let doc = Doc::new(&text, &[], &[]);
+    let contextual = context::analyse(&doc);
+    if contextual.is_none() && !json {
+        eprintln!("контекстные модели не установлены (models/fetch-natasha): показан только словарный разбор");
+    }
+    let morph = Morph::global();
+    for (n, s) in doc.sentences.iter().enumerate() {
+        if !json {
+            println!("# {} «{}»", n + 1, &text[s.start..s.end]);
+        }
+        for i in s.tokens.clone().filter(|&i| !matches!(doc.tokens[i].kind, TokenKind::Space | TokenKind::Newline)) {
+            let token = doc.tok(i);
+            let reading =
+                (doc.tokens[i].kind == TokenKind::Word).then(|| morph.analyses(token).first().cloned()).flatten();
+            let tag = contextual.as_ref().and_then(|c| c.tag(i).copied());
+            let head = contextual.as_ref().and_then(|c| c.head(i)).map(|h| doc.tok(h));
+            if json {
+                let line = serde_json::json!({
+                    "sentence": n + 1, "token": token, "kind": format!("{:?}", doc.tokens[i].kind),
+                    "protected": doc.tokens[i].protected,
+                    "lemma": reading.as_ref().map(|r| r.lemma.clone()), "dictionary": reading.as_ref().map(|r| r.tag.clone()),
+                    "tag": tag.map(|t| t.morph.to_string()), "head": head, "rel": tag.map(|t| t.rel.name()),
+                    "ner": tag.map(|t| t.ner.to_string()),
+                });
+                println!("{line}");
+            } else {
+                let dictionary = reading.map(|r| format!("{} {}", r.lemma, r.tag)).unwrap_or_default();
+                let context = tag
+                    .map(|t| format!("{}  {} → {}  {}", t.morph, t.rel, head.unwrap_or("ROOT"), t.ner))
+                    .unwrap_or_default();
+                println!("  {token:<16} {:<8} {dictionary:<48} {context}", format!("{:?}", doc.tokens[i].kind));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the whole of stdin as one UTF-8 draft.
 fn read_draft() -> Result<String> {
     let mut raw = Vec::new();

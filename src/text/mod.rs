@@ -2,6 +2,7 @@
 //!
 //! - [`segment`]: tokens (words, facts, punctuation, emoji), sentences, protected spans;
 //! - [`morph`]: dictionary morphology (every reading of a word, inflection);
+//! - [`context`]: the contextual tags mapped onto a segmented text (optional models);
 //! - [`slovnet`]: contextual analysis by small trained models (part of speech and features in
 //!   context, dependency syntax, person names);
 //! - [`words`]: case folding, case patterns and edit distances.
@@ -9,6 +10,7 @@
 //! Data flows one way: text → segments → readings → the style rules, the template filler and the
 //! ranker. Nothing here imports from those layers.
 
+pub mod context;
 pub mod morph;
 pub mod segment;
 pub mod slovnet;

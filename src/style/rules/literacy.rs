@@ -447,7 +447,7 @@ fn comma_splices(inp: &Input, out: &mut Vec<Finding>) {
                 && !pos_is(inp, first, &["CONJ", "PRCL", "PREP", "GRND", "PRTF", "ADJF", "NPRO"])
                 && (nominative_noun || part.iter().any(|&j| pos_is(inp, j, &PREDICATES)))
         };
-        if !parts.iter().all(statement) {
+        if !parts.iter().all(statement) || !independent_in_context(doc, &parts) {
             continue;
         }
         for part in &parts[1..] {
@@ -457,6 +457,39 @@ fn comma_splices(inp: &Input, out: &mut Vec<Finding>) {
             out.push(Finding::fix(tok.start, tok.end, "."));
         }
     }
+}
+
+/// With the contextual models: whether no part hangs on another as a dependent phrase — its root
+/// (the word whose head lies outside the part) is not an object, an oblique, a modifier or an
+/// apposition of a word elsewhere. A list of objects of one verb («взять паспорт, карту,
+/// договор аренды») is such a part; statements are not. The models learnt from news and tie a
+/// chat's verbless statements to one predicate as subjects («доставка … можно»), so subjects
+/// and clauses pass. Without the models: yes (the shape test alone decides).
+fn independent_in_context(doc: &Doc, parts: &[Vec<usize>]) -> bool {
+    let Some(context) = crate::text::context::analyse(doc) else { return true };
+    parts.iter().all(|part| {
+        let (Some(&first), Some(&last)) = (part.first(), part.last()) else { return false };
+        let inside = |j: usize| (first..=last).contains(&j);
+        part.iter()
+            .find(|&&i| context.head(i).is_none_or(|h| !inside(h)))
+            .and_then(|&root| context.rel(root))
+            .is_some_and(|rel| {
+                !matches!(
+                    rel,
+                    "obj"
+                        | "iobj"
+                        | "obl"
+                        | "nmod"
+                        | "amod"
+                        | "appos"
+                        | "flat"
+                        | "flat:name"
+                        | "det"
+                        | "nummod"
+                        | "xcomp"
+                )
+            })
+    })
 }
 
 /// C1: every sentence starts with a capital letter.
