@@ -356,24 +356,27 @@ pub(crate) fn run(
     embedder: Option<&dyn Embedder>,
 ) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
-    let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
-    let judge = Judge::new(engine, draft, ctx, profile);
-    let mut blocked: Vec<(usize, Range<usize>)> = Vec::new();
-    let mut withheld = Vec::new();
-    let (safe, full) = loop {
-        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked);
-        safe.run(&risky);
-        let mut full = safe.clone();
-        full.run(&|_| false);
-        let refused = if blocked.len() < GUARD_ROUNDS * 4 { judge.refuse(&full) } else { Vec::new() };
-        if refused.is_empty() {
-            break (safe, full);
+    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile);
+    let mut withheld: Vec<Edit> = refused.into_iter().map(|(e, _)| e).collect();
+    // A refused edit leaves a text whose own analysis differs from the draft's: rewriting it
+    // again may find more to do. Going on until nothing changes keeps the rewrite idempotent;
+    // the later passes' edits are reported in the draft's coordinates.
+    let mut passes = 1;
+    while !withheld.is_empty() && passes < GUARD_PASSES {
+        let (_, next, refused) = guarded(engine, &full.text, ctx, profile);
+        if next.text == full.text {
+            break;
         }
-        for (index, reason) in refused {
-            blocked.push(full.edit_spans[index].clone());
-            withheld.push(Edit { reason, ..full.edits[index].clone() });
-        }
-    };
+        let to_draft = |e: &Edit, span: &Range<usize>| {
+            let d = full.draft_range(span.clone());
+            Edit { start: full.draft_chars.of(d.start), end: full.draft_chars.of(d.end), ..e.clone() }
+        };
+        let edits: Vec<Edit> = next.edits.iter().zip(&next.edit_spans).map(|(e, (_, s))| to_draft(e, s)).collect();
+        withheld.extend(refused.iter().map(|(e, span)| to_draft(e, span)));
+        full.edits.extend(edits);
+        full.text = next.text;
+        passes += 1;
+    }
     let mut similarity = None;
     let mut result = full;
     if let Some(embedder) = embedder {
@@ -389,6 +392,37 @@ pub(crate) fn run(
     }
     let report = engine.check_any_length(&result.text, ctx, embedder)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
+}
+
+/// Most guarded passes (see [`run`]).
+const GUARD_PASSES: usize = 3;
+
+/// The rewrite of `draft` under the never-worse guard: the safe rules' result, the full result
+/// and the refused edits with their reasons (and byte spans in `draft`).
+fn guarded<'e>(
+    engine: &'e StyleEngine,
+    draft: &str,
+    ctx: &'e Context,
+    profile: &'e Profile,
+) -> (Rewriter<'e>, Rewriter<'e>, Vec<(Edit, Range<usize>)>) {
+    let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
+    let judge = Judge::new(engine, draft, ctx, profile);
+    let mut blocked: Vec<(usize, Range<usize>)> = Vec::new();
+    let mut withheld = Vec::new();
+    loop {
+        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked);
+        safe.run(&risky);
+        let mut full = safe.clone();
+        full.run(&|_| false);
+        let refused = if blocked.len() < GUARD_ROUNDS * 4 { judge.refuse(&full) } else { Vec::new() };
+        if refused.is_empty() {
+            return (safe, full, withheld);
+        }
+        for (index, reason) in refused {
+            blocked.push(full.edit_spans[index].clone());
+            withheld.push((Edit { reason, ..full.edits[index].clone() }, full.edit_spans[index].1.clone()));
+        }
+    }
 }
 
 /// The never-worse guard: what the draft's own analysis found, to compare each rewrite with.
@@ -410,6 +444,8 @@ struct Judge<'e> {
     sentences: Vec<Range<usize>>,
     /// (rule index, draft sentence) of every finding on the draft.
     found: std::collections::HashSet<(usize, usize)>,
+    /// (rule index, draft byte span) of every finding on the draft.
+    found_spans: Vec<(usize, Range<usize>)>,
     draft: String,
 }
 
@@ -421,9 +457,18 @@ impl<'e> Judge<'e> {
     fn new(engine: &'e StyleEngine, draft: &str, ctx: &'e Context, profile: &'e Profile) -> Judge<'e> {
         let doc = engine.segment(draft, ctx);
         let sentences: Vec<Range<usize>> = doc.sentences.iter().map(|s| s.start..s.end).collect();
-        let mut judge = Judge { engine, ctx, profile, sentences, found: Default::default(), draft: draft.to_string() };
+        let mut judge = Judge {
+            engine,
+            ctx,
+            profile,
+            sentences,
+            found: Default::default(),
+            found_spans: Vec::new(),
+            draft: draft.to_string(),
+        };
         let findings = engine.local_findings(&doc, ctx, profile);
         judge.found = findings.iter().map(|(rule, span)| (*rule, judge.sentence_of(span.start))).collect();
+        judge.found_spans = findings;
         judge
     }
 
@@ -438,13 +483,23 @@ impl<'e> Judge<'e> {
             return Vec::new();
         }
         let doc = self.engine.segment(&result.text, self.ctx);
-        let last_edit_at = |span: &Range<usize>, sentence: usize| {
-            let sent = self.sentences.get(sentence).cloned().unwrap_or(0..self.draft.len());
-            let touches = |a: &Range<usize>, b: &Range<usize>| a.start <= b.end && b.start <= a.end;
-            (0..result.edits.len())
+        // The edit at the place of a new issue: the last one whose new text holds the issue's
+        // text, else the last one at that place. An issue no edit touches is not the rewrite's to
+        // answer for (refusing an edit elsewhere would only lose a good one).
+        let edit_at = |span: &Range<usize>, found: &str| {
+            let touches = |a: &Range<usize>, b: &Range<usize>| {
+                if a.is_empty() || b.is_empty() {
+                    a.start <= b.end && b.start <= a.end
+                } else {
+                    a.start < b.end && b.start < a.end
+                }
+            };
+            let at: Vec<usize> = (0..result.edits.len()).filter(|&e| touches(&result.edit_spans[e].1, span)).collect();
+            at.iter()
                 .rev()
-                .find(|&e| touches(&result.edit_spans[e].1, span))
-                .or_else(|| (0..result.edits.len()).rev().find(|&e| touches(&result.edit_spans[e].1, &sent)))
+                .find(|&&e| !found.trim().is_empty() && result.edits[e].after.contains(found.trim()))
+                .or(at.last())
+                .copied()
         };
         let mut refused: Vec<(usize, String)> = Vec::new();
         let mut refuse = |edit: usize, reason: String| {
@@ -456,10 +511,14 @@ impl<'e> Judge<'e> {
             let id = RULES[rule].0;
             let draft_span = result.draft_range(span.clone());
             let sentence = self.sentence_of(draft_span.start);
-            if self.found.contains(&(rule, sentence)) || WHOLE_MESSAGE_RULES.contains(&id) {
+            // Old when the draft had it in the same sentence, or at the same place (an edit next
+            // to it may move where the place maps to).
+            let overlaps = |s: &Range<usize>| s.start <= draft_span.end && draft_span.start <= s.end;
+            let same_place = self.found_spans.iter().any(|(r, s)| *r == rule && overlaps(s));
+            if same_place || self.found.contains(&(rule, sentence)) || WHOLE_MESSAGE_RULES.contains(&id) {
                 continue;
             }
-            if let Some(edit) = last_edit_at(&draft_span, sentence) {
+            if let Some(edit) = edit_at(&draft_span, result.text.get(span.clone()).unwrap_or("")) {
                 let title = self.engine.catalog.get(id).map_or(id, |d| d.title.as_str());
                 refuse(edit, format!("Правка не применена: после неё появилось новое замечание «{title}»."));
             }
@@ -470,7 +529,7 @@ impl<'e> Judge<'e> {
             if self.draft.get(widened).is_some_and(|d| !doubled_punctuation(d).is_empty()) {
                 continue;
             }
-            if let Some(edit) = last_edit_at(&draft_span, self.sentence_of(draft_span.start)) {
+            if let Some(edit) = edit_at(&draft_span, "") {
                 refuse(edit, "Правка не применена: она удвоила бы знак препинания.".to_string());
             }
         }

@@ -29,10 +29,16 @@ pub fn lower_first(s: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
-/// `replacement` written in the case pattern of `original`: ALL CAPS, Capitalised or as is.
+/// `replacement` written in the case pattern of `original`: ALL CAPS, Capitalised or as is. A
+/// Latin abbreviation in capitals («ASAP», «FYI») is no pattern: its Russian replacement keeps
+/// its own case.
 pub fn match_case(original: &str, replacement: &str) -> String {
     let letters: Vec<char> = original.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
+    let all_caps = letters.len() > 1 && letters.iter().all(|c| c.is_uppercase());
+    if all_caps && letters.iter().all(char::is_ascii) {
+        return replacement.to_string();
+    }
+    if all_caps {
         replacement.to_uppercase()
     } else if original.chars().next().is_some_and(char::is_uppercase) {
         capitalize(replacement)
@@ -94,6 +100,7 @@ mod tests {
         assert_eq!(match_case("ЩАС", "сейчас"), "СЕЙЧАС");
         assert_eq!(match_case("щас", "сейчас"), "сейчас");
         assert_eq!(lower_first("Сейчас"), "сейчас");
+        assert_eq!(match_case("ASAP", "как можно скорее"), "как можно скорее");
     }
 
     #[test]
