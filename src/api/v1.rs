@@ -100,7 +100,8 @@ pub struct DraftBody {
     #[serde(default)]
     pub profile: Option<String>,
     /// Whether this is the operator's first message. Absent: `false` when `dialogue` holds an
-    /// operator turn, otherwise unknown (no greeting or introduction is demanded).
+    /// operator turn, `true` when it holds only the client's messages, unknown with no
+    /// dialogue (then no greeting or introduction is demanded).
     #[serde(default)]
     pub first_message: Option<bool>,
     /// How many times the operator already used the client's name.
@@ -205,8 +206,10 @@ impl DraftBody {
                 .and_then(|t| t.ts.as_deref())
                 .and_then(|ts| ts.parse().ok()),
         };
+        // Absent: a dialogue with an operator turn is under way; one with only the client's
+        // messages waits for its first reply; with no dialogue at all nothing is known.
         let operator_spoke = self.dialogue.iter().any(|t| t.role == Speaker::Operator);
-        let first_message = self.first_message.or(operator_spoke.then_some(false));
+        let first_message = self.first_message.or_else(|| (!self.dialogue.is_empty()).then_some(!operator_spoke));
         let context = Context {
             client_name: name(&self.client),
             client_messages: self

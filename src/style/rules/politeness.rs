@@ -175,26 +175,17 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
     if doc.sentences.is_empty() {
         return;
     }
-    if !inp.ctx.is_first() {
-        if let Some((first, last, Some(formal))) = opening_greeting(inp) {
-            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
-            if inp.ctx.is_later() {
-                // Mid-dialogue the greeting goes: «привет, щас гляну» → «Щас гляну».
-                let change = super::removal(doc, first, last);
-                out.push(Finding::fix_with(start, end, "", change).message("message_later"));
-            } else {
-                let formal =
-                    if starts_sentence(doc, first) { formal } else { crate::text::words::lower_first(&formal) };
-                out.push(Finding::fix(start, end, formal).message("message_informal"));
-            }
-        }
-        return;
-    }
     match opening_greeting(inp) {
         Some((_, _, None)) => {}
+        Some((first, last, Some(_))) if inp.ctx.is_later() => {
+            // Mid-dialogue the greeting goes: «привет, щас гляну» → «Щас гляну».
+            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+            let change = super::removal(doc, first, last);
+            out.push(Finding::fix_with(start, end, "", change).message("message_later"));
+        }
         Some((first, last, Some(formal))) => {
             let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
-            match continuation(inp, last) {
+            let finding = match continuation(inp, last) {
                 // «привет, Анна, щас гляну» → «Здравствуйте, Анна! Щас гляну»: the greeting
                 // becomes a sentence of its own.
                 Some((name_end, next)) => {
@@ -204,16 +195,18 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
                         end: doc.tokens[next].end,
                         text: format!("{formal}{name}! {}", capitalize(doc.tok(next))),
                     };
-                    out.push(Finding::fix_with(start, end, formal, change));
+                    Finding::fix_with(start, end, formal, change)
                 }
                 None => {
                     let formal =
                         if starts_sentence(doc, first) { formal } else { crate::text::words::lower_first(&formal) };
-                    out.push(Finding::fix(start, end, formal))
+                    Finding::fix(start, end, formal)
                 }
-            }
+            };
+            // Where the message stands is unknown: the greeting is informal, not missing.
+            out.push(if inp.ctx.is_first() { finding } else { finding.message("message_informal") });
         }
-        None => {
+        None if inp.ctx.is_first() => {
             let at = doc.sentences[0].start;
             let text = match inp.ctx.client_name() {
                 Some(name) => format!("Здравствуйте, {name}! "),
@@ -221,6 +214,7 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             };
             out.push(Finding::fix(at, at, text));
         }
+        None => {}
     }
 }
 
