@@ -117,7 +117,16 @@ pub fn polite_you_edits(morph: &Morph, text: &str) -> Vec<PoliteEdit> {
                     }
                 }
             }
-            inherited = context.candidates.iter().rev().flatten().find(|c| c.strong).map(|c| c.subject).or(inherited);
+            // «вы» governs its own clause only: a later clause does not inherit it («…, с которой
+            // Вы платили: возврат оформлен»).
+            inherited = context
+                .candidates
+                .iter()
+                .rev()
+                .flatten()
+                .find(|c| c.strong)
+                .map(|c| if c.formal { Subject::Other } else { c.subject })
+                .or(inherited);
             imperative_before |= clause.iter().any(|w| w.analyses.first().is_some_and(|a| a.has("impr")));
         }
     }
@@ -350,6 +359,8 @@ struct Candidate {
     strong: bool,
     /// Grammatical gender when it is known: "masc", "femn" or "neut".
     gender: Option<&'static str>,
+    /// The formal «вы»: the addressee within its own clause, not inherited by the next.
+    formal: bool,
 }
 
 /// `word` as a possible subject: «ты», a nominative personal or relative pronoun, a noun or a
@@ -357,11 +368,14 @@ struct Candidate {
 fn candidate(word: &Word) -> Option<Candidate> {
     // «вы» addresses the client too: whatever agrees with it must be plural («Вы сами виноваты,
     // что не указал» → «указали»), so a draft that mixes the registers is made consistent.
-    if word.you || word.lower == "вы" {
-        return Some(Candidate { subject: Subject::You, plural: false, strong: true, gender: None });
+    if word.you {
+        return Some(Candidate { subject: Subject::You, plural: false, strong: true, gender: None, formal: false });
+    }
+    if word.lower == "вы" {
+        return Some(Candidate { subject: Subject::You, plural: false, strong: true, gender: None, formal: true });
     }
     if word.foreign {
-        return Some(Candidate { subject: Subject::Other, plural: false, strong: false, gender: None });
+        return Some(Candidate { subject: Subject::Other, plural: false, strong: false, gender: None, formal: false });
     }
     if NOT_SUBJECTS.contains(&word.lower.as_str()) {
         return None;
@@ -370,7 +384,13 @@ fn candidate(word: &Word) -> Option<Candidate> {
     if SUBJECT_PRONOUNS.contains(&word.lower.as_str()) {
         let gender =
             if matches!(word.lower.as_str(), "кто" | "никто" | "некто") { None } else { gender_of(best) };
-        return Some(Candidate { subject: Subject::Other, plural: best.has("plur"), strong: true, gender });
+        return Some(Candidate {
+            subject: Subject::Other,
+            plural: best.has("plur"),
+            strong: true,
+            gender,
+            formal: false,
+        });
     }
     // A noun, or a plural-only noun that is also an adjective or participle («данные»).
     let nominative_noun = |a: &Analysis| a.pos() == "NOUN" && a.has("nomn");
@@ -384,7 +404,13 @@ fn candidate(word: &Word) -> Option<Candidate> {
         return None;
     };
     let strong = !word.analyses.iter().any(|a| a.has("accs") && a.score >= 0.1);
-    Some(Candidate { subject: Subject::Other, plural: noun.has("plur"), strong, gender: gender_of(noun) })
+    Some(Candidate {
+        subject: Subject::Other,
+        plural: noun.has("plur"),
+        strong,
+        gender: gender_of(noun),
+        formal: false,
+    })
 }
 
 fn gender_of(a: &Analysis) -> Option<&'static str> {

@@ -419,11 +419,14 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
 
 /// C2, one thought per sentence: three or more independent statements joined only by commas
 /// («доставка завтра, оплатить можно при получении, скидка 5 процентов») become sentences of
-/// their own. A part is a statement when it has at least two words, opens with neither a
+/// their own. A part is a statement when it has two to five words, opens with neither a
 /// conjunction, a particle nor a relative word, and either holds a predicate or opens with a
 /// noun in the nominative (a verbless statement: «доставка завтра»). Lists of things are never
 /// split: one of their parts fails the test.
 fn comma_splices(inp: &Input, out: &mut Vec<Finding>) {
+    // Short statements only: a long part is a clause of a composed sentence, which an editor
+    // would not cut.
+    const MAX_SPLICED_WORDS: usize = 5;
     let doc = inp.doc;
     let openers = inp.def.list("no_split_openers");
     for s in &doc.sentences {
@@ -442,7 +445,7 @@ fn comma_splices(inp: &Input, out: &mut Vec<Finding>) {
             let Some(&first) = part.first() else { return false };
             let nominative_noun =
                 inp.morph.analyses(doc.tok(first)).first().is_some_and(|a| a.has("NOUN") && a.has("nomn"));
-            part.len() >= 2
+            (2..=MAX_SPLICED_WORDS).contains(&part.len())
                 && !openers.contains(&doc.folded[first])
                 && !pos_is(inp, first, &["CONJ", "PRCL", "PREP", "GRND", "PRTF", "ADJF", "NPRO"])
                 && (nominative_noun || part.iter().any(|&j| pos_is(inp, j, &PREDICATES)))
