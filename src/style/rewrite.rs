@@ -20,6 +20,8 @@
 //!    edits take the text below the profile's similarity threshold they are withheld and
 //!    reported as withheld.
 //! 5. Flag and suggest rules never change the text.
+//! 6. Never worse: an edit after which its place has a new issue, doubled punctuation or mixed
+//!    «ты»/«Вы» is refused and reported in `withheld` (see [`run`]).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -336,8 +338,9 @@ pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile
     rewriter.text
 }
 
-/// Most rounds of the never-worse guard (each refuses at least one edit and rewrites again).
-const GUARD_ROUNDS: usize = 6;
+/// Most edits the never-worse guard refuses in one pass (each round refuses at least one and
+/// rewrites again, so this also bounds the rounds).
+const MAX_REFUSED: usize = 24;
 
 /// Runs the rewrite for `engine`.
 ///
@@ -414,7 +417,7 @@ fn guarded<'e>(
         safe.run(&risky);
         let mut full = safe.clone();
         full.run(&|_| false);
-        let refused = if blocked.len() < GUARD_ROUNDS * 4 { judge.refuse(&full) } else { Vec::new() };
+        let refused = if blocked.len() < MAX_REFUSED { judge.refuse(&full) } else { Vec::new() };
         if refused.is_empty() {
             return (safe, full, withheld);
         }

@@ -345,7 +345,7 @@ pub(crate) fn noun_swap(morph: &Morph, doc: &Doc, i: usize, replacement: &str) -
     if copula {
         return NounSwap::Breaks;
     }
-    if !matches!(a.pos(), "ADJF" | "PRTF") && !(a.pos() == "NPRO" && a.has("Apro")) {
+    if !(matches!(a.pos(), "ADJF" | "PRTF") || (a.pos() == "NPRO" && a.has("Apro"))) {
         return NounSwap::Fits; // a verb before its object does not agree with it
     }
     let Some(case) = ["nomn", "gent", "datv", "accs", "ablt", "loct"].into_iter().find(|c| a.has(c)) else {
