@@ -111,9 +111,15 @@ impl SourceMap {
         }
     }
 
+    /// The draft range that current range `range` came from.
+    fn draft_range(&self, range: Range<usize>) -> Range<usize> {
+        let start = self.draft(range.start, false);
+        start..self.draft(range.end, true).max(start)
+    }
+
     /// Records that current range `range` became `new_len` bytes.
     fn replace(&mut self, range: Range<usize>, new_len: usize) {
-        let orig = self.draft(range.start, false)..self.draft(range.end, true).max(self.draft(range.start, false));
+        let orig = self.draft_range(range.clone());
         let delta = new_len as isize - range.len() as isize;
         let shift = |r: &Range<usize>| (r.start as isize + delta) as usize..(r.end as isize + delta) as usize;
         let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
@@ -232,8 +238,7 @@ impl<'e> Rewriter<'e> {
 
     /// The draft byte range that current range `range` came from.
     fn draft_range(&self, range: Range<usize>) -> Range<usize> {
-        let start = self.map.draft(range.start, false);
-        start..self.map.draft(range.end, true).max(start)
+        self.map.draft_range(range)
     }
 
     /// Whether the guard refused this rule's change at this place of the draft.
