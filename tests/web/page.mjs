@@ -300,7 +300,8 @@ try {
   // so no greeting is asked for, and the name already used is counted.
   check(await byTestId('first-message').isChecked(), 'a new dialogue does not start as the first message');
   await byTestId('copy-button').click();
-  check(!(await byTestId('first-message').isChecked()), 'copying the reply did not mark the dialogue as started');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="first-message"]').checked, null, { timeout: 5000 })
+    .catch(() => { throw new CheckFailed('copying the reply did not mark the dialogue as started'); });
   const state = (await byTestId('dialogue-state').textContent()) || '';
   check(!rewrite.includes(CLIENT_NAME) || /уже звучало/.test(state), `the name use is not counted: «${state}»`);
   const laterCheck = page.waitForRequest((r) => r.url().endsWith('/v1/check'));

@@ -1121,14 +1121,15 @@
       showStatus('error', 'Черновик пуст.', 'Копировать пока нечего.');
       return;
     }
+    // The reply counts as sent when the operator asks to copy it: a clipboard write can stay
+    // pending (no permission, page not focused), and the dialogue must move on regardless.
+    replySent(text);
     try {
       await navigator.clipboard.writeText(text);
-      replySent(text);
       showStatus('success', 'Текст ответа скопирован.');
     } catch (_) {
       ui.draft.focus();
       ui.draft.select();
-      replySent(text);
       showStatus('info', 'Текст выделен.', 'Скопируйте его, пожалуйста, сочетанием Ctrl + C.');
     }
   }
