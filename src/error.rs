@@ -69,6 +69,9 @@ pub enum Error {
     /// The encoder's queue is full: the caller should retry shortly (HTTP 503 + Retry-After).
     #[error("{0}")]
     Busy(String),
+    /// The work ran past its [`crate::deadline::Deadline`] or its caller gave up (HTTP 503).
+    #[error("the work was stopped: its time limit ran out or its caller gave up")]
+    DeadlineExceeded,
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

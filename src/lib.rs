@@ -10,6 +10,7 @@
 pub mod api;
 pub mod audit;
 pub mod bench;
+pub mod deadline;
 pub mod encoder;
 pub mod error;
 pub mod eval;
@@ -22,4 +23,5 @@ pub mod text;
 pub mod tone;
 
 pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
+pub use deadline::Deadline;
 pub use error::{Error, Result};

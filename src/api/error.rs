@@ -82,6 +82,11 @@ impl From<crate::Error> for ApiError {
             E::Dataset { .. } | E::Import { .. } => ApiError::invalid(e.to_string()),
             E::Json(j) => ApiError::new(StatusCode::BAD_REQUEST, "bad_json", j.to_string()),
             E::Busy(m) => ApiError::unavailable("overloaded", m, 1),
+            E::DeadlineExceeded => ApiError::unavailable(
+                "timeout",
+                "запрос не уложился в отведённое время, повторите его, пожалуйста, позже",
+                1,
+            ),
             E::ModelNotFound(_) | E::CorruptModel { .. } | E::Hub(_) => {
                 ApiError::unavailable("model_unavailable", e.to_string(), 30)
             }
