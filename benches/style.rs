@@ -1,6 +1,8 @@
-//! Style engine speed with rules only (no encoder): check and rewrite of a 300-character
-//! operator draft on one thread, and the one-time start-up (rules, word lists, morphology and
-//! hunspell dictionaries). Run: `cargo bench --bench style`.
+//! Style engine speed without the encoder: check and rewrite of a 300-character operator draft
+//! on one thread, with the contextual models (slovnet morphology and syntax, `src/text/`;
+//! installed by `./setup`), and the one-time start-up (rules, word lists, morphology and
+//! hunspell dictionaries). Run: `cargo bench --bench style`. What the contextual analysis alone
+//! costs per text is `cargo bench --bench text`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sufler::style::{Context, StyleEngine};
@@ -13,6 +15,7 @@ const DRAFT: &str = "привет, щас гляну твой заказ № 482
 fn bench(c: &mut Criterion) {
     assert!((290..=320).contains(&DRAFT.chars().count()), "{} chars", DRAFT.chars().count());
     let engine = StyleEngine::embedded().expect("style data loads");
+    assert!(sufler::text::context::models().is_some(), "contextual models not installed: run ./setup");
     let ctx = Context {
         client_name: Some("Анна".into()),
         client_messages: vec!["Где мой заказ 4821-1934? Уже неделю жду".into()],

@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 use std::rc::Rc;
 
 use crate::text::morph::{Analysis, Morph};
+use crate::text::segment::{Doc, TokenKind};
 
 /// One word to change: byte range in the input, the original word, its formal replacement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,13 +86,14 @@ const SUBJECT_PRONOUNS: [&str; 16] = [
     "любой",
 ];
 
-/// Finds every word of `text` that must change for rule A1 and its formal replacement.
+/// Finds every word of the segmented draft `doc` that must change for rule A1 and its formal
+/// replacement.
 ///
 /// The edits are sorted by position and never overlap; each covers one word (or the first part
-/// of a word joined to a particle by a hyphen, as in «скажи-ка»). Words in other scripts,
-/// numbers, e-mail addresses and URLs are never edited.
-pub fn polite_you_edits(morph: &Morph, text: &str) -> Vec<PoliteEdit> {
-    let words = analyse(morph, text);
+/// of a word joined to a particle by a hyphen, as in «скажи-ка»). Words in other scripts and
+/// the facts the segmenter found (numbers, dates, e-mail addresses, URLs, …) are never edited.
+pub fn polite_you_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
+    let words = analyse(morph, doc);
     let mut edits = Vec::new();
     for sentence in words.split_inclusive(|w| w.ends_sentence) {
         // The subject of the previous clause, for clauses without a subject of their own: the
@@ -531,9 +533,8 @@ fn match_case(informal: &str, formal: &str) -> String {
     formal.to_string()
 }
 
-/// Splits `text` into words with their readings and the clause and sentence boundaries after
-/// them.
-fn analyse<'t>(morph: &Morph, text: &'t str) -> Vec<Word<'t>> {
+/// The words of `doc` with their readings and the clause and sentence boundaries after them.
+fn analyse<'t>(morph: &Morph, doc: &Doc<'t>) -> Vec<Word<'t>> {
     let mut words: Vec<Word<'t>> = Vec::new();
     let mark = |words: &mut Vec<Word>, c: char| {
         if let Some(last) = words.last_mut() {
@@ -542,33 +543,26 @@ fn analyse<'t>(morph: &Morph, text: &'t str) -> Vec<Word<'t>> {
             last.question |= matches!(c, '?' | '⁇' | '⁈' | '⁉');
         }
     };
-    let mut previous_end = 0;
-    for (chunk_start, chunk) in chunks(text) {
-        if text[previous_end..chunk_start].contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
-            mark(&mut words, '\n');
-        }
-        previous_end = chunk_start + chunk.len();
-        if is_link(chunk) {
-            words.push(Word::opaque(chunk_start, chunk));
-            continue;
-        }
-        let mut run_start: Option<usize> = None;
-        let mut chars = chunk.char_indices().peekable();
-        while let Some((at, c)) = chars.next() {
-            let next_is_letter = chars.peek().is_some_and(|&(_, n)| n.is_alphabetic());
-            let in_word =
-                c.is_alphanumeric() || is_combining_mark(c) || (run_start.is_some() && is_hyphen(c) && next_is_letter);
-            if in_word {
-                run_start.get_or_insert(at);
-                continue;
+    for (i, token) in doc.tokens.iter().enumerate() {
+        let piece = doc.tok(i);
+        match token.kind {
+            // A word glued to digits («2ты», «ты2») is a code, not a word.
+            TokenKind::Word if glued_to_fact(doc, i) => words.push(Word::opaque(token.start, piece)),
+            TokenKind::Word => words.push(Word::new(morph, token.start, piece)),
+            TokenKind::Space => {}
+            TokenKind::Newline => mark(&mut words, '\n'),
+            // Punctuation, emoji and smileys end a clause («Привет 👋 ты где?»).
+            TokenKind::Punct | TokenKind::Emoji | TokenKind::Smiley | TokenKind::Other => {
+                piece.chars().for_each(|c| mark(&mut words, c))
             }
-            if let Some(start) = run_start.take() {
-                words.push(Word::new(morph, chunk_start + start, &chunk[start..at]));
-            }
-            mark(&mut words, c);
-        }
-        if let Some(start) = run_start {
-            words.push(Word::new(morph, chunk_start + start, &chunk[start..]));
+            TokenKind::Number
+            | TokenKind::Url
+            | TokenKind::Email
+            | TokenKind::Phone
+            | TokenKind::Money
+            | TokenKind::Date
+            | TokenKind::Time
+            | TokenKind::Id => words.push(Word::opaque(token.start, piece)),
         }
     }
     // «ты» right after an interjection and before a pause is part of it: «ух ты!», «ах ты,».
@@ -655,32 +649,10 @@ fn split_hyphens(run: &str) -> Vec<(usize, &str)> {
     parts
 }
 
-/// The runs of non-whitespace characters of `text` with their byte offsets.
-fn chunks(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut rest = text.char_indices().peekable();
-    std::iter::from_fn(move || {
-        while rest.next_if(|&(_, c)| c.is_whitespace()).is_some() {}
-        let (start, _) = *rest.peek()?;
-        let mut end = start;
-        while let Some((at, c)) = rest.next_if(|&(_, c)| !c.is_whitespace()) {
-            end = at + c.len_utf8();
-        }
-        Some((start, &text[start..end]))
-    })
-}
-
-/// Whether a whitespace-free chunk is an e-mail address, a URL or a domain name.
-fn is_link(chunk: &str) -> bool {
-    let lower = chunk.to_lowercase();
-    if lower.contains('@') || lower.contains("://") || lower.starts_with("www.") {
-        return true;
-    }
-    // A dot followed by a Latin top-level domain or «рф»/«рус»: «example.com», «госуслуги.рф».
-    lower.match_indices('.').any(|(at, _)| {
-        let before = lower[..at].chars().next_back().is_some_and(char::is_alphanumeric);
-        let tld: String = lower[at + 1..].chars().take_while(|c| c.is_alphanumeric()).collect();
-        before && ((tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_lowercase())) || tld == "рф" || tld == "рус")
-    })
+/// Whether token `i` touches a fact token (a number, an id, …) with no space between them.
+fn glued_to_fact(doc: &Doc, i: usize) -> bool {
+    let fact = |j: usize| doc.tokens[j].kind.is_fact();
+    (i > 0 && fact(i - 1)) || (i + 1 < doc.tokens.len() && fact(i + 1))
 }
 
 /// A letter of the Russian alphabet; words with other letters (Latin, Ukrainian «ї», …) are
@@ -702,8 +674,12 @@ mod tests {
     use super::*;
 
     /// Applies the edits, checking their invariants on the way.
+    fn edits(text: &str) -> Vec<PoliteEdit> {
+        polite_you_edits(Morph::global(), &Doc::new(text, &[], &[]))
+    }
+
     fn convert(text: &str) -> String {
-        let edits = polite_you_edits(Morph::global(), text);
+        let edits = edits(text);
         let mut out = String::new();
         let mut at = 0;
         for e in &edits {
@@ -904,12 +880,12 @@ mod tests {
     #[test]
     fn edits_cover_single_words_with_their_case() {
         let text = "Ты, ТЫ и твоЙ: пришли!";
-        let edits = polite_you_edits(Morph::global(), text);
-        let pairs: Vec<(&str, &str)> = edits.iter().map(|e| (e.before.as_str(), e.after.as_str())).collect();
+        let found = edits(text);
+        let pairs: Vec<(&str, &str)> = found.iter().map(|e| (e.before.as_str(), e.after.as_str())).collect();
         assert_eq!(pairs, [("Ты", "Вы"), ("ТЫ", "ВЫ"), ("твоЙ", "ваш"), ("пришли", "пришлите")]);
-        assert_eq!((edits[0].start, edits[0].end), (0, "Ты".len()));
-        assert!(polite_you_edits(Morph::global(), "").is_empty());
-        assert!(polite_you_edits(Morph::global(), "Здравствуйте! Чем могу помочь?").is_empty());
+        assert_eq!((found[0].start, found[0].end), (0, "Ты".len()));
+        assert!(edits("").is_empty());
+        assert!(edits("Здравствуйте! Чем могу помочь?").is_empty());
     }
 
     #[test]
@@ -951,11 +927,10 @@ mod tests {
         }
         let long = "Ты пришли мне, пожалуйста, свой номер, если ты его помнишь 😀. ".repeat(1700);
         assert!(long.len() > 100_000);
-        let edits = polite_you_edits(Morph::global(), &long);
-        assert_eq!(edits.len(), 1700 * 4);
+        assert_eq!(edits(&long).len(), 1700 * 4);
         // One 100 KB clause: the subject search is windowed, so this stays linear.
         let unpunctuated = "ты сделал фильм ".repeat(4000);
-        assert_eq!(polite_you_edits(Morph::global(), &unpunctuated).len(), 4000 * 2);
+        assert_eq!(edits(&unpunctuated).len(), 4000 * 2);
     }
 
     proptest::proptest! {

@@ -376,7 +376,7 @@ pub(crate) fn forbidden<'t>(
     let doc = inp.doc;
     let mut found: Vec<_> =
         phrase_matches(doc, &lex.forbidden).into_iter().filter(|(_, _, f)| f.rule == rule).collect();
-    let edits = super::polite_you::polite_you_edits(inp.morph, doc.text);
+    let edits = super::polite_you::polite_you_edits(inp.morph, doc);
     if edits.is_empty() {
         return found;
     }

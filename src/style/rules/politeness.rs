@@ -11,7 +11,7 @@ use crate::text::segment::{is_sentence_end, Doc, TokenKind};
 
 /// A1: every ты-form becomes the formal form.
 pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
-    for edit in polite_you_edits(inp.morph, inp.doc.text) {
+    for edit in polite_you_edits(inp.morph, inp.doc) {
         // The morphology guesses at words it does not know: «худи», «Евгенй» read as
         // imperatives. A word the dictionary does not know is converted only when its ending
         // is unmistakably 2nd person («одомашнишься»).
