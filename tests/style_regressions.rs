@@ -239,3 +239,66 @@ fn editor_a_discourse_marker_gets_no_softener() {
     let r = rewrite("слушайте ну сколько можно, я вам уже три раза объяснила!!!", &ctx(Some(false)));
     assert!(!r.text.contains("пожалуйста"), "{:?}", r.text);
 }
+
+// A second fresh-eyes review (40 drafts by an editor who never saw the sets): the outputs it
+// judged bad.
+
+#[test]
+fn review2_a_draft_that_opens_with_the_name_gets_the_greeting_before_it_not_beside_it() {
+    let r = rewrite(
+        "Анастасия, ваш заказ 1029384 будет у вас завтра, курьер позвонит за час",
+        &named("Анастасия", Some(true), 0),
+    );
+    assert!(r.text.starts_with("Здравствуйте, Анастасия! Ваш заказ 1029384"), "{:?}", r.text);
+    assert_eq!(r.text.matches("Анастасия").count(), 1, "{:?}", r.text);
+    let r = rewrite(
+        "зульфия рашидовна, полис продлен до 31.12.2026, пришлем на почту zulfia.r@mail.ru",
+        &named("Зульфия Рашидовна", Some(true), 0),
+    );
+    assert_eq!(r.text.to_lowercase().matches("зульфия").count(), 1, "{:?}", r.text);
+    assert!(r.text.starts_with("Здравствуйте, "), "{:?}", r.text);
+}
+
+#[test]
+fn review2_a_message_to_a_group_keeps_its_greeting_and_lower_case_you() {
+    let c = Context { first_message: Some(true), profile: Some("messenger-b2b".into()), ..Context::default() };
+    let draft = "Коллеги, добрый день! Направляем вам акт сверки за I квартал 2026 года по договору № 15/24-ЭД. \
+                 Просим подписать его в ЭДО до 10 апреля.";
+    let r = rewrite(draft, &c);
+    assert_eq!(r.text, draft);
+    assert!(!rules_of(draft, &c).contains(&"ask-name".to_string()));
+    let r = rewrite(
+        "Коллеги привет, по вашему ИНН 7701234567 счёт №А-3391 на 125 000 ₽ выставили",
+        &Context { client_name: Some("Алексей".into()), ..c.clone() },
+    );
+    assert!(r.text.starts_with("Коллеги, здравствуйте! По вашему ИНН"), "{:?}", r.text);
+    assert!(!has_word(&r.text, "привет") && !has_word(&r.text, "Алексей"), "{:?}", r.text);
+}
+
+#[test]
+fn review2_i_dont_know_before_a_clause_of_its_own_is_deleted_not_turned_into_a_promise() {
+    let c = ctx(Some(false));
+    let r = rewrite("не знаю, это не к нам, звоните в банк", &c);
+    assert!(r.text.starts_with("Это не к нам"), "{:?}", r.text);
+    assert!(!r.text.contains("уточн"), "{:?}", r.text);
+    let r = rewrite("ну хз, может глюк какой-то, попробуйте переустановить", &c);
+    assert!(!has_word(&r.text, "хз") && !has_word(&r.text, "ну") && !r.text.contains("уточн"), "{:?}", r.text);
+    // An indirect question still becomes a promise to find out.
+    let r = rewrite("я не знаю когда придёт курьер", &c);
+    assert!(r.text.starts_with("Мне нужно уточнить, когда придёт курьер"), "{:?}", r.text);
+}
+
+#[test]
+fn review2_the_guard_does_not_refuse_a_greeting_because_what_the_message_lacks_moved() {
+    let c = Context {
+        client_name: Some("Анна".into()),
+        operator_name: Some("Ольга".into()),
+        client_messages: vec!["Где мой заказ 4821-1934? Уже неделю жду".into()],
+        first_message: Some(true),
+        ..Context::default()
+    };
+    let r = rewrite("привет, щас гляну твой заказ № 4821-1934. короче, посылочка пришла в пункт выдачи", &c);
+    assert!(r.text.starts_with("Здравствуйте, Анна!"), "{:?}", r.text);
+    assert!(!has_word(&r.text, "щас") && !has_word(&r.text, "привет"), "{:?}", r.text);
+    assert!(r.withheld.is_empty(), "{:?}", r.withheld);
+}

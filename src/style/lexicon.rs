@@ -144,6 +144,8 @@ pub struct Lexicon {
     pub not_requests: HashSet<String>,
     /// Perception imperatives that open a sentence as a discourse marker («Слушайте, …»).
     pub discourse_markers: HashSet<String>,
+    /// Addresses to several people that open a message («Коллеги, …»).
+    pub group_addresses: HashSet<String>,
     /// Given names with diminutives.
     pub names: Names,
 }
@@ -160,7 +162,7 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 12] = [
+const FILES: [DataFile; 13] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
     data_file!("jargon.tsv"),
@@ -172,6 +174,7 @@ const FILES: [DataFile; 12] = [
     data_file!("abbreviations.txt"),
     data_file!("not-requests.txt"),
     data_file!("discourse-markers.txt"),
+    data_file!("group-addresses.txt"),
     data_file!("names.tsv"),
 ];
 
@@ -277,6 +280,9 @@ impl Lexicon {
                     }
                     "discourse-markers.txt" => {
                         lex.discourse_markers.insert(fold(field(0)));
+                    }
+                    "group-addresses.txt" => {
+                        lex.group_addresses.insert(fold(field(0)));
                     }
                     "names.tsv" => {
                         need(3)?;

@@ -92,7 +92,28 @@ const SUBJECT_PRONOUNS: [&str; 16] = [
 /// The edits are sorted by position and never overlap; each covers one word (or the first part
 /// of a word joined to a particle by a hyphen, as in «скажи-ка»). Words in other scripts and
 /// the facts the segmenter found (numbers, dates, e-mail addresses, URLs, …) are never edited.
-pub fn polite_you_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
+///
+/// Several rules ask for the edits of one text (A1 itself, and every rule that matches forbidden
+/// phrases in the formal register): the result is memoised per thread and text.
+pub fn polite_you_edits(morph: &Morph, doc: &Doc) -> Rc<Vec<PoliteEdit>> {
+    thread_local! {
+        static MEMO: std::cell::RefCell<HashMap<String, Rc<Vec<PoliteEdit>>>> = Default::default();
+    }
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(doc.text).cloned()) {
+        return hit;
+    }
+    let edits = Rc::new(compute_edits(morph, doc));
+    MEMO.with(|m| {
+        let mut memo = m.borrow_mut();
+        if memo.len() >= 64 {
+            memo.clear(); // bounded: only the texts of the current rewrite are asked about again
+        }
+        memo.insert(doc.text.to_string(), edits.clone());
+    });
+    edits
+}
+
+fn compute_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
     let words = analyse(morph, doc);
     let mut edits = Vec::new();
     for sentence in words.split_inclusive(|w| w.ends_sentence) {
@@ -675,7 +696,7 @@ mod tests {
 
     /// Applies the edits, checking their invariants on the way.
     fn edits(text: &str) -> Vec<PoliteEdit> {
-        polite_you_edits(Morph::global(), &Doc::new(text, &[], &[]))
+        compute_edits(Morph::global(), &Doc::new(text, &[], &[]))
     }
 
     fn convert(text: &str) -> String {

@@ -461,6 +461,11 @@ struct Judge<'e> {
 /// its paragraphs), not a sentence, so an edit elsewhere may change their verdict.
 const WHOLE_MESSAGE_RULES: [&str; 4] = ["too-short", "paragraphs", "greeting-only", "next-step"];
 
+/// Rules that say what the message lacks (thanks, the operator's name, the client's name) at a
+/// place computed from the greeting: when an edit moves the greeting, their place moves with
+/// it. Their issue is new only if the draft had none from the same rule anywhere.
+const MESSAGE_LACKS_RULES: [&str; 4] = ["thanks", "introduce-self", "use-name", "ask-name"];
+
 impl<'e> Judge<'e> {
     fn new(engine: &'e StyleEngine, draft: &str, ctx: &'e Context, profile: &'e Profile) -> Judge<'e> {
         let doc = engine.segment(draft, ctx);
@@ -523,7 +528,9 @@ impl<'e> Judge<'e> {
             // to it may move where the place maps to).
             let overlaps = |s: &Range<usize>| s.start <= draft_span.end && draft_span.start <= s.end;
             let same_place = self.found_spans.iter().any(|(r, s)| *r == rule && overlaps(s));
-            if same_place || self.found.contains(&(rule, sentence)) || WHOLE_MESSAGE_RULES.contains(&id) {
+            let lacked_before = MESSAGE_LACKS_RULES.contains(&id) && self.found_spans.iter().any(|(r, _)| *r == rule);
+            if same_place || lacked_before || self.found.contains(&(rule, sentence)) || WHOLE_MESSAGE_RULES.contains(&id)
+            {
                 continue;
             }
             if let Some(edit) = edit_at(&draft_span, result.text.get(span.clone()).unwrap_or("")) {

@@ -37,17 +37,43 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
         let found = &doc.text[start..end];
         let alone = doc.words(s).all(|i| (first..=last).contains(&i));
-        let key = if alone { "whole_sentence" } else { "with_clause" };
-        let Some(wording) = inp.def.text(key) else { continue };
-        let wording = polite_case(inp.profile, wording);
-        // The whole-sentence wording is a sentence of its own; the partial one follows the case
-        // of the phrase it replaces.
-        let mut replacement = if alone { wording } else { match_case(found, &wording.to_lowercase()) };
-        // «хз когда привезут» → «мне нужно уточнить, когда привезут»: the clause gets its comma.
-        if !alone && doc.next_non_space(last).is_some_and(|n| doc.tokens[n].kind == TokenKind::Word) {
-            replacement.push(',');
+        if alone {
+            let Some(wording) = inp.def.text("whole_sentence") else { continue };
+            out.push(Finding::fix(start, end, polite_case(inp.profile, wording)));
+            continue;
         }
-        out.push(Finding::fix(start, end, replacement));
+        // What follows decides what the phrase was. An indirect question («не знаю, когда
+        // придёт курьер») becomes «мне нужно уточнить, когда …»; a filler before a clause of its
+        // own («не знаю, это не к нам», «ну хз, может, сбой») is deleted; anything else («не
+        // знаю его номер») is only reported: no wording fits every sentence.
+        let next = doc.next_non_space(last);
+        let comma = next.filter(|&n| doc.tok(n) == ",");
+        let word_after = comma.map_or(next, |c| doc.next_non_space(c)).filter(|&w| doc.tokens[w].kind == TokenKind::Word);
+        let clause_words = inp.def.list("clause_words");
+        match word_after {
+            Some(w) if clause_words.contains(&doc.folded[w]) => {
+                let Some(wording) = inp.def.text("with_clause") else { continue };
+                let wording = polite_case(inp.profile, wording);
+                let mut replacement = match_case(found, &wording.to_lowercase());
+                if comma.is_none() {
+                    replacement.push(',');
+                }
+                out.push(Finding::fix(start, end, replacement));
+            }
+            Some(_) if comma.is_some() => {
+                // Fillers before the phrase go with it: «ну хз, …».
+                let fillers = inp.def.list("fillers");
+                let before: Vec<usize> = doc.words(s).filter(|&i| i < first).collect();
+                let first = if !before.is_empty() && before.iter().all(|&i| fillers.contains(&doc.folded[i])) {
+                    before[0]
+                } else {
+                    first
+                };
+                let change = super::removal(doc, first, last);
+                out.push(Finding::fix_with(start, end, "", change).message("message_filler"));
+            }
+            _ => out.push(Finding::flag(start, end)),
+        }
     }
 }
 

@@ -381,7 +381,7 @@ pub(crate) fn forbidden<'t>(
         return found;
     }
     let mut formal = doc.folded.clone();
-    for e in &edits {
+    for e in edits.iter() {
         if let Some(i) = doc.token_at(e.start).filter(|&i| doc.tokens[i].end == e.end) {
             formal[i] = fold(&e.after);
         }

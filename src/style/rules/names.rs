@@ -2,7 +2,7 @@
 
 use super::{capitalize, edit_distance, removal, starts_sentence, Finding, Input};
 use crate::style::catalog::Severity;
-use crate::style::rules::politeness::opening_greeting;
+use crate::style::rules::politeness::{opening_address, opening_greeting};
 use crate::text::fold;
 use crate::text::morph::Morph;
 use crate::text::segment::{Doc, TokenKind};
@@ -48,8 +48,10 @@ pub(crate) fn use_name(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let Some(name) = client_name(inp) else { return };
     let uses = name_uses(inp, name.first);
-    let never_named = inp.ctx.is_later() && inp.ctx.name_uses == 0;
-    if (inp.ctx.is_first() || never_named) && uses.is_empty() {
+    // A message that opens by addressing a group («Коллеги, …») is not written to one person.
+    let to_group = uses.is_empty() && opening_address(inp).is_some();
+    let never_named = inp.ctx.is_later() && inp.ctx.name_uses == 0 && !to_group;
+    if (inp.ctx.is_first() || never_named) && uses.is_empty() && !to_group {
         if let Some((first, last, None)) = opening_greeting(inp) {
             let next = doc.next_non_space(last).filter(|&n| doc.tokens[n].kind == TokenKind::Word);
             let generic = next.filter(|&n| inp.def.list("generic_addresses").contains(&doc.folded[n]));
@@ -256,6 +258,10 @@ pub(crate) fn vocative_comma(inp: &Input, out: &mut Vec<Finding>) {
 pub(crate) fn ask_name(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     if !inp.ctx.is_first() || inp.ctx.client_name().is_some() || doc.text.trim().is_empty() {
+        return;
+    }
+    // Written to a group («Коллеги, …»): there is no one name to ask for.
+    if opening_address(inp).is_some() {
         return;
     }
     if inp.def.list("asks").iter().any(|ask| super::has_phrase(doc, ask)) {

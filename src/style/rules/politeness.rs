@@ -11,14 +11,14 @@ use crate::text::segment::{is_sentence_end, Doc, TokenKind};
 
 /// A1: every ты-form becomes the formal form.
 pub(crate) fn polite_you(inp: &Input, out: &mut Vec<Finding>) {
-    for edit in polite_you_edits(inp.morph, inp.doc) {
+    for edit in polite_you_edits(inp.morph, inp.doc).iter() {
         // The morphology guesses at words it does not know: «худи», «Евгенй» read as
         // imperatives. A word the dictionary does not know is converted only when its ending
         // is unmistakably 2nd person («одомашнишься»).
         let second_person = ["шь", "шься"].iter().any(|e| edit.before.to_lowercase().ends_with(e));
         let unknown = !second_person && inp.speller.is_some_and(|s| !s.is_correct(&edit.before));
         if !unknown && !inp.doc.touches_protected(edit.start..edit.end) {
-            out.push(Finding::fix(edit.start, edit.end, edit.after));
+            out.push(Finding::fix(edit.start, edit.end, edit.after.clone()));
         }
     }
 }
@@ -29,7 +29,7 @@ pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
     let plural = inp.def.list("plural_markers");
     // A message that opens by addressing a group («Коллеги, …») speaks to several people
     // throughout: «вы» stays in lower case.
-    let group = inp.def.list("group_addresses");
+    let group = &inp.lex.group_addresses;
     if doc.sentences.first().is_some_and(|s| doc.words(s).next().is_some_and(|i| group.contains(&doc.folded[i]))) {
         return;
     }
@@ -143,29 +143,49 @@ pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<Stri
     let first_sentence = doc.sentences.first()?;
     let informal = phrase_matches(doc, &inp.lex.greetings);
     let formal = phrase_matches(doc, &inp.lex.formal_greetings);
-    // The greeting may follow an address: «Дмитрий Алексеевич, доброе утро!».
-    let mut after_address = None;
-    if let Some(name) = inp.ctx.client_name() {
-        let mut j = Some(first_sentence.tokens.start);
-        let mut matched = 0;
-        for part in name.split_whitespace() {
-            match j {
-                Some(i) if doc.folded[i] == fold(part) => {
-                    matched += 1;
-                    j = doc.next_non_space(i);
-                }
-                _ => break,
-            }
-        }
-        if matched > 0 {
-            after_address = j.and_then(|c| if doc.tok(c) == "," { doc.next_non_space(c) } else { Some(c) });
-        }
-    }
+    // The greeting may follow an address: «Дмитрий Алексеевич, доброе утро!», «Коллеги привет».
+    let after_address = opening_address(inp)
+        .and_then(|(_, last)| doc.next_non_space(last))
+        .and_then(|c| if doc.tok(c) == "," { doc.next_non_space(c) } else { Some(c) });
     let at_start = |first: usize| first == first_sentence.tokens.start || Some(first) == after_address;
     if let Some(&(f, l, _)) = formal.iter().find(|(f, _, _)| at_start(*f)) {
         return Some((f, l, None));
     }
     informal.iter().find(|(f, _, _)| at_start(*f)).map(|&(f, l, formal)| (f, l, Some(formal.clone())))
+}
+
+/// The address the message opens with, as first and last token: the client's name (its first
+/// words as the client gave them, any case: «зульфия рашидовна, …») or an address to a group
+/// («Коллеги», «Уважаемые коллеги»).
+pub(crate) fn opening_address(inp: &Input) -> Option<(usize, usize)> {
+    let doc = inp.doc;
+    let first = doc.sentences.first()?.tokens.start;
+    let word = |i: usize| doc.tokens[i].kind == TokenKind::Word;
+    if !word(first) {
+        return None;
+    }
+    let mut last = None;
+    if let Some(name) = inp.ctx.client_name() {
+        let mut j = Some(first);
+        for part in name.split_whitespace() {
+            match j {
+                Some(i) if word(i) && doc.folded[i] == fold(part) => {
+                    last = Some(i);
+                    j = doc.next_non_space(i);
+                }
+                _ => break,
+            }
+        }
+    }
+    if last.is_none() {
+        let group = &inp.lex.group_addresses;
+        let mut j = Some(first);
+        while let Some(i) = j.filter(|&i| word(i) && group.contains(&doc.folded[i])) {
+            last = Some(i);
+            j = doc.next_non_space(i);
+        }
+    }
+    last.map(|l| (first, l))
 }
 
 /// A4: the first message opens with a formal greeting; an informal greeting is replaced by a
@@ -182,6 +202,20 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
             let change = super::removal(doc, first, last);
             out.push(Finding::fix_with(start, end, "", change).message("message_later"));
+        }
+        Some((first, last, Some(formal))) if first != doc.sentences[0].tokens.start => {
+            // After an address: «Коллеги привет, по вашему ИНН …» → «Коллеги, здравствуйте! По
+            // вашему ИНН …».
+            let Some((address_first, address_last)) = opening_address(inp) else { return };
+            let address = &doc.text[doc.tokens[address_first].start..doc.tokens[address_last].end];
+            let greeting = crate::text::words::lower_first(&formal);
+            let (end, text) = match continuation(inp, last) {
+                Some((_, next)) => (doc.tokens[next].end, format!("{address}, {greeting}! {}", capitalize(doc.tok(next)))),
+                None => (doc.tokens[last].end, format!("{address}, {greeting}")),
+            };
+            let change = Change { start: doc.tokens[address_first].start, end, text };
+            let finding = Finding::fix_with(doc.tokens[first].start, doc.tokens[last].end, greeting, change);
+            out.push(if inp.ctx.is_first() { finding } else { finding.message("message_informal") });
         }
         Some((first, last, Some(formal))) => {
             let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
@@ -208,6 +242,21 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
         }
         None if inp.ctx.is_first() => {
             let at = doc.sentences[0].start;
+            // A message that opens with an address gets the greeting before it: «Анастасия, ваш
+            // заказ …» → «Здравствуйте, Анастасия! Ваш заказ …».
+            let comma_then_word = |last: usize| {
+                let comma = doc.next_non_space(last).filter(|&c| doc.tok(c) == ",")?;
+                doc.next_non_space(comma).filter(|&w| doc.tokens[w].kind == TokenKind::Word)
+            };
+            if let Some((first, last, next)) =
+                opening_address(inp).and_then(|(f, l)| comma_then_word(l).map(|n| (f, l, n)))
+            {
+                let address = &doc.text[doc.tokens[first].start..doc.tokens[last].end];
+                let text = format!("Здравствуйте, {address}! {}", capitalize(doc.tok(next)));
+                let change = Change { start: at, end: doc.tokens[next].end, text };
+                out.push(Finding::fix_with(at, at, "Здравствуйте, ", change));
+                return;
+            }
             let text = match inp.ctx.client_name() {
                 Some(name) => format!("Здравствуйте, {name}! "),
                 None => "Здравствуйте! ".to_string(),
