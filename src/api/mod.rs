@@ -14,6 +14,7 @@ pub mod auth;
 pub mod batch;
 pub mod error;
 pub mod languagetool;
+pub mod server;
 pub mod service;
 pub mod templates;
 pub mod v1;
