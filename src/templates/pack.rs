@@ -186,8 +186,8 @@ fn validate(raw: RawTemplate, format: PackFormat) -> Result<Template, String> {
     Ok(template)
 }
 
-/// Why a template cannot enter a library, if it cannot: empty or overlong id or text, control
-/// characters in the id, bad placeholder syntax, empty examples.
+/// Why a template cannot enter a library, if it cannot: an empty id or one [`valid_id`] refuses,
+/// empty or overlong text, bad placeholder syntax, empty examples.
 pub fn check(t: &Template) -> Result<(), String> {
     if t.id.is_empty() {
         return Err("у шаблона пустой идентификатор".into());
