@@ -654,8 +654,9 @@ async fn slow_and_idle_connections_are_closed() {
         let text = String::from_utf8_lossy(seen);
         assert!(seen.is_empty() || text.starts_with("HTTP/1.1 408"), "{what}: {text}");
     }
-    let idle = String::from_utf8_lossy(idle.as_deref().expect("an idle kept-alive connection is still open after 30 s"))
-        .into_owned();
+    let idle =
+        String::from_utf8_lossy(idle.as_deref().expect("an idle kept-alive connection is still open after 30 s"))
+            .into_owned();
     assert!(idle.starts_with("HTTP/1.1 200") && idle.contains("\"ok\""), "{idle}");
     server.abort();
 }
@@ -742,7 +743,8 @@ async fn ids_and_fields_are_bounded_as_documented() {
     let answer = send(&app, Method::POST, "/v1/check", Some(OPERATOR), Some(check)).await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
     assert!(answer.text.len() < 1000 && answer.text.contains("client.name"), "{}", answer.text);
-    let suggest = json!({"dialogue": [{"role": "client", "text": "где заказ?"}], "client": {"name": "Анна".repeat(26)}});
+    let suggest =
+        json!({"dialogue": [{"role": "client", "text": "где заказ?"}], "client": {"name": "Анна".repeat(26)}});
     assert_error(
         &send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(suggest)).await,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -147,11 +147,8 @@ fn acknowledged_template_writes_survive_kill_9() {
 
     // The best proof: a new server over the same file, read through the API.
     let server = Server::start(&db, Auth::Tokens);
-    let templates: BTreeMap<String, Value> = server
-        .all_templates(OPERATOR_TOKEN)
-        .into_iter()
-        .map(|t| (t["id"].as_str().unwrap().to_string(), t))
-        .collect();
+    let templates: BTreeMap<String, Value> =
+        server.all_templates(OPERATOR_TOKEN).into_iter().map(|t| (t["id"].as_str().unwrap().to_string(), t)).collect();
     for id in &acks.created {
         let t = templates.get(id).unwrap_or_else(|| panic!("acknowledged template {id} lost after kill -9"));
         assert_eq!(t["text"], template_text(id), "{id}: text");

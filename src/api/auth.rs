@@ -94,8 +94,7 @@ fn hex(bytes: &[u8]) -> String {
 /// `N` random bytes; no randomness is our failure, not the caller's.
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::io("(system randomness)", std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::io("(system randomness)", std::io::Error::other(e.to_string())))?;
     Ok(bytes)
 }
 
@@ -288,7 +287,9 @@ fn write_private(path: &Path, file: &TokenFile) -> Result<()> {
         f.write_all(text.as_bytes())?;
         f.sync_all()
     });
-    let result = written.map_err(|e| Error::io(&tmp, e)).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    let result = written
+        .map_err(|e| Error::io(&tmp, e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

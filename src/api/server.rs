@@ -56,7 +56,8 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone().map_request(|r: axum::http::Request<Incoming>| r.map(Body::new)));
+        let service =
+            TowerToHyperService::new(app.clone().map_request(|r: axum::http::Request<Incoming>| r.map(Body::new)));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {

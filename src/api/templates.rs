@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, Json, Path, Query};
+use super::v1::check_text;
 use super::AppState;
 use crate::templates::{pack, Status, Template};
 
@@ -113,15 +114,16 @@ impl TemplateBody {
             ("профиль (profile)", &self.profile, MAX_PROFILE_CHARS),
         ];
         for (what, text, max) in fields {
-            check_chars(what, text, max)?;
+            check_text(what, text, max)?;
         }
-        for (what, list, max_chars) in [("теги (tags)", &self.tags, MAX_TAG_CHARS), ("примеры (examples)", &self.examples, limit)]
+        for (what, list, max_chars) in
+            [("теги (tags)", &self.tags, MAX_TAG_CHARS), ("примеры (examples)", &self.examples, limit)]
         {
             if list.len() > MAX_LIST_ITEMS {
                 return Err(ApiError::invalid(format!("{what}: {}, допустимо не более {MAX_LIST_ITEMS}", list.len())));
             }
             for item in list {
-                check_chars(what, item, max_chars)?;
+                check_text(what, item, max_chars)?;
             }
         }
         let template = Template {
@@ -146,14 +148,6 @@ const MAX_CATEGORY_CHARS: usize = 100;
 const MAX_TAG_CHARS: usize = 100;
 const MAX_PROFILE_CHARS: usize = 64;
 const MAX_LIST_ITEMS: usize = 50;
-
-fn check_chars(what: &str, text: &str, max: usize) -> Result<(), ApiError> {
-    let chars = text.chars().count();
-    if chars > max {
-        return Err(ApiError::invalid(format!("{what}: {chars} символов, допустимо не более {max}")));
-    }
-    Ok(())
-}
 
 /// 422 unless `id` is a template id ([`pack::valid_id`]); `what` names the field.
 pub(super) fn check_id(what: &str, id: &str) -> Result<(), ApiError> {

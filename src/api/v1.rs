@@ -144,7 +144,7 @@ pub struct FeedbackAnswer {
 }
 
 /// Length checks shared by every text of a request.
-fn check_text(what: &str, text: &str, limit: usize) -> Result<(), ApiError> {
+pub(super) fn check_text(what: &str, text: &str, limit: usize) -> Result<(), ApiError> {
     let chars = text.chars().count();
     if chars > limit {
         return Err(ApiError::invalid(format!("{what}: {chars} символов, допустимо не более {limit}")));
@@ -164,7 +164,8 @@ const MAX_SUGGESTION_ID_CHARS: usize = 64;
 
 /// Length checks of the short fields: names, placeholder values.
 fn check_people(client: &Option<Person>, operator: &Option<Person>) -> Result<(), ApiError> {
-    for (what, person) in [("имя клиента (client.name)", client), ("имя оператора (operator.name)", operator)] {
+    for (what, person) in [("имя клиента (client.name)", client), ("имя оператора (operator.name)", operator)]
+    {
         if let Some(name) = person.as_ref().and_then(|p| p.name.as_deref()) {
             check_text(what, name, MAX_NAME_CHARS)?;
         }
