@@ -633,7 +633,9 @@ async fn slow_and_idle_connections_are_closed() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let options = sufler::api::server::ServeOptions { header_timeout: std::time::Duration::from_secs(1) };
-    let server = tokio::spawn(sufler::api::server::serve(listener, loading_app(), options, std::future::pending()));
+    let limits = Limits { timeout: std::time::Duration::from_secs(1), ..Limits::default() };
+    let app = router(AppState::new(tokens(), limits));
+    let server = tokio::spawn(sufler::api::server::serve(listener, app, options, std::future::pending()));
     let clients = tokio::task::spawn_blocking(move || {
         // Headers never finished.
         let mut partial = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -646,9 +648,17 @@ async fn slow_and_idle_connections_are_closed() {
         let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
         let idle = read_until_closed(&mut idle);
-        (partial, silent, idle)
+        // Headers sent, the body never finished: bounded by the request timeout.
+        let mut slow_body = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {OPERATOR}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"text\""
+        );
+        slow_body.write_all(head.as_bytes()).unwrap();
+        let slow_body = read_until_closed(&mut slow_body);
+        (partial, silent, idle, slow_body)
     });
-    let (partial, silent, idle) = clients.await.unwrap();
+    let (partial, silent, idle, slow_body) = clients.await.unwrap();
     for (what, seen) in [("partial headers", &partial), ("no request", &silent)] {
         let seen = seen.as_ref().unwrap_or_else(|| panic!("{what}: still open after 30 s"));
         let text = String::from_utf8_lossy(seen);
@@ -658,6 +668,9 @@ async fn slow_and_idle_connections_are_closed() {
         String::from_utf8_lossy(idle.as_deref().expect("an idle kept-alive connection is still open after 30 s"))
             .into_owned();
     assert!(idle.starts_with("HTTP/1.1 200") && idle.contains("\"ok\""), "{idle}");
+    let slow_body =
+        String::from_utf8_lossy(slow_body.as_deref().expect("a slow body is still read after 30 s")).into_owned();
+    assert!(slow_body.starts_with("HTTP/1.1 400") && slow_body.contains("\"error\""), "{slow_body}");
     server.abort();
 }
 
