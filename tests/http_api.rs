@@ -215,6 +215,8 @@ async fn request_limits_are_enforced() {
         let answer = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(body.clone())).await;
         assert!(answer.status.is_client_error(), "{body}: {}", answer.text);
         assert!(answer.body["error"]["code"].is_string(), "{}", answer.text);
+        // Operators may read these: Russian, never the library's English.
+        assert!(is_russian(&answer.text), "{body}: {}", answer.text);
     }
     for text in ["", "  \n ", &"б".repeat(5001)] {
         let answer = send(&app, Method::POST, "/v1/rewrite", Some(OPERATOR), Some(json!({"text": text}))).await;

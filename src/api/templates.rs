@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, Json, Path, Query};
-use super::v1::check_text;
+use super::v1::{check_text, MAX_PROFILE_CHARS};
 use super::AppState;
 use crate::templates::{pack, Status, Template};
 
@@ -142,11 +142,10 @@ impl TemplateBody {
     }
 }
 
-/// Longest title, category, tag and profile of a template, in characters; most tags and examples.
+/// Longest title, category and tag of a template, in characters; most tags and examples.
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_CATEGORY_CHARS: usize = 100;
 const MAX_TAG_CHARS: usize = 100;
-const MAX_PROFILE_CHARS: usize = 64;
 const MAX_LIST_ITEMS: usize = 50;
 
 /// 422 unless `id` is a template id ([`pack::valid_id`]); `what` names the field.

@@ -158,11 +158,11 @@ const MAX_VALUE_NAME_CHARS: usize = 40;
 const MAX_VALUE_CHARS: usize = 200;
 /// Longest name of a person, profile, timestamp and suggestion id, in characters.
 const MAX_NAME_CHARS: usize = 100;
-const MAX_PROFILE_CHARS: usize = 64;
+pub(super) const MAX_PROFILE_CHARS: usize = 64;
 const MAX_TIME_CHARS: usize = 40;
 const MAX_SUGGESTION_ID_CHARS: usize = 64;
 
-/// Length checks of the short fields: names, placeholder values.
+/// Length checks of the people's names.
 fn check_people(client: &Option<Person>, operator: &Option<Person>) -> Result<(), ApiError> {
     for (what, person) in [("имя клиента (client.name)", client), ("имя оператора (operator.name)", operator)]
     {
@@ -219,6 +219,9 @@ impl SuggestBody {
         };
         let mut dialogue = self.dialogue;
         let latest = dialogue.remove(last_client);
+        if latest.text.trim().is_empty() {
+            return Err(ApiError::invalid("сообщение клиента пустое: подсказки подбираются к его тексту"));
+        }
         let request = SuggestRequest {
             text: latest.text,
             dialogue: dialogue.into_iter().map(|t| Turn { role: t.role, text: t.text }).collect(),
