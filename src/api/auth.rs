@@ -153,6 +153,16 @@ impl Tokens {
         let mut entries = Vec::new();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "the tokens file is readable by others: run chmod 600 on it (sufler writes it 0600 from the next token on)"
+                    );
+                }
+            }
             let parsed: TokenFile = toml::from_str(&text)
                 .map_err(|e| Error::InvalidInput(format!("{}: {}", path.display(), e.message())))?;
             for (i, mut entry) in parsed.tokens.into_iter().enumerate() {
@@ -339,7 +349,8 @@ pub struct TokenList {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// Who or what it is for (unique).
+    /// Who or what it is for (unique), 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// What it may do.
     pub role: Role,
