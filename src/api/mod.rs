@@ -5,7 +5,8 @@
 //!   LanguageTool clients show sufler's style issues; [`service`]: health, readiness, metrics,
 //!   the OpenAPI document, its docs page and the operator page.
 //! - [`auth`]: tokens and roles; [`error`]: the one JSON error shape; [`batch`]: the encoder's
-//!   dynamic batching queue shared by all requests.
+//!   dynamic batching queue shared by all requests; [`server`]: the accept loop with its
+//!   header-read and idle timeouts.
 //!
 //! The model and the library load in the background after the socket is bound: `/healthz`
 //! answers at once, `/readyz` and the engine routes answer 503 until loading is done.

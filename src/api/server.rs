@@ -25,12 +25,6 @@ pub struct ServeOptions {
     pub header_timeout: Duration,
 }
 
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions { header_timeout: Duration::from_secs(10) }
-    }
-}
-
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for the
 /// requests in flight (idle connections close at once).
 pub async fn serve(
