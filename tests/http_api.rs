@@ -215,6 +215,8 @@ async fn request_limits_are_enforced() {
         let answer = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(body.clone())).await;
         assert!(answer.status.is_client_error(), "{body}: {}", answer.text);
         assert!(answer.body["error"]["code"].is_string(), "{}", answer.text);
+        // Operators may read these: Russian, never the library's English.
+        assert!(is_russian(&answer.text), "{body}: {}", answer.text);
     }
     for text in ["", "  \n ", &"б".repeat(5001)] {
         let answer = send(&app, Method::POST, "/v1/rewrite", Some(OPERATOR), Some(json!({"text": text}))).await;
@@ -552,4 +554,287 @@ async fn openapi_document_lists_every_route() {
     // Two enums named Role (dialogue speaker, token role) must not collapse into one schema.
     assert_eq!(doc["components"]["schemas"]["Speaker"]["enum"], json!(["client", "operator"]));
     assert_eq!(doc["components"]["schemas"]["Role"]["enum"], json!(["operator", "editor", "admin"]));
+}
+
+// Issue 19: the hardening findings of the attack run, one test each.
+
+fn lt_form(text: &str) -> Request<Body> {
+    Request::post("/v2/check")
+        .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("language=ru-RU&text={}", url_encode(text))))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn languagetool_answers_grow_with_the_issues_not_with_issues_times_text() {
+    let app = shared_app();
+    // Finding 4: every match repeated the whole text as `sentence` (15 MB for this text).
+    let text = "ты ".repeat(1666);
+    let answer = raw(&app, lt_form(&text)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", &answer.text[..answer.text.len().min(500)]);
+    let matches = answer.body["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), sufler::api::languagetool::MAX_MATCHES);
+    assert_eq!(answer.body["warnings"]["incompleteResults"], true);
+    assert!(answer.body["warnings"]["incompleteResultsReason"].as_str().is_some_and(|r| r.contains("200")));
+    for m in matches {
+        let sentence = m["sentence"].as_str().unwrap();
+        assert!(sentence.chars().count() <= sufler::api::languagetool::MAX_SENTENCE_CHARS, "{sentence}");
+        assert!(sentence.contains("ты"), "{sentence}");
+    }
+    assert!(answer.text.len() < 400_000, "{} bytes", answer.text.len());
+    // A match's sentence is its own, not the text.
+    let two = raw(&app, lt_form("Здравствуйте! Заказ готов. А ты где?")).await;
+    let you = two.body["matches"].as_array().unwrap().iter().find(|m| m["rule"]["id"] == "polite-you").cloned();
+    assert_eq!(you.expect("polite-you")["sentence"], "А ты где?", "{}", two.text);
+    assert_eq!(two.body["warnings"]["incompleteResults"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_ids_are_kept_only_when_short_and_plain() {
+    let app = loading_app();
+    let with_id = |id: &str| Request::get("/healthz").header("x-request-id", id).body(Body::empty()).unwrap();
+    let kept = raw(&app, with_id("req-4821:check_1.a")).await;
+    assert_eq!(kept.headers["x-request-id"], "req-4821:check_1.a");
+    // Finding 5: a 200 KB id and one with a tab and braces were logged and echoed raw.
+    let long = "a".repeat(200_000);
+    for bad in [long.as_str(), "id\t} level=ERROR {", "ид-запроса", &"b".repeat(129)] {
+        let answer = raw(&app, with_id(bad)).await;
+        let used = answer.headers["x-request-id"].to_str().unwrap();
+        assert!(used != bad && used.len() == 36 && sufler::api::valid_request_id(used.as_bytes()), "{used}");
+    }
+    let twice = Request::get("/healthz")
+        .header("x-request-id", "first-id")
+        .header("x-request-id", "second-id")
+        .body(Body::empty())
+        .unwrap();
+    let used = raw(&app, twice).await.headers["x-request-id"].to_str().unwrap().to_string();
+    assert!(used != "first-id" && used != "second-id", "{used}");
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after 30 s.
+fn read_until_closed(stream: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(seen),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(seen),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_and_idle_connections_are_closed() {
+    use std::io::Write;
+    // Finding 6: a client sending half a request held its connection open for good.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = sufler::api::server::ServeOptions { header_timeout: std::time::Duration::from_secs(1) };
+    let limits = Limits { timeout: std::time::Duration::from_secs(1), ..Limits::default() };
+    let app = router(AppState::new(tokens(), limits));
+    let server = tokio::spawn(sufler::api::server::serve(listener, app, options, std::future::pending()));
+    let clients = tokio::task::spawn_blocking(move || {
+        // Headers never finished.
+        let mut partial = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        partial.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+        let partial = read_until_closed(&mut partial);
+        // Nothing sent at all.
+        let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let silent = read_until_closed(&mut silent);
+        // One request answered, then the kept-alive connection waits idle.
+        let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let idle = read_until_closed(&mut idle);
+        // Headers sent, the body never finished: bounded by the request timeout.
+        let mut slow_body = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {OPERATOR}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"text\""
+        );
+        slow_body.write_all(head.as_bytes()).unwrap();
+        let slow_body = read_until_closed(&mut slow_body);
+        (partial, silent, idle, slow_body)
+    });
+    let (partial, silent, idle, slow_body) = clients.await.unwrap();
+    for (what, seen) in [("partial headers", &partial), ("no request", &silent)] {
+        let seen = seen.as_ref().unwrap_or_else(|| panic!("{what}: still open after 30 s"));
+        let text = String::from_utf8_lossy(seen);
+        assert!(seen.is_empty() || text.starts_with("HTTP/1.1 408"), "{what}: {text}");
+    }
+    let idle =
+        String::from_utf8_lossy(idle.as_deref().expect("an idle kept-alive connection is still open after 30 s"))
+            .into_owned();
+    assert!(idle.starts_with("HTTP/1.1 200") && idle.contains("\"ok\""), "{idle}");
+    let slow_body =
+        String::from_utf8_lossy(slow_body.as_deref().expect("a slow body is still read after 30 s")).into_owned();
+    assert!(slow_body.starts_with("HTTP/1.1 400") && slow_body.contains("\"error\""), "{slow_body}");
+    server.abort();
+}
+
+fn draft_template(id: String) -> sufler::templates::Template {
+    sufler::templates::Template {
+        id,
+        title: "Черновик".into(),
+        text: "Здравствуйте! Спасибо за обращение.".into(),
+        category: String::new(),
+        tags: vec![],
+        examples: vec![],
+        profile: String::new(),
+        status: sufler::templates::Status::Draft,
+        version: 1,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn template_lists_come_in_pages() {
+    // Finding 7: 10 000 templates came as one 46 MB answer. Drafts only: nothing to embed.
+    let state = AppState::new(tokens(), Limits::default());
+    let mut store = Store::in_memory().unwrap();
+    let drafts: Vec<_> = (0..1200).map(|i| draft_template(format!("draft-{i:04}"))).collect();
+    store.import(&drafts, None).unwrap();
+    let embedder = BatchingEmbedder::start(encoder(), BatchOptions::default());
+    state.set_engine(Engine::new(StyleEngine::embedded().unwrap(), embedder, store).unwrap());
+    let app = router(state);
+    let first = send(&app, Method::GET, "/v1/templates", Some(OPERATOR), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["templates"].as_array().unwrap().len(), sufler::api::templates::DEFAULT_PAGE);
+    assert_eq!(first.body["next"], "draft-0099");
+    let (mut ids, mut after, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let uri = format!("/v1/templates?status=draft&limit=500{after}");
+        let page = send(&app, Method::GET, &uri, Some(OPERATOR), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        pages += 1;
+        ids.extend(page.body["templates"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()));
+        match page.body["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(ids, drafts.iter().map(|t| t.id.clone()).collect::<Vec<_>>());
+    for bad in ["limit=0", "limit=501", "limit=many", "after=a%2Fb"] {
+        let answer = send(&app, Method::GET, &format!("/v1/templates?{bad}"), Some(OPERATOR), None).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "bad_query");
+    }
+    let doc = send(&app, Method::GET, "/openapi.json", None, None).await.body;
+    let params: Vec<&str> = doc["paths"]["/v1/templates"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(params.contains(&"limit") && params.contains(&"after"), "{params:?}");
+    assert!(doc["components"]["schemas"]["TemplateList"]["properties"]["next"].is_object());
+}
+
+fn is_russian(message: &str) -> bool {
+    message.chars().any(|c| ('а'..='я').contains(&c))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_and_fields_are_bounded_as_documented() {
+    let app = shared_app();
+    // Finding 8: such ids were accepted although the document says letters, digits and `-_.`.
+    let long_id = "x".repeat(129);
+    for id in ["../../etc/passwd", "a/b", " ", "ёж", ".hidden", "a b", long_id.as_str()] {
+        let body = json!({"id": id, "title": "Тест", "text": "Здравствуйте! Проверяем."});
+        let answer = send(&app, Method::POST, "/v1/templates", Some(EDITOR), Some(body)).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+        assert!(is_russian(answer.body["error"]["message"].as_str().unwrap()), "{}", answer.text);
+    }
+    for uri in ["/v1/templates/%20", "/v1/templates/a%2Fb", "/v1/templates/..%2F..%2Fetc/history"] {
+        let answer = send(&app, Method::GET, uri, Some(OPERATOR), None).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    }
+    // A 29 000-character name gave a 324 KB answer, then an English 422.
+    let name = "Анна".repeat(7250);
+    let check = json!({"text": "привет, щас гляну", "client": {"name": name}});
+    let answer = send(&app, Method::POST, "/v1/check", Some(OPERATOR), Some(check)).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    assert!(answer.text.len() < 1000 && answer.text.contains("client.name"), "{}", answer.text);
+    let suggest =
+        json!({"dialogue": [{"role": "client", "text": "где заказ?"}], "client": {"name": "Анна".repeat(26)}});
+    assert_error(
+        &send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(suggest)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+    for click in [
+        json!({"suggestion_id": "s".repeat(65), "message": "где заказ", "chosen": "order-status"}),
+        json!({"suggestion_id": "id\t}", "message": "где заказ", "chosen": "order-status"}),
+        json!({"message": "где заказ", "chosen": "../../etc/passwd"}),
+    ] {
+        let answer = send(&app, Method::POST, "/v1/feedback", Some(OPERATOR), Some(click)).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    }
+    // JSON in another charset is refused; UTF-8, named or not, is read.
+    let post = |content_type: &str| {
+        Request::post("/v1/check")
+            .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(json!({"text": "Здравствуйте! Заказ готов."}).to_string()))
+            .unwrap()
+    };
+    let latin = raw(&app, post("application/json; charset=latin1")).await;
+    assert_error(&latin, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    assert!(is_russian(latin.body["error"]["message"].as_str().unwrap()));
+    for ok in ["application/json", "application/json; charset=UTF-8", "application/json;charset=\"utf-8\""] {
+        assert_eq!(raw(&app, post(ok)).await.status, StatusCode::OK, "{ok}");
+    }
+    // The document states the bounds the server applies.
+    let doc = send(&app, Method::GET, "/openapi.json", None, None).await.body;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["TemplateBody"]["properties"]["id"]["pattern"], "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
+    assert_eq!(schemas["Person"]["properties"]["name"]["maxLength"], 100);
+    assert_eq!(schemas["FeedbackBody"]["properties"]["suggestion_id"]["maxLength"], 64);
+    let id = &doc["paths"]["/v1/templates/{id}"]["get"]["parameters"][0]["schema"];
+    assert_eq!(id["pattern"], "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", "{id}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_long_salted_private_and_never_ghosts() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Finding 9: a one-character token was accepted as admin.
+    let short = dir.path().join("short.toml");
+    std::fs::write(&short, "[[tokens]]\nname = \"boss\"\nrole = \"admin\"\ntoken = \"x\"\n").unwrap();
+    let refused = Tokens::load(Some(&short), None).unwrap_err().to_string();
+    assert!(refused.contains("16"), "{refused}");
+    // A file written before salts is still read.
+    let sub = dir.path().join("conf");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("tokens.toml");
+    let legacy = sufler::api::auth::hash_token(ADMIN);
+    std::fs::write(&path, format!("[[tokens]]\nname = \"lead\"\nrole = \"admin\"\nsha256 = \"{legacy}\"\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let app = router(AppState::new(Tokens::load(Some(&path), None).unwrap(), Limits::default()));
+    let new_token = |name: &str| json!({"name": name, "role": "operator"});
+    let created = send(&app, Method::POST, "/v1/tokens", Some(ADMIN), Some(new_token("anna"))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let minted = created.body["token"].as_str().unwrap();
+    // Owner-only, salted: neither the token nor its plain SHA-256 is in the file.
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(!written.contains(minted) && !written.contains(&sufler::api::auth::hash_token(minted)), "{written}");
+    assert!(written.contains("salt = "), "{written}");
+    let reloaded = Tokens::load(Some(&path), None).unwrap();
+    assert_eq!(reloaded.identify(minted).unwrap().name, "anna");
+    assert_eq!(reloaded.identify(ADMIN).unwrap().name, "lead");
+    // A failed save answers 500 and leaves no ghost: the retry creates the token.
+    std::fs::remove_dir_all(&sub).unwrap();
+    let failed = send(&app, Method::POST, "/v1/tokens", Some(ADMIN), Some(new_token("boris"))).await;
+    assert_error(&failed, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    assert!(is_russian(failed.body["error"]["message"].as_str().unwrap()) && !failed.text.contains("conf"));
+    let listed = send(&app, Method::GET, "/v1/tokens", Some(ADMIN), None).await;
+    assert!(!listed.text.contains("boris"), "{}", listed.text);
+    std::fs::create_dir(&sub).unwrap();
+    let retried = send(&app, Method::POST, "/v1/tokens", Some(ADMIN), Some(new_token("boris"))).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text);
+    assert_eq!(std::fs::read_dir(&sub).unwrap().count(), 1, "a temporary file was left behind");
 }

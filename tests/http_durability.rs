@@ -55,10 +55,7 @@ fn acknowledged_template_writes_survive_kill_9() {
     let db = dir.path().join("library.db");
     let mut server = Server::start(&db, Auth::Tokens);
     eprintln!("server ready in {:.1?}", started.elapsed());
-    let before: usize = server.json("GET", "/v1/templates", OPERATOR_TOKEN, None).json()["templates"]
-        .as_array()
-        .expect("template list")
-        .len();
+    let before = server.all_templates(OPERATOR_TOKEN).len();
 
     let acks = Arc::new(Mutex::new(Acks::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -150,14 +147,8 @@ fn acknowledged_template_writes_survive_kill_9() {
 
     // The best proof: a new server over the same file, read through the API.
     let server = Server::start(&db, Auth::Tokens);
-    let list = server.json("GET", "/v1/templates", OPERATOR_TOKEN, None);
-    assert_eq!(list.status, 200, "{}", list.text());
-    let templates: BTreeMap<String, Value> = list.json()["templates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["id"].as_str().unwrap().to_string(), t.clone()))
-        .collect();
+    let templates: BTreeMap<String, Value> =
+        server.all_templates(OPERATOR_TOKEN).into_iter().map(|t| (t["id"].as_str().unwrap().to_string(), t)).collect();
     for id in &acks.created {
         let t = templates.get(id).unwrap_or_else(|| panic!("acknowledged template {id} lost after kill -9"));
         assert_eq!(t["text"], template_text(id), "{id}: text");

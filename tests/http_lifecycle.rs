@@ -28,6 +28,9 @@ fn unsafe_settings_are_refused_at_start() {
     assert!(String::from_utf8_lossy(&no_tokens.stderr).contains("no API tokens"));
     let weak = serve(&["--addr", "127.0.0.1:0"], Some("operator=short"));
     assert_eq!(weak.status.code(), Some(1));
+    let no_header_timeout = serve(&["--dev", "--addr", "127.0.0.1:0", "--header-timeout", "0"], None);
+    assert_eq!(no_header_timeout.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_header_timeout.stderr).contains("--header-timeout"));
 }
 
 #[test]
@@ -44,6 +47,15 @@ fn dev_mode_says_so_and_requests_are_logged_with_their_id() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(server.log().contains("req-4821-check"), "request id not logged:\n{}", server.log());
+    // An id that would fake log fields is replaced, in the answer and in the log.
+    let faked = server.request("GET", "/healthz", &[("x-request-id", "forged\t} level=ERROR {")], None).unwrap();
+    let used = faked.header("x-request-id").unwrap().to_string();
+    assert!(used.len() == 36 && !used.contains("forged"), "{used}");
+    let started = Instant::now();
+    while !server.log().contains(&used) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(server.log().contains(&used) && !server.log().contains("forged"), "{}", server.log());
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! API tokens and roles. Tokens come from a TOML file (`--tokens FILE`) and/or the
-//! `SUFLER_TOKENS` environment variable; only their SHA-256 is kept in memory or written to the
-//! file, and no response or log line ever contains a token.
+//! `SUFLER_TOKENS` environment variable; a token has at least 16 characters. Only a salted
+//! SHA-256 of each token (a random salt per token) is kept in memory or written to the file,
+//! and no response or log line ever contains a token. Files written before salts (plain
+//! `sha256`) are still read. The file is rewritten whole, owner-only (0600), through a temporary
+//! file and a rename; a token exists only once its file is written.
 //!
 //! Roles are ordered: an `editor` may do what an `operator` may, an `admin` what an `editor`
 //! may. Missing or unknown token → 401; a known token below the route's role → 403.
@@ -46,19 +49,62 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// One token as stored: a name for logs and listings, a role, the SHA-256 of the secret.
+/// Fewest characters of a token.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// One token as stored: a name for logs and listings, a role, the salted SHA-256 of the secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenEntry {
     /// Who or what the token is for.
     pub name: String,
     /// What it may do.
     pub role: Role,
-    /// Hex SHA-256 of the token.
+    /// Hex random salt; empty in files written before salts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub salt: String,
+    /// Hex SHA-256 of the salt's bytes followed by the token (of the token alone without salt).
     #[serde(default)]
     pub sha256: String,
     /// The token in clear, accepted in a hand-written file; hashed at load and never kept.
     #[serde(default, skip_serializing)]
     pub token: Option<String>,
+    /// From `SUFLER_TOKENS`: never written to the file.
+    #[serde(skip)]
+    pub from_env: bool,
+}
+
+impl TokenEntry {
+    /// An entry for `token` with a fresh salt.
+    fn new(name: String, role: Role, token: &str, from_env: bool) -> Result<TokenEntry> {
+        let salt = hex(&random::<16>()?);
+        Ok(TokenEntry { sha256: salted_hash(&salt, token), name, role, salt, token: None, from_env })
+    }
+
+    /// Whether `token` is this entry's.
+    fn matches(&self, token: &str) -> bool {
+        let hash = if self.salt.is_empty() { hash_token(token) } else { salted_hash(&self.salt, token) };
+        same(&self.sha256, &hash)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `N` random bytes; no randomness is our failure, not the caller's.
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| Error::io("(system randomness)", std::io::Error::other(e.to_string())))?;
+    Ok(bytes)
+}
+
+/// Hex SHA-256 of the bytes of hex `salt` followed by `token` (a salt that is not hex is
+/// hashed as it is written).
+fn salted_hash(salt: &str, token: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(salt.as_bytes());
+    hasher.update(token.as_bytes());
+    hex(&hasher.finalize())
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -86,9 +132,9 @@ pub struct Tokens {
     dev: bool,
 }
 
-/// Hex SHA-256 of a token.
+/// Hex SHA-256 of a token (unsalted: the form of files written before salts).
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Equality that takes the same time wherever the strings differ.
@@ -107,11 +153,29 @@ impl Tokens {
         let mut entries = Vec::new();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "the tokens file is readable by others: run chmod 600 on it (sufler writes it 0600 from the next token on)"
+                    );
+                }
+            }
             let parsed: TokenFile = toml::from_str(&text)
                 .map_err(|e| Error::InvalidInput(format!("{}: {}", path.display(), e.message())))?;
             for (i, mut entry) in parsed.tokens.into_iter().enumerate() {
                 if let Some(clear) = entry.token.take() {
-                    entry.sha256 = hash_token(&clear);
+                    if clear.trim().chars().count() < MIN_TOKEN_CHARS {
+                        return Err(Error::InvalidInput(format!(
+                            "{}: token {} ({:?}) is shorter than {MIN_TOKEN_CHARS} characters",
+                            path.display(),
+                            i + 1,
+                            entry.name
+                        )));
+                    }
+                    entry = TokenEntry::new(entry.name, entry.role, clear.trim(), false)?;
                 }
                 let hex = entry.sha256.len() == 64 && entry.sha256.bytes().all(|b| b.is_ascii_hexdigit());
                 if !hex {
@@ -130,18 +194,13 @@ impl Tokens {
             let (role, token) = pair
                 .split_once('=')
                 .ok_or_else(|| Error::InvalidInput(format!("SUFLER_TOKENS item {}: expected role=token", i + 1)))?;
-            if token.trim().len() < 16 {
+            if token.trim().chars().count() < MIN_TOKEN_CHARS {
                 return Err(Error::InvalidInput(format!(
-                    "SUFLER_TOKENS item {}: a token needs at least 16 characters",
+                    "SUFLER_TOKENS item {}: a token needs at least {MIN_TOKEN_CHARS} characters",
                     i + 1
                 )));
             }
-            entries.push(TokenEntry {
-                name: format!("env-{}", i + 1),
-                role: role.parse()?,
-                sha256: hash_token(token.trim()),
-                token: None,
-            });
+            entries.push(TokenEntry::new(format!("env-{}", i + 1), role.parse()?, token.trim(), true)?);
         }
         Ok(Tokens { entries: RwLock::new(entries), file: file.map(Path::to_path_buf), dev: false })
     }
@@ -158,9 +217,8 @@ impl Tokens {
 
     /// The caller behind `token`, if it is known.
     pub fn identify(&self, token: &str) -> Option<Caller> {
-        let hash = hash_token(token);
         let entries = self.entries.read().expect("tokens lock");
-        entries.iter().find(|e| same(&e.sha256, &hash)).map(|e| Caller { name: e.name.clone(), role: e.role })
+        entries.iter().find(|e| e.matches(token)).map(|e| Caller { name: e.name.clone(), role: e.role })
     }
 
     /// Checks the bearer token of a request (or `fallback`, e.g. a LanguageTool `apiKey` form
@@ -200,8 +258,9 @@ impl Tokens {
         self.entries.read().expect("tokens lock").iter().map(|e| (e.name.clone(), e.role)).collect()
     }
 
-    /// Creates a token; returns it in clear (the only time it is shown). Persisted to the token
-    /// file when there is one.
+    /// Creates a token; returns it in clear (the only time it is shown). With a token file,
+    /// the token exists only once the file holding it is written: a failed write leaves the
+    /// tokens as they were.
     pub fn create(&self, name: &str, role: Role) -> Result<String> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -211,19 +270,40 @@ impl Tokens {
         if entries.iter().any(|e| e.name == name) {
             return Err(Error::InvalidInput(format!("токен с именем «{name}» уже есть")));
         }
-        let mut secret = [0u8; 24];
-        getrandom::fill(&mut secret).map_err(|e| Error::InvalidInput(format!("no randomness: {e}")))?;
-        let token: String = format!("sfl_{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        entries.push(TokenEntry { name: name.to_string(), role, sha256: hash_token(&token), token: None });
+        let token = format!("sfl_{}", hex(&random::<24>()?));
+        let mut updated = entries.clone();
+        updated.push(TokenEntry::new(name.to_string(), role, &token, false)?);
         if let Some(path) = &self.file {
-            let file = TokenFile { tokens: entries.clone() };
-            let text = toml::to_string(&file).map_err(|e| Error::InvalidInput(e.to_string()))?;
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-            std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+            write_private(path, &TokenFile { tokens: updated.iter().filter(|e| !e.from_env).cloned().collect() })?;
         }
+        *entries = updated;
         Ok(token)
     }
+}
+
+/// Writes the token file readable by its owner only: a temporary file (0600) beside it, synced,
+/// then renamed over it, so a reader sees the old file or the new one, never a part.
+fn write_private(path: &Path, file: &TokenFile) -> Result<()> {
+    use std::io::Write;
+    let text = toml::to_string(file).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", hex(&random::<6>()?)));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    let result = written
+        .map_err(|e| Error::io(&tmp, e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// The role a request needs, by method and path; `None`: public.
@@ -269,7 +349,8 @@ pub struct TokenList {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// Who or what it is for (unique).
+    /// Who or what it is for (unique), 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// What it may do.
     pub role: Role,
@@ -315,7 +396,17 @@ pub async fn create_token(
             format!("токен с именем «{}» уже есть", body.name.trim()),
         ));
     }
-    let token = state.0.tokens.create(&body.name, body.role)?;
+    let token = state.0.tokens.create(&body.name, body.role).map_err(|e| match e {
+        Error::InvalidInput(message) => ApiError::invalid(message),
+        other => {
+            tracing::error!(error = %other, "creating a token failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "не удалось сохранить файл токенов: токен не создан, повторите, пожалуйста, попытку позже",
+            )
+        }
+    })?;
     Ok((StatusCode::CREATED, Json(CreatedToken { name: body.name.trim().to_string(), role: body.role, token })))
 }
 

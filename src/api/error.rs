@@ -145,10 +145,39 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// `axum::Json` whose rejections are [`ApiError`]s.
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are [`ApiError`]s, and which also refuses (415) a JSON body
+/// that declares a charset other than UTF-8: JSON is UTF-8, and a body a client encoded
+/// otherwise would be read wrongly.
 pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+            if !utf8_or_no_charset(content_type.as_bytes()) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Неподдерживаемая кодировка: отправьте, пожалуйста, JSON в UTF-8 (Content-Type: application/json или application/json; charset=utf-8)",
+                ));
+            }
+        }
+        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        Ok(Json(value))
+    }
+}
+
+/// Whether a Content-Type names no charset or UTF-8 (and is readable text at all).
+fn utf8_or_no_charset(content_type: &[u8]) -> bool {
+    let Ok(content_type) = std::str::from_utf8(content_type) else { return false };
+    content_type.split(';').skip(1).all(|parameter| match parameter.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {

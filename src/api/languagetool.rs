@@ -19,6 +19,13 @@ use super::auth::Role;
 use super::error::{ApiError, ErrorBody, Form, Json, Query};
 use super::AppState;
 use crate::style::{Context, Issue};
+use crate::text::segment::Doc;
+
+/// Most matches in one answer; beyond it the answer says its results are incomplete.
+pub const MAX_MATCHES: usize = 200;
+/// Longest `sentence` of a match, in characters: a longer sentence is cut to a window around
+/// the issue, so an answer grows with the number of issues, not with their product with the text.
+pub const MAX_SENTENCE_CHARS: usize = 200;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/v2/check", post(check).get(check_query)).route("/v2/languages", get(languages))
@@ -81,8 +88,21 @@ pub struct CheckResponse {
     pub software: Software,
     /// The language checked.
     pub language: Language,
-    /// The issues.
+    /// The issues, in text order; at most 200.
     pub matches: Vec<Match>,
+    /// Whether matches were left out.
+    pub warnings: Warnings,
+}
+
+/// LanguageTool's warnings about an answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Warnings {
+    /// True when the text had more issues than one answer holds (200): only the first are listed.
+    pub incomplete_results: bool,
+    /// Why results are incomplete (Russian), when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete_results_reason: Option<String>,
 }
 
 /// The server's name and version.
@@ -140,7 +160,8 @@ pub struct Match {
     pub length: usize,
     /// Text around the issue.
     pub context: MatchContext,
-    /// The checked text (sufler does not split sentences for this API).
+    /// The sentence of the issue; a sentence longer than 200 characters is cut to 200 around
+    /// the issue.
     pub sentence: String,
     /// LanguageTool's match type.
     #[serde(rename = "type")]
@@ -332,12 +353,23 @@ async fn check_form(state: AppState, headers: HeaderMap, form: CheckForm) -> Res
     };
     let engine = state.engine()?;
     let chars: Vec<char> = text.chars().collect();
-    let matches = issues
+    let sentences = sentence_ranges(&text);
+    let mut matches: Vec<Match> = issues
         .into_iter()
         .filter(|i| !disabled.contains(&i.rule) && (!enabled_only || enabled.contains(&i.rule)))
-        .map(|issue| to_match(&issue, &chars, &offsets, &text, engine.style.catalog()))
-        .filter(|m| !disabled_categories.contains(&m.rule.category.id))
+        .filter(|i| !disabled_categories.contains(&category(&i.code).id))
+        .map(|issue| to_match(&issue, &chars, &offsets, &sentences, engine.style.catalog()))
         .collect();
+    let found = matches.len();
+    matches.truncate(MAX_MATCHES);
+    let warnings = Warnings {
+        incomplete_results: found > MAX_MATCHES,
+        incomplete_results_reason: (found > MAX_MATCHES).then(|| {
+            format!(
+                "Замечаний слишком много ({found}): показаны первые {MAX_MATCHES}. Исправьте, пожалуйста, их и проверьте текст снова."
+            )
+        }),
+    };
     Ok(Json(CheckResponse {
         software: Software {
             name: "sufler".into(),
@@ -352,10 +384,49 @@ async fn check_form(state: AppState, headers: HeaderMap, form: CheckForm) -> Res
             detected_language: DetectedLanguage { name: "Russian".into(), code: "ru-RU".into(), confidence: 1.0 },
         },
         matches,
+        warnings,
     }))
 }
 
-fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalog: &crate::style::Catalog) -> Match {
+/// The sentences of `text` as character ranges.
+fn sentence_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let doc = Doc::new(text, &[], &[]);
+    let mut chars = text.char_indices().map(|(byte, _)| byte).enumerate().peekable();
+    let mut char_of = |byte: usize| {
+        while let Some(&(i, b)) = chars.peek() {
+            if b >= byte {
+                return i;
+            }
+            chars.next();
+        }
+        text.chars().count()
+    };
+    // Sentence boundaries only grow, so one walk over the characters serves them all.
+    doc.sentences.iter().map(|s| char_of(s.start)..char_of(s.end)).collect()
+}
+
+/// The sentence (from `sentences`) that holds `start..end`, at most [`MAX_SENTENCE_CHARS`] long.
+fn sentence_of(chars: &[char], sentences: &[std::ops::Range<usize>], start: usize, end: usize) -> String {
+    let i = sentences.partition_point(|s| s.end <= start).min(sentences.len().saturating_sub(1));
+    let Some(sentence) = sentences.get(i) else { return String::new() };
+    let (from, to) = (sentence.start.min(start), sentence.end.max(end).min(chars.len()));
+    if to - from <= MAX_SENTENCE_CHARS {
+        return chars[from..to].iter().collect();
+    }
+    // A window around the issue, the issue's own start kept inside it.
+    let room = MAX_SENTENCE_CHARS.saturating_sub(end - start) / 2;
+    let window_from = start.saturating_sub(room).max(from);
+    let window_to = (window_from + MAX_SENTENCE_CHARS).min(to);
+    chars[window_from..window_to].iter().collect()
+}
+
+fn to_match(
+    issue: &Issue,
+    chars: &[char],
+    offsets: &[usize],
+    sentences: &[std::ops::Range<usize>],
+    catalog: &crate::style::Catalog,
+) -> Match {
     let (start, end) = (issue.start.min(chars.len()), issue.end.min(chars.len()));
     let (start, end, replacements) = widen_insertion(chars, start, end, &issue.replacements);
     let offset = offsets[start];
@@ -380,7 +451,7 @@ fn to_match(issue: &Issue, chars: &[char], offsets: &[usize], text: &str, catalo
         offset,
         length,
         context: MatchContext { text: context, offset: context_offset, length: context_length },
-        sentence: text.to_string(),
+        sentence: sentence_of(chars, sentences, start, end),
         kind: MatchType { type_name: "Other".into() },
         rule: Rule {
             id: issue.rule.clone(),

@@ -5,7 +5,8 @@
 //!   LanguageTool clients show sufler's style issues; [`service`]: health, readiness, metrics,
 //!   the OpenAPI document, its docs page and the operator page.
 //! - [`auth`]: tokens and roles; [`error`]: the one JSON error shape; [`batch`]: the encoder's
-//!   dynamic batching queue shared by all requests.
+//!   dynamic batching queue shared by all requests; [`server`]: the accept loop with its
+//!   header-read and idle timeouts.
 //!
 //! The model and the library load in the background after the socket is bound: `/healthz`
 //! answers at once, `/readyz` and the engine routes answer 503 until loading is done.
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod batch;
 pub mod error;
 pub mod languagetool;
+pub mod server;
 pub mod service;
 pub mod templates;
 pub mod v1;
@@ -25,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -216,6 +219,34 @@ impl AppState {
     }
 }
 
+/// Longest `x-request-id` a caller may choose.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// Whether a caller's `x-request-id` is kept: 1–128 characters of `A-Z a-z 0-9 . _ : -`, so it
+/// can neither flood the log nor fake its fields.
+pub fn valid_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+        && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Middleware: removes a caller's `x-request-id` that [`valid_request_id`] refuses; the request
+/// then gets a generated id, which the log and the answer carry.
+async fn drop_bad_request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut ids = request.headers().get_all("x-request-id").iter();
+    let keep = match (ids.next(), ids.next()) {
+        (Some(id), None) => valid_request_id(id.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        request.headers_mut().remove("x-request-id");
+    }
+    next.run(request).await
+}
+
 /// The whole API as one router.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -252,6 +283,8 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(drop_bad_request_id))
+        .layer(RequestBodyTimeoutLayer::new(state.0.limits.timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             use axum::response::IntoResponse;
             ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "внутренняя ошибка сервера")

@@ -35,6 +35,7 @@ pub struct DialogueTurn {
     pub text: String,
     /// When (RFC 3339); the client's latest timestamp gives their local time for rule E2.
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub ts: Option<String>,
 }
 
@@ -44,6 +45,7 @@ pub struct DialogueTurn {
 pub struct Person {
     /// The name as the person gave it.
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
 }
 
@@ -60,7 +62,8 @@ pub struct SuggestBody {
     /// The operator.
     #[serde(default)]
     pub operator: Option<Person>,
-    /// Placeholder values the caller knows (`order`, `date`, …).
+    /// Placeholder values the caller knows (`order`, `date`, …): at most 20, names up to 40
+    /// characters, values up to 200.
     #[serde(default)]
     pub values: Option<Values>,
     /// How many suggestions (1–20, default 3).
@@ -98,6 +101,7 @@ pub struct DraftBody {
     pub operator: Option<Person>,
     /// Profile: `chat` (default), `messenger-b2b` or `email`, or a company's own.
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub profile: Option<String>,
     /// Whether this is the operator's first message. Absent: `false` when `dialogue` holds an
     /// operator turn, `true` when it holds only the client's messages, unknown with no
@@ -109,6 +113,7 @@ pub struct DraftBody {
     pub name_uses: Option<u32>,
     /// The client's local time, `HH:MM` or RFC 3339.
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub client_time: Option<String>,
 }
 
@@ -118,12 +123,13 @@ pub struct DraftBody {
 pub struct FeedbackBody {
     /// The `suggestion_id` of the answer the click belongs to.
     #[serde(default)]
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     pub suggestion_id: Option<String>,
     /// The client's message the suggestions were for.
     #[schema(min_length = 1, max_length = 5000)]
     pub message: String,
     /// The template id the operator chose.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     pub chosen: String,
     /// Whether the operator edited the text before sending.
     #[serde(default)]
@@ -138,10 +144,31 @@ pub struct FeedbackAnswer {
 }
 
 /// Length checks shared by every text of a request.
-fn check_text(what: &str, text: &str, limit: usize) -> Result<(), ApiError> {
+pub(super) fn check_text(what: &str, text: &str, limit: usize) -> Result<(), ApiError> {
     let chars = text.chars().count();
     if chars > limit {
         return Err(ApiError::invalid(format!("{what}: {chars} символов, допустимо не более {limit}")));
+    }
+    Ok(())
+}
+
+/// Most placeholder values in a request, and their longest name and value in characters.
+const MAX_VALUES: usize = 20;
+const MAX_VALUE_NAME_CHARS: usize = 40;
+const MAX_VALUE_CHARS: usize = 200;
+/// Longest name of a person, profile, timestamp and suggestion id, in characters.
+const MAX_NAME_CHARS: usize = 100;
+pub(super) const MAX_PROFILE_CHARS: usize = 64;
+const MAX_TIME_CHARS: usize = 40;
+const MAX_SUGGESTION_ID_CHARS: usize = 64;
+
+/// Length checks of the people's names.
+fn check_people(client: &Option<Person>, operator: &Option<Person>) -> Result<(), ApiError> {
+    for (what, person) in [("имя клиента (client.name)", client), ("имя оператора (operator.name)", operator)]
+    {
+        if let Some(name) = person.as_ref().and_then(|p| p.name.as_deref()) {
+            check_text(what, name, MAX_NAME_CHARS)?;
+        }
     }
     Ok(())
 }
@@ -157,6 +184,9 @@ fn check_dialogue(state: &AppState, dialogue: &[DialogueTurn]) -> Result<(), Api
     }
     for (i, turn) in dialogue.iter().enumerate() {
         check_text(&format!("реплика {}", i + 1), &turn.text, limits.text_chars)?;
+        if let Some(ts) = &turn.ts {
+            check_text(&format!("время реплики {} (ts)", i + 1), ts, MAX_TIME_CHARS)?;
+        }
     }
     Ok(())
 }
@@ -168,6 +198,18 @@ fn name(person: &Option<Person>) -> Option<String> {
 impl SuggestBody {
     fn into_request(self, state: &AppState) -> Result<(SuggestRequest, usize), ApiError> {
         check_dialogue(state, &self.dialogue)?;
+        check_people(&self.client, &self.operator)?;
+        let values = self.values.unwrap_or_default();
+        if values.len() > MAX_VALUES {
+            return Err(ApiError::invalid(format!(
+                "значения подстановок (values): {}, допустимо не более {MAX_VALUES}",
+                values.len()
+            )));
+        }
+        for (key, value) in &values {
+            check_text("название значения подстановки (values)", key, MAX_VALUE_NAME_CHARS)?;
+            check_text("значение подстановки (values)", value, MAX_VALUE_CHARS)?;
+        }
         let k = self.k.unwrap_or(3);
         if k == 0 || k > state.0.limits.k {
             return Err(ApiError::invalid(format!("k: от 1 до {}, получено {k}", state.0.limits.k)));
@@ -177,12 +219,15 @@ impl SuggestBody {
         };
         let mut dialogue = self.dialogue;
         let latest = dialogue.remove(last_client);
+        if latest.text.trim().is_empty() {
+            return Err(ApiError::invalid("сообщение клиента пустое: подсказки подбираются к его тексту"));
+        }
         let request = SuggestRequest {
             text: latest.text,
             dialogue: dialogue.into_iter().map(|t| Turn { role: t.role, text: t.text }).collect(),
             client_name: name(&self.client),
             operator_name: name(&self.operator),
-            values: self.values.unwrap_or_default(),
+            values,
         };
         crate::rank::check_request(&request, k)?;
         Ok((request, k))
@@ -192,7 +237,14 @@ impl SuggestBody {
 impl DraftBody {
     fn into_context(self, state: &AppState) -> Result<(String, Context), ApiError> {
         check_dialogue(state, &self.dialogue)?;
+        check_people(&self.client, &self.operator)?;
         check_text("текст", &self.text, state.0.limits.text_chars)?;
+        if let Some(profile) = &self.profile {
+            check_text("профиль (profile)", profile, MAX_PROFILE_CHARS)?;
+        }
+        if let Some(time) = &self.client_time {
+            check_text("время клиента (client_time)", time, MAX_TIME_CHARS)?;
+        }
         if self.text.trim().is_empty() {
             return Err(ApiError::invalid("текст пустой: введите, пожалуйста, черновик ответа"));
         }
@@ -272,6 +324,14 @@ pub async fn feedback(
     check_text("сообщение", &body.message, state.0.limits.text_chars)?;
     if body.message.trim().is_empty() || body.chosen.trim().is_empty() {
         return Err(ApiError::invalid("нужны сообщение клиента (message) и выбранный шаблон (chosen)"));
+    }
+    super::templates::check_id("выбранный шаблон (chosen)", &body.chosen)?;
+    if let Some(id) = &body.suggestion_id {
+        if id.len() > MAX_SUGGESTION_ID_CHARS || !super::valid_request_id(id.as_bytes()) {
+            return Err(ApiError::invalid(format!(
+                "номер подсказки (suggestion_id): допустимы латинские буквы, цифры и знаки «.», «_», «:», «-», не более {MAX_SUGGESTION_ID_CHARS} символов"
+            )));
+        }
     }
     let click =
         Feedback { text: body.message, chosen_id: body.chosen, edited: body.edited, suggestion_id: body.suggestion_id };

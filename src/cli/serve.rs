@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// Longest time one request may take, in seconds.
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
+    /// Longest wait for a request's headers, in seconds, on a new connection and between the
+    /// requests of a kept-alive one; then the connection is closed.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
     /// Most texts waiting for the encoder; beyond it requests get 503 + Retry-After.
     #[arg(long, default_value_t = 512)]
     queue: usize,
@@ -66,12 +70,14 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         tokens
     };
-    if !(args.timeout > 0.0 && args.timeout.is_finite())
+    let positive = |seconds: f64| seconds > 0.0 && seconds.is_finite();
+    if !positive(args.timeout)
+        || !positive(args.header_timeout)
         || args.body_limit == 0
         || args.queue == 0
         || args.batch_tokens == 0
     {
-        bail!("--timeout, --body-limit, --queue and --batch-tokens must be positive");
+        bail!("--timeout, --header-timeout, --body-limit, --queue and --batch-tokens must be positive");
     }
     let limits =
         Limits { body_bytes: args.body_limit, timeout: Duration::from_secs_f64(args.timeout), ..Limits::default() };
@@ -119,7 +125,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             }
         });
 
-        axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        let options = api::server::ServeOptions { header_timeout: Duration::from_secs_f64(args.header_timeout) };
+        api::server::serve(listener, api::router(state), options, shutdown_signal()).await?;
         eprintln!("sufler: stopped");
         Ok(())
     })

@@ -20,6 +20,14 @@ pub const DEFAULT_PACK: &str = include_str!("../../prompts/templates/default.tom
 /// Longest template id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 
+/// Whether `id` is a template id: 1–128 ASCII letters, digits, `-`, `_` and `.`, starting with a
+/// letter or digit (so an id is safe in a URL path, a file name and a log line).
+pub fn valid_id(id: &str) -> bool {
+    id.len() <= MAX_ID_CHARS
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// File formats of a pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PackFormat {
@@ -178,14 +186,17 @@ fn validate(raw: RawTemplate, format: PackFormat) -> Result<Template, String> {
     Ok(template)
 }
 
-/// Why a template cannot enter a library, if it cannot: empty or overlong id or text, control
-/// characters in the id, bad placeholder syntax, empty examples.
+/// Why a template cannot enter a library, if it cannot: an empty id or one [`valid_id`] refuses,
+/// empty or overlong text, bad placeholder syntax, empty examples.
 pub fn check(t: &Template) -> Result<(), String> {
     if t.id.is_empty() {
         return Err("у шаблона пустой идентификатор".into());
     }
-    if t.id.chars().count() > MAX_ID_CHARS || t.id.chars().any(char::is_control) {
-        return Err(format!("идентификатор {:?}: не более {MAX_ID_CHARS} символов, без управляющих символов", t.id));
+    if !valid_id(&t.id) {
+        let shown: String = t.id.chars().take(40).collect();
+        return Err(format!(
+            "идентификатор {shown:?}: допустимы латинские буквы, цифры и знаки «-», «_», «.» (первый символ — буква или цифра), не более {MAX_ID_CHARS} символов"
+        ));
     }
     if t.text.is_empty() {
         return Err(format!("шаблон {:?}: пустой текст", t.id));

@@ -232,6 +232,23 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.fail(e))
     }
 
+    /// At most `limit` templates in id order after the id `after` (from the first without it);
+    /// only those with `status` if given. Pages of a listing that changes in between neither
+    /// repeat nor skip a template that stays.
+    pub fn templates_page(&self, status: Option<Status>, after: Option<&str>, limit: usize) -> Result<Vec<Template>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM templates WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3"
+            ))
+            .map_err(|e| self.fail(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(rusqlite::params![status.map(Status::as_str), after, limit], row_template)
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.fail(e))
+    }
+
     /// One template by id.
     pub fn get(&self, id: &str) -> Result<Option<Template>> {
         get(&self.conn, id).map_err(|e| self.fail(e))

@@ -161,6 +161,21 @@ impl Server {
         self.request(method, path, &headers, bytes.as_deref().map(|b| ("application/json", b)))
             .unwrap_or_else(|e| panic!("{method} {path}: {e}; stderr:\n{}", self.log()))
     }
+
+    /// Every template of the library, page after page of `GET /v1/templates`.
+    pub fn all_templates(&self, token: &str) -> Vec<serde_json::Value> {
+        let (mut templates, mut after) = (Vec::new(), String::new());
+        loop {
+            let page = self.json("GET", &format!("/v1/templates?limit=500{after}"), token, None);
+            assert_eq!(page.status, 200, "{}", page.text());
+            let page = page.json();
+            templates.extend(page["templates"].as_array().expect("template list").iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => after = format!("&after={next}"),
+                None => return templates,
+            }
+        }
+    }
 }
 
 impl Drop for Server {
