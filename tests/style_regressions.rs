@@ -302,3 +302,28 @@ fn review2_the_guard_does_not_refuse_a_greeting_because_what_the_message_lacks_m
     assert!(!has_word(&r.text, "щас") && !has_word(&r.text, "привет"), "{:?}", r.text);
     assert!(r.withheld.is_empty(), "{:?}", r.withheld);
 }
+
+#[test]
+fn review2_a_correct_letter_keeps_its_signature_block_and_its_policy_series() {
+    let c = Context {
+        client_name: Some("Ирина Петровна".into()),
+        first_message: Some(true),
+        profile: Some("email".into()),
+        ..Context::default()
+    };
+    let draft = "Здравствуйте, Ирина Петровна!\n\nБлагодарим Вас за обращение. Выплата по полису ХХХ 0123456789 \
+                 одобрена.\n\nС уважением,\nМария Иванова,\nотдел урегулирования убытков";
+    assert_eq!(rewrite(draft, &c).text, draft);
+    assert!(!rules_of(draft, &c).contains(&"shouting".to_string()));
+}
+
+#[test]
+fn review2_reproaches_are_reported_as_blame() {
+    let c = ctx(Some(false));
+    for draft in [
+        "ну я ж вам писал что карту надо разблокировать в приложении, вы не прочитали что ли",
+        "я вам уже третий раз объясняю, деньги вернутся только после того как склад примет товар",
+    ] {
+        assert!(rules_of(draft, &c).contains(&"no-blame".to_string()), "{draft:?}");
+    }
+}

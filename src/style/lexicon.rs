@@ -146,6 +146,8 @@ pub struct Lexicon {
     pub discourse_markers: HashSet<String>,
     /// Addresses to several people that open a message («Коллеги, …»).
     pub group_addresses: HashSet<String>,
+    /// Closing formulas of a letter («с уважением»), folded.
+    pub signoffs: Vec<String>,
     /// Given names with diminutives.
     pub names: Names,
 }
@@ -162,7 +164,7 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 13] = [
+const FILES: [DataFile; 14] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
     data_file!("jargon.tsv"),
@@ -175,6 +177,7 @@ const FILES: [DataFile; 13] = [
     data_file!("not-requests.txt"),
     data_file!("discourse-markers.txt"),
     data_file!("group-addresses.txt"),
+    data_file!("signoffs.txt"),
     data_file!("names.tsv"),
 ];
 
@@ -284,6 +287,7 @@ impl Lexicon {
                     "group-addresses.txt" => {
                         lex.group_addresses.insert(fold(field(0)));
                     }
+                    "signoffs.txt" => lex.signoffs.push(fold(field(0))),
                     "names.tsv" => {
                         need(3)?;
                         let gender = match field(1) {

@@ -31,8 +31,21 @@ pub(crate) fn shouting(inp: &Input, out: &mut Vec<Finding>) {
         let after = (i + 1..doc.tokens.len()).find(|j| !skip(j));
         [before, after]
     };
+    // A short capitalised word before a number, in a sentence that shouts nowhere else, is a
+    // series or a code («полис ХХХ 0123456789», «серия АВ 123456»), not a raised voice.
+    let code = |i: usize| {
+        let short = doc.tok(i).chars().count() <= 4;
+        let before_fact = doc.next_non_space(i).is_some_and(|n| doc.tokens[n].kind.is_fact());
+        let sentence = doc.sentences.iter().find(|s| s.tokens.contains(&i));
+        short
+            && before_fact
+            && sentence.is_some_and(|s| s.tokens.clone().all(|j| j == i || !shouted(j, 3)))
+    };
     for (i, t) in doc.tokens.iter().enumerate() {
         let word = doc.tok(i);
+        if shouted(i, 2) && code(i) {
+            continue;
+        }
         let alone = word.chars().count() == 1
             && shouted(i, 1)
             && neighbour_words(i).into_iter().flatten().any(|n| shouted(n, 2));
@@ -270,15 +283,18 @@ fn is_question(inp: &Input, doc: &Doc, s: &crate::text::segment::Sentence) -> bo
     first.is_some_and(|w| question_words.contains(&w)) || words.any(|w| w == "ли")
 }
 
+/// Whether a line opens with a closing formula and its comma («С уважением, …»).
+fn opens_with_signoff(line: &str, signoffs: &[String]) -> bool {
+    let folded = fold(line);
+    signoffs.iter().any(|f| folded.strip_prefix(f.as_str()).is_some_and(|rest| rest.trim_start().starts_with(',')))
+}
+
 /// Whether sentence `s` is an e-mail signature: a line «С уважением, Мария», or a line of the
 /// block (name, position, company) under a line that ends «С уважением,».
 fn is_signature(doc: &Doc, s: &crate::text::segment::Sentence, signoffs: &[String]) -> bool {
     let line_start = doc.text[..s.start].rfind('\n').map_or(0, |p| p + 1);
     let line = doc.text[line_start..s.end].trim();
-    let opens_with_signoff = |text: &str| {
-        let folded = fold(text);
-        signoffs.iter().any(|f| folded.strip_prefix(f.as_str()).is_some_and(|rest| rest.trim_start().starts_with(',')))
-    };
+    let opens_with_signoff = |text: &str| opens_with_signoff(text, signoffs);
     if opens_with_signoff(line) {
         return true;
     }
@@ -298,8 +314,8 @@ fn is_signature(doc: &Doc, s: &crate::text::segment::Sentence, signoffs: &[Strin
 pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let t = &doc.tokens;
-    let signoffs = inp.def.list("signoffs");
-    for s in doc.sentences.iter().filter(|s| s.ends_line && !is_signature(doc, s, &signoffs)) {
+    let signoffs = &inp.lex.signoffs;
+    for s in doc.sentences.iter().filter(|s| s.ends_line && !is_signature(doc, s, signoffs)) {
         // The last token that is not an emoji or smiley.
         let Some(last) = s
             .tokens
@@ -499,6 +515,15 @@ fn independent_in_context(doc: &Doc, parts: &[Vec<usize>]) -> bool {
 pub(crate) fn capital_start(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     for s in &doc.sentences {
+        // A line after one that ends with a comma goes on with it («Мария Иванова,⏎отдел
+        // урегулирования убытков»), except after a closing formula («С уважением,⏎Мария»).
+        let before = doc.text[..s.start].trim_end_matches([' ', '\t']);
+        if let Some(previous) = before.strip_suffix('\n').map(|b| b.trim_end_matches('\r')) {
+            let line = previous.rsplit('\n').next().unwrap_or(previous).trim();
+            if line.ends_with(',') && !opens_with_signoff(line, &inp.lex.signoffs) {
+                continue;
+            }
+        }
         let i = s.tokens.start;
         let t = &doc.tokens[i];
         let word = doc.tok(i);
