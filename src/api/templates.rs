@@ -115,7 +115,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<TemplateList>, ApiError> {
-    let templates = state.run(move |e| Ok(e.with_store(|s| s.templates(query.status))?)).await?;
+    let templates = state.run(move |e, _| Ok(e.with_store(|s| s.templates(query.status))?)).await?;
     Ok(Json(TemplateList { templates }))
 }
 
@@ -124,7 +124,7 @@ pub async fn list(
     responses((status = 200, body = Template), (status = "4XX", body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Template>, ApiError> {
-    let template = state.run(move |e| e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))).await?;
+    let template = state.run(move |e, _| e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))).await?;
     Ok(Json(template))
 }
 
@@ -139,7 +139,7 @@ pub async fn create(
     let id = body.id.take().ok_or_else(|| ApiError::invalid("нужен id нового шаблона"))?;
     let template = body.into_template(id, &state)?;
     let created = state
-        .run(move |e| {
+        .run(move |e, _| {
             e.with_store(|s| {
                 if s.get(&template.id)?.is_some() {
                     return Ok(None);
@@ -168,7 +168,7 @@ pub async fn update(
     }
     let template = body.into_template(id, &state)?;
     let updated = state
-        .run(move |e| {
+        .run(move |e, _| {
             let was_approved =
                 e.with_store(|s| s.get(&template.id))?.ok_or_else(|| missing(&template.id))?.status == Status::Approved;
             let updated = e.with_store(|s| {
@@ -186,7 +186,7 @@ pub async fn update(
 
 async fn set_status(state: AppState, id: String, status: Status) -> Result<Json<Template>, ApiError> {
     let template = state
-        .run(move |e| {
+        .run(move |e, _| {
             e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))?;
             let t = e.with_store(|s| s.set_status(&id, status))?;
             e.rebuild()?;
@@ -218,7 +218,7 @@ pub async fn retire(State(state): State<AppState>, Path(id): Path<String>) -> Re
     security(("token" = [])))]
 pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<TemplateHistory>, ApiError> {
     let revisions = state
-        .run(move |e| {
+        .run(move |e, _| {
             let revisions = e.with_store(|s| s.history(&id))?;
             if revisions.is_empty() {
                 return Err(missing(&id));
