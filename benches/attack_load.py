@@ -125,6 +125,9 @@ def phase(name, slow_path, slow_body, offset):
     ok = [s for _, status, s, _ in ordinary if status == 200]
     failed = [(status, code) for _, status, _, code in ordinary if status != 200]
     print(f"ordinary: {len(ordinary)} sent, {len(failed)} failed {failed if failed else ''}")
+    late = [f"{sent - started:.1f}s:{seconds * 1000:.0f}ms" for sent, _, seconds, _ in sorted(ordinary) if seconds > 0.25]
+    if late:
+        print(f"ordinary over 250 ms (sent at: latency): {' '.join(late)}")
     print(f"ordinary latency: p50 {percentile(ok, 0.5) * 1000:.0f} ms, p99 {percentile(ok, 0.99) * 1000:.0f} ms, "
           f"max {max(ok, default=float('nan')) * 1000:.0f} ms (goal p99 <= 1000 ms)")
 

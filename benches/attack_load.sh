@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 init=""
-"$bin" serve --help | grep -q -- '--init' && init=--init   # older builds create the file anyway
+[[ $("$bin" serve --help) == *--init* ]] && init=--init   # older builds create the file anyway
 RUST_LOG=warn "$bin" serve --dev --addr 127.0.0.1:0 --db "$work/library.db" $init --timeout "$timeout" \
     2> "$work/server.log" &
 server=$!

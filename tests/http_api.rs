@@ -480,7 +480,10 @@ fn long_texts_queued_in_chunks_embed_as_the_encoder_does() {
     let long = "Здравствуйте! Подскажите, пожалуйста, когда приедет мой заказ 4821 и можно ли его оплатить картой. "
         .repeat(60);
     let texts = [long.as_str(), "где заказ?"];
-    let queued = BatchingEmbedder::start(encoder(), BatchOptions { batch_tokens: 512, cache_texts: 0, ..BatchOptions::default() });
+    let queued = BatchingEmbedder::start(
+        encoder(),
+        BatchOptions { batch_tokens: 512, cache_texts: 0, ..BatchOptions::default() },
+    );
     let got = queued.embed(&texts, TextKind::Query).unwrap();
     let direct = encoder().embed(&texts, TextKind::Query).unwrap();
     for (a, b) in got.iter().zip(&direct) {
@@ -492,7 +495,10 @@ fn long_texts_queued_in_chunks_embed_as_the_encoder_does() {
 fn the_encoder_queue_is_bounded_in_tokens_and_honours_deadlines() {
     use sufler::deadline::Deadline;
     use sufler::encoder::{Embedder, TextKind};
-    let queued = BatchingEmbedder::start(encoder(), BatchOptions { max_queued_tokens: 64, cache_texts: 0, ..BatchOptions::default() });
+    let queued = BatchingEmbedder::start(
+        encoder(),
+        BatchOptions { max_queued_tokens: 64, cache_texts: 0, ..BatchOptions::default() },
+    );
     // One text of a few tokens fits; one text of hundreds does not, however few texts wait.
     assert!(queued.embed(&["где заказ?"], TextKind::Query).is_ok());
     let long = "Подскажите, пожалуйста, когда приедет заказ. ".repeat(20);

@@ -7,7 +7,9 @@
 //!   ([`Error::Busy`], HTTP 503 with Retry-After) instead of growing memory.
 //! - **Fair to short requests.** A caller splits its texts into the model's windows and sends
 //!   them in chunks of at most one pass's budget, one chunk at a time: a long text waits its
-//!   turn between passes, so ordinary messages queued meanwhile never wait behind all of it.
+//!   turn between passes. Short jobs (chat messages) go first, and while a pass over long
+//!   windows runs (seconds on 2 cores: attention over 512 tokens), the short jobs that arrive
+//!   are run between its layers, so an ordinary message never waits behind a long one.
 //! - **Cancelled with its caller.** Every job carries its request's [`Deadline`]
 //!   ([`BatchingEmbedder::within`]). A job whose deadline has expired or whose caller stopped
 //!   waiting is dropped before it runs, a running pass stops between layers once none of its
@@ -18,6 +20,7 @@
 //! pause in typing, suggest and the answer-all rule both embed the client's question, and a
 //! rewrite re-checks sentences the draft already had. Hits skip the queue entirely.
 
+use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -31,6 +34,10 @@ use crate::error::{Error, Result};
 
 /// What a refused caller is told.
 const OVERLOADED: &str = "сервер перегружен: повторите, пожалуйста, запрос через секунду";
+
+/// A job of at most this many tokens is short (a chat message is 20–60): it goes into the next
+/// pass before longer ones, and is answered between the layers of a pass over long windows.
+const SHORT_JOB_TOKENS: usize = 256;
 
 /// How often a waiting caller looks at its deadline.
 const WAIT_SLICE: Duration = Duration::from_millis(20);
@@ -71,11 +78,7 @@ impl Default for BatchOptions {
         // test's mix: 2 048 gains no throughput over it, 512 loses ~15 % (668 against 590
         // requests/s), and at a rate below capacity passes are small anyway (mean 2–3 texts).
         // 32 768 queued tokens are ~32 passes, ~2.5 s of work.
-        BatchOptions {
-            max_queued_tokens: 32 * 1024,
-            batch_tokens: 1024,
-            cache_texts: 4096,
-        }
+        BatchOptions { max_queued_tokens: 32 * 1024, batch_tokens: 1024, cache_texts: 4096 }
     }
 }
 
@@ -108,10 +111,16 @@ impl BatchingEmbedder {
         // The channel's own bound only has to hold jobs; the token bound is `queued_tokens`.
         let (sender, receiver) = mpsc::sync_channel::<Job>(options.max_queued_tokens.clamp(1, 4096));
         let stats = Arc::new(QueueStats::default());
-        let worker = (Arc::clone(&encoder), Arc::clone(&stats), options.batch_tokens);
+        let worker = Worker {
+            receiver,
+            encoder: Arc::clone(&encoder),
+            stats: Arc::clone(&stats),
+            batch_tokens: options.batch_tokens,
+            waiting: VecDeque::new(),
+        };
         std::thread::Builder::new()
             .name("sufler-encoder".into())
-            .spawn(move || run_worker(receiver, worker.0, worker.1, worker.2))
+            .spawn(move || worker.run())
             .expect("spawning the encoder thread");
         let cache = NonZeroUsize::new(options.cache_texts).map(|n| Arc::new(Mutex::new(LruCache::new(n))));
         BatchingEmbedder { encoder, sender, stats, options, cache, deadline: Deadline::none() }
@@ -134,50 +143,105 @@ impl BatchingEmbedder {
     }
 }
 
-fn run_worker(receiver: mpsc::Receiver<Job>, encoder: Arc<Encoder>, stats: Arc<QueueStats>, batch_tokens: usize) {
-    // Answers a job nobody waits for without running it.
-    let drop_job = |job: Job| {
-        stats.queued_tokens.fetch_sub(job.tokens, Ordering::SeqCst);
-        metrics::counter!("sufler_encoder_dropped_total").increment(1);
-        let _ = job.reply.send(Err(Error::DeadlineExceeded));
-    };
-    let mut pending: Option<Job> = None;
-    loop {
-        let first = match pending.take() {
-            Some(job) => job,
-            None => match receiver.recv() {
-                Ok(job) => job,
-                Err(_) => return, // every handle dropped
-            },
-        };
-        if first.abandoned() {
-            drop_job(first);
-            continue;
-        }
-        let mut tokens = first.tokens;
-        let mut jobs = vec![first];
-        // Take what is already waiting, up to the budget; no waiting for more.
-        while let Ok(job) = receiver.try_recv() {
-            if job.abandoned() {
-                drop_job(job);
-                continue;
+/// The worker thread: takes jobs from the channel and runs them as passes.
+struct Worker {
+    receiver: mpsc::Receiver<Job>,
+    encoder: Arc<Encoder>,
+    stats: Arc<QueueStats>,
+    batch_tokens: usize,
+    /// Jobs taken from the channel, not run yet, in arrival order.
+    waiting: VecDeque<Job>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        loop {
+            if self.waiting.is_empty() {
+                match self.receiver.recv() {
+                    Ok(job) => self.waiting.push_back(job),
+                    Err(_) => return, // every handle dropped
+                }
             }
-            if tokens + job.tokens > batch_tokens {
-                pending = Some(job);
+            self.take_arrived();
+            let jobs = self.next_batch(false);
+            if !jobs.is_empty() {
+                let long = jobs.iter().any(|j| j.tokens > SHORT_JOB_TOKENS);
+                self.run_batch(jobs, long);
+            }
+        }
+    }
+
+    /// Moves the jobs sent meanwhile into `waiting`; no waiting for more.
+    fn take_arrived(&mut self) {
+        while let Ok(job) = self.receiver.try_recv() {
+            self.waiting.push_back(job);
+        }
+    }
+
+    /// The next pass, up to the token budget: short jobs first, then (unless `short_only`)
+    /// the others, each in arrival order. Jobs nobody waits for are dropped on the way.
+    fn next_batch(&mut self, short_only: bool) -> Vec<Job> {
+        let mut batch = Vec::new();
+        let mut tokens = 0;
+        for short in [true, false] {
+            if !short && short_only {
                 break;
             }
-            tokens += job.tokens;
-            jobs.push(job);
+            let mut i = 0;
+            while i < self.waiting.len() {
+                let job = &self.waiting[i];
+                if job.abandoned() {
+                    if let Some(job) = self.waiting.remove(i) {
+                        self.drop_job(job);
+                    }
+                    continue;
+                }
+                // A single job over the budget still runs, alone.
+                if (job.tokens <= SHORT_JOB_TOKENS) == short
+                    && (batch.is_empty() || tokens + job.tokens <= self.batch_tokens)
+                {
+                    tokens += job.tokens;
+                    batch.extend(self.waiting.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
         }
+        batch
+    }
+
+    /// Answers a job nobody waits for without running it.
+    fn drop_job(&self, job: Job) {
+        self.stats.queued_tokens.fetch_sub(job.tokens, Ordering::SeqCst);
+        metrics::counter!("sufler_encoder_dropped_total").increment(1);
+        let _ = job.reply.send(Err(Error::DeadlineExceeded));
+    }
+
+    /// Runs `jobs` as one pass and answers them. With `answer_short_between`, short jobs that
+    /// arrive meanwhile are run between the pass's layers (a pass over 512-token windows takes
+    /// seconds on 2 cores; an ordinary message then waits one layer, not the whole pass).
+    fn run_batch(&mut self, jobs: Vec<Job>, answer_short_between: bool) {
+        let tokens: usize = jobs.iter().map(|j| j.tokens).sum();
         let windows: usize = jobs.iter().map(|j| j.windows.len()).sum();
         metrics::histogram!("sufler_encoder_batch_texts").record(windows as f64);
         metrics::histogram!("sufler_encoder_batch_tokens").record(tokens as f64);
         let sequences: Vec<&[u32]> = jobs.iter().flat_map(|j| j.windows.iter().map(Vec::as_slice)).collect();
+        let encoder = Arc::clone(&self.encoder);
         let started = Instant::now();
-        // A pass stops between layers once none of its callers waits for it.
-        let result = encoder.forward_windows(&sequences, &|| jobs.iter().all(Job::abandoned));
+        let mut between = || {
+            if answer_short_between {
+                self.take_arrived();
+                let short = self.next_batch(true);
+                if !short.is_empty() {
+                    self.run_batch(short, false);
+                }
+            }
+            // A pass stops once none of its callers waits for it.
+            jobs.iter().all(Job::abandoned)
+        };
+        let result = encoder.forward_windows(&sequences, &mut between);
         metrics::histogram!("sufler_encoder_batch_seconds").record(started.elapsed().as_secs_f64());
-        stats.queued_tokens.fetch_sub(tokens, Ordering::SeqCst);
+        self.stats.queued_tokens.fetch_sub(tokens, Ordering::SeqCst);
         match result {
             Ok(pooled) => {
                 let mut pooled = pooled.into_iter();

@@ -8,7 +8,10 @@
 //!   dynamic batching queue shared by all requests.
 //!
 //! The model and the library load in the background after the socket is bound: `/healthz`
-//! answers at once, `/readyz` and the engine routes answer 503 until loading is done.
+//! answers at once, `/readyz` and the engine routes answer 503 until loading is done (or name
+//! the part that failed, [`LoadFailure`]). Engine work runs through [`AppState::run`], which
+//! gives it the request's [`Deadline`] and cancels that deadline as soon as nobody waits for
+//! the answer.
 
 pub mod auth;
 pub mod batch;

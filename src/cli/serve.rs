@@ -90,7 +90,11 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         bail!("--timeout, --body-limit and --batch-tokens must be positive, --shutdown-grace not negative");
     }
     if args.queue_tokens < args.batch_tokens {
-        bail!("--queue-tokens ({}) must hold at least one pass (--batch-tokens {})", args.queue_tokens, args.batch_tokens);
+        bail!(
+            "--queue-tokens ({}) must hold at least one pass (--batch-tokens {})",
+            args.queue_tokens,
+            args.batch_tokens
+        );
     }
     let db = library_path(&args.db, args.init)?;
     let limits =

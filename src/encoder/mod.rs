@@ -146,10 +146,11 @@ pub trait Backend: Send + Sync {
     /// Runs the encoder on sequences of `<s>` … `</s>` ids, each at most
     /// [`Self::max_positions`] long.
     fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>>;
-    /// Same, giving up with [`Error::DeadlineExceeded`] once `stop` says so. A backend that
-    /// runs layer by layer asks between layers; the default asks once, before the pass.
-    fn forward_pooled_until(&self, sequences: &[&[u32]], stop: &dyn Fn() -> bool) -> Result<Vec<Vec<f32>>> {
-        if stop() {
+    /// Same, calling `between` between steps of the pass and giving up with
+    /// [`Error::DeadlineExceeded`] once it returns true. A backend that runs layer by layer
+    /// calls it before each layer; the default calls it once, before the pass.
+    fn forward_pooled_until(&self, sequences: &[&[u32]], between: &mut dyn FnMut() -> bool) -> Result<Vec<Vec<f32>>> {
+        if between() {
             return Err(Error::DeadlineExceeded);
         }
         self.forward_pooled(sequences)
@@ -252,7 +253,7 @@ impl Encoder {
         order.sort_by_key(|&i| windows[i].ids.len());
         let sequences: Vec<&[u32]> = order.iter().map(|&i| windows[i].ids.as_slice()).collect();
         let mut pooled = vec![Vec::new(); windows.len()];
-        for (&i, row) in order.iter().zip(self.forward_windows(&sequences, &|| false)?) {
+        for (&i, row) in order.iter().zip(self.forward_windows(&sequences, &mut || false)?) {
             pooled[i] = row;
         }
         Ok(self.pool(&windows, pooled, content.len()))
@@ -265,10 +266,9 @@ impl Encoder {
     }
 
     /// Mean-pooled final states of window sequences, in input order, run in groups of at most
-    /// the encoder's padded batch budget. `stop` is asked before each group (and by the
-    /// backend between layers); once it says so the work ends with
-    /// [`Error::DeadlineExceeded`].
-    pub fn forward_windows(&self, sequences: &[&[u32]], stop: &dyn Fn() -> bool) -> Result<Vec<Vec<f32>>> {
+    /// the encoder's padded batch budget. `between` is called between steps (by the backend,
+    /// before each layer); once it returns true the work ends with [`Error::DeadlineExceeded`].
+    pub fn forward_windows(&self, sequences: &[&[u32]], between: &mut dyn FnMut() -> bool) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(sequences.len());
         let mut start = 0;
         while start < sequences.len() {
@@ -278,7 +278,7 @@ impl Encoder {
                 longest = longest.max(sequences[end].len());
                 end += 1;
             }
-            out.extend(self.backend.forward_pooled_until(&sequences[start..end], stop)?);
+            out.extend(self.backend.forward_pooled_until(&sequences[start..end], between)?);
             start = end;
         }
         Ok(out)

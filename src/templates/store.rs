@@ -626,7 +626,8 @@ mod tests {
         let err = store.import(&[template("b", "Ещё.")], None).unwrap_err();
         assert!(err.to_string().contains("deleted"), "{err}");
         assert!(matches!(store.set_status("a", Status::Retired), Err(Error::StoreUnavailable { .. })));
-        let click = Feedback { text: "где заказ".into(), chosen_id: "a".into(), edited: false, suggestion_id: None };
+        let click =
+            Feedback { text: "где заказ".into(), chosen_id: "a".into(), edited: false, suggestion_id: None };
         assert!(matches!(store.add_feedback(&[click]), Err(Error::StoreUnavailable { .. })));
         assert!(matches!(store.put_embeddings("m", &[([7; 32], &[0.5][..])]), Err(Error::StoreUnavailable { .. })));
         // Another file in its place is not the library that was opened either.

@@ -86,8 +86,9 @@ pub fn dict_dir() -> Result<PathBuf, MorphLoadError> {
 /// Writes the embedded dictionary to `dir` unless it is already there, complete: into a
 /// fresh sibling directory first, then renamed into place, so a reader never sees half a copy.
 fn write_embedded(dir: &Path) -> std::io::Result<()> {
-    let complete =
-        |d: &Path| EMBEDDED.iter().all(|(name, bytes)| d.join(name).metadata().is_ok_and(|m| m.len() == bytes.len() as u64));
+    let complete = |d: &Path| {
+        EMBEDDED.iter().all(|(name, bytes)| d.join(name).metadata().is_ok_and(|m| m.len() == bytes.len() as u64))
+    };
     if complete(dir) {
         return Ok(());
     }
