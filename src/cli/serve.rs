@@ -82,11 +82,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         tokens
     };
-    if !(args.timeout > 0.0 && args.timeout.is_finite())
-        || !(args.shutdown_grace >= 0.0 && args.shutdown_grace.is_finite())
-        || args.body_limit == 0
-        || args.batch_tokens == 0
-    {
+    let times_ok =
+        args.timeout > 0.0 && args.timeout.is_finite() && args.shutdown_grace >= 0.0 && args.shutdown_grace.is_finite();
+    if !times_ok || args.body_limit == 0 || args.batch_tokens == 0 {
         bail!("--timeout, --body-limit and --batch-tokens must be positive, --shutdown-grace not negative");
     }
     if args.queue_tokens < args.batch_tokens {
