@@ -94,7 +94,7 @@ bodies warmup 6000000
 
 # The server, with tokens.
 token=$(python3 -c "import secrets; print(secrets.token_hex(16))")
-SUFLER_TOKENS="operator=op-$token,admin=ad-$token" "$bin" serve --addr 127.0.0.1:0 --db "$work/library.db" ${SERVE_ARGS:-} \
+SUFLER_TOKENS="operator=op-$token,admin=ad-$token" "$bin" serve --addr 127.0.0.1:0 --db "$work/library.db" --init ${SERVE_ARGS:-} \
     2> "$work/server.log" &
 server=$!
 port=""

@@ -63,6 +63,15 @@ pub enum Error {
         /// What went wrong, in words a user can act on.
         reason: String,
     },
+    /// The template library's file disappeared, was replaced or became read-only while open:
+    /// writes would be lost, so they are refused (HTTP 503).
+    #[error("template library {path}: {reason}")]
+    StoreUnavailable {
+        /// The database file.
+        path: PathBuf,
+        /// What happened to it.
+        reason: String,
+    },
     /// The encoder failed on a batch (reported to every request in it).
     #[error("encoder: {0}")]
     Encoder(String),

@@ -469,10 +469,52 @@ async fn concurrent_requests_share_the_encoder_and_get_their_own_answers() {
         "sufler_http_requests_total",
         "sufler_http_request_seconds",
         "sufler_encoder_batch_texts",
-        "sufler_encoder_queue_texts",
+        "sufler_encoder_queue_tokens",
     ] {
         assert!(metrics.text.contains(name), "{name} missing:\n{}", metrics.text);
     }
+}
+
+#[test]
+fn long_texts_queued_in_chunks_embed_as_the_encoder_does() {
+    use sufler::encoder::{cosine, Embedder, TextKind};
+    // Chunks of at most 512 tokens: this text (~2 000 tokens, four windows) goes in several.
+    let long = "Здравствуйте! Подскажите, пожалуйста, когда приедет мой заказ 4821 и можно ли его оплатить картой. "
+        .repeat(60);
+    let texts = [long.as_str(), "где заказ?"];
+    let queued = BatchingEmbedder::start(
+        encoder(),
+        BatchOptions { batch_tokens: 512, cache_texts: 0, ..BatchOptions::default() },
+    );
+    let got = queued.embed(&texts, TextKind::Query).unwrap();
+    let direct = encoder().embed(&texts, TextKind::Query).unwrap();
+    for (a, b) in got.iter().zip(&direct) {
+        assert!(cosine(a, b) > 0.9999, "{}", cosine(a, b));
+    }
+}
+
+#[test]
+fn the_encoder_queue_is_bounded_in_tokens_and_honours_deadlines() {
+    use sufler::deadline::Deadline;
+    use sufler::encoder::{Embedder, TextKind};
+    let queued = BatchingEmbedder::start(
+        encoder(),
+        BatchOptions { max_queued_tokens: 64, cache_texts: 0, ..BatchOptions::default() },
+    );
+    // One text of a few tokens fits; one text of hundreds does not, however few texts wait.
+    assert!(queued.embed(&["где заказ?"], TextKind::Query).is_ok());
+    let long = "Подскажите, пожалуйста, когда приедет заказ. ".repeat(20);
+    assert!(matches!(queued.embed(&[long.as_str()], TextKind::Query), Err(sufler::Error::Busy(_))));
+    // Work whose deadline has passed, or whose caller cancelled it, is not run.
+    let expired = queued.within(&Deadline::after(std::time::Duration::ZERO));
+    assert!(matches!(expired.embed(&["где заказ?"], TextKind::Query), Err(sufler::Error::DeadlineExceeded)));
+    let cancelled = Deadline::none();
+    cancelled.cancel();
+    assert!(matches!(
+        queued.within(&cancelled).embed(&["когда доставка?"], TextKind::Query),
+        Err(sufler::Error::DeadlineExceeded)
+    ));
+    assert_eq!(queued.stats().queued_tokens.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -493,7 +535,7 @@ async fn a_full_queue_answers_503_with_retry_after() {
         version: 1,
     };
     store.import(&[draft], None).unwrap();
-    let embedder = BatchingEmbedder::start(encoder(), BatchOptions { max_queued_texts: 1, ..BatchOptions::default() });
+    let embedder = BatchingEmbedder::start(encoder(), BatchOptions { max_queued_tokens: 1, ..BatchOptions::default() });
     state.set_engine(Engine::new(StyleEngine::embedded().unwrap(), embedder, store).unwrap());
     let app = router(state);
     let draft = json!({"text": "привет, щас гляну твой заказ, подожди"});

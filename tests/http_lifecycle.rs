@@ -1,5 +1,5 @@
 //! The server as a process: refusing unsafe start-up settings, request ids in the logs, and a
-//! graceful shutdown that finishes the requests in flight.
+//! graceful shutdown that finishes the requests in flight within its grace period.
 
 #[path = "http_server/mod.rs"]
 mod http_server;
@@ -62,7 +62,14 @@ fn dev_mode_says_so_and_requests_are_logged_with_their_id() {
 #[cfg(unix)]
 fn sigterm_finishes_requests_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("library.db"), Auth::Dev);
+    // A grace period long enough for the request in flight (stopping what outlives it is
+    // tests/http_hardening.rs's).
+    let server = Server::start_with(
+        &dir.path().join("library.db"),
+        Auth::Dev,
+        &["--init", "--timeout", "60", "--shutdown-grace", "60"],
+        Duration::from_secs(180),
+    );
     // A long draft keeps the rewrite busy for a while.
     let draft = serde_json::json!({"text": "привет, щас гляну твой заказ, подожди. ".repeat(120)});
     let port = server.port;

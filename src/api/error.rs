@@ -90,12 +90,29 @@ impl From<crate::Error> for ApiError {
             E::ModelNotFound(_) | E::CorruptModel { .. } | E::Hub(_) => {
                 ApiError::unavailable("model_unavailable", e.to_string(), 30)
             }
-            E::Io { .. } | E::Encoder(_) | E::Tokenizer(_) | E::Tensor(_) | E::Store { .. } => {
+            E::StoreUnavailable { .. } => {
+                tracing::error!(error = %e, "the template library is unavailable");
+                ApiError::unavailable("library_unavailable", LIBRARY_UNAVAILABLE, 30)
+            }
+            // Paths and SQLite's words go to the log, not to the caller.
+            E::Io { .. } | E::Store { .. } => {
+                tracing::error!(error = %e, "template library error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "ошибка библиотеки шаблонов: сообщите, пожалуйста, администратору; подробности — в журнале сервера",
+                )
+            }
+            E::Encoder(_) | E::Tokenizer(_) | E::Tensor(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             }
         }
     }
 }
+
+/// What a caller is told while the template library cannot take writes.
+pub const LIBRARY_UNAVAILABLE: &str = "библиотека шаблонов недоступна: файл библиотеки удалён или открыт только для \
+     чтения, изменения не сохраняются; сообщите, пожалуйста, администратору";
 
 /// Maps axum's body rejections: a body over the limit is 413, a wrong content type 415,
 /// malformed JSON 400, JSON of the wrong shape 422.

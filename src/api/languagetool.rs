@@ -349,7 +349,13 @@ async fn check_form(state: AppState, headers: HeaderMap, form: CheckForm) -> Res
         Vec::new()
     } else {
         let checked = text.clone();
-        state.run(move |e| Ok(e.style.check(&checked, &Context::default(), Some(&e.embedder))?.issues)).await?
+        state
+            .run(move |e, deadline| {
+                // wire: e.style.check_within(&checked, &Context::default(), Some(&embedder), deadline)
+                let embedder = e.embedder.within(deadline);
+                Ok(e.style.check(&checked, &Context::default(), Some(&embedder))?.issues)
+            })
+            .await?
     };
     let engine = state.engine()?;
     let chars: Vec<char> = text.chars().collect();

@@ -9,7 +9,10 @@
 //!   header-read and idle timeouts.
 //!
 //! The model and the library load in the background after the socket is bound: `/healthz`
-//! answers at once, `/readyz` and the engine routes answer 503 until loading is done.
+//! answers at once, `/readyz` and the engine routes answer 503 until loading is done (or name
+//! the part that failed, [`LoadFailure`]). Engine work runs through [`AppState::run`], which
+//! gives it the request's [`Deadline`] and cancels that deadline as soon as nobody waits for
+//! the answer.
 
 pub mod auth;
 pub mod batch;
@@ -31,6 +34,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::deadline::Deadline;
 use crate::encoder::Embedder;
 use crate::error::Result;
 use crate::rank::{CachedEmbedder, Library, Signals, Weights};
@@ -155,14 +159,60 @@ fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Option<Li
     .map(Some)
 }
 
+/// The part of the engine that failed to load. `/readyz` names it in Russian, without paths
+/// or technical details, which go to the server's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadFailure {
+    /// The morphology dictionary is missing or unreadable.
+    Morphology,
+    /// The style rules or a company's word lists.
+    Style,
+    /// The encoder model.
+    Model,
+    /// The template library (SQLite) cannot be opened or read.
+    Library,
+    /// A bug: loading panicked.
+    Internal,
+}
+
+impl LoadFailure {
+    /// The operator-facing message.
+    pub fn message(self) -> &'static str {
+        match self {
+            LoadFailure::Morphology => {
+                "не удалось загрузить словарь морфологии: выполните, пожалуйста, ./setup или укажите \
+                 SUFLER_MORPH_DICT; подробности — в журнале сервера"
+            }
+            LoadFailure::Style => {
+                "не удалось загрузить правила стиля: проверьте, пожалуйста, файлы --style-dir; подробности — в \
+                 журнале сервера"
+            }
+            LoadFailure::Model => {
+                "модель не загрузилась: проверьте, пожалуйста, файлы модели (models/fetch); подробности — в \
+                 журнале сервера"
+            }
+            LoadFailure::Library => {
+                "библиотека шаблонов не открылась: проверьте, пожалуйста, файл --db и права доступа к нему; \
+                 подробности — в журнале сервера"
+            }
+            LoadFailure::Internal => {
+                "загрузка прервалась из-за внутренней ошибки: сообщите, пожалуйста, администратору; подробности — \
+                 в журнале сервера"
+            }
+        }
+    }
+}
+
 /// Shared state of the server.
 pub struct Shared {
     engine: OnceLock<Arc<Engine>>,
-    load_error: Mutex<Option<String>>,
+    load_error: Mutex<Option<LoadFailure>>,
     /// Known tokens.
     pub tokens: Tokens,
     /// Request limits.
     pub limits: Limits,
+    /// Turns true when the server shuts down; requests in flight then stop.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The handlers' state: cheap to clone.
@@ -172,7 +222,13 @@ pub struct AppState(pub Arc<Shared>);
 impl AppState {
     /// State whose engine is set later with [`AppState::set_engine`].
     pub fn new(tokens: Tokens, limits: Limits) -> AppState {
-        AppState(Arc::new(Shared { engine: OnceLock::new(), load_error: Mutex::new(None), tokens, limits }))
+        AppState(Arc::new(Shared {
+            engine: OnceLock::new(),
+            load_error: Mutex::new(None),
+            tokens,
+            limits,
+            stopping: tokio::sync::watch::Sender::new(false),
+        }))
     }
 
     /// Installs the loaded engine: the server becomes ready.
@@ -180,9 +236,10 @@ impl AppState {
         let _ = self.0.engine.set(Arc::new(engine));
     }
 
-    /// Records why loading failed (shown by `/readyz` and the engine routes).
-    pub fn set_load_error(&self, error: String) {
-        *self.0.load_error.lock().expect("load error lock") = Some(error);
+    /// Records which part failed to load (shown by `/readyz` and the engine routes; the
+    /// details, with paths, belong in the log only).
+    pub fn set_load_failure(&self, failure: LoadFailure) {
+        *self.0.load_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure);
     }
 
     /// The engine, or 503 while it loads.
@@ -190,33 +247,69 @@ impl AppState {
         if let Some(engine) = self.0.engine.get() {
             return Ok(Arc::clone(engine));
         }
-        match self.0.load_error.lock().expect("load error lock").as_ref() {
-            Some(e) => Err(ApiError::unavailable("not_ready", format!("модель не загрузилась: {e}"), 60)),
+        match *self.0.load_error.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(failure) => Err(ApiError::unavailable("load_failed", failure.message(), 60)),
             None => Err(ApiError::unavailable("not_ready", "модель ещё загружается, повторите, пожалуйста, запрос", 2)),
         }
     }
 
     /// Runs blocking engine work on the blocking pool, bounded by the request timeout.
+    ///
+    /// The work gets the request's [`Deadline`] and must hand it on (the encoder through
+    /// [`BatchingEmbedder::within`]). The deadline is cancelled as soon as nobody waits for the
+    /// answer: when the time is up (the caller gets 503 `timeout`), when the client disconnects
+    /// (the request's future is dropped) and when the server shuts down ([`AppState::stop`]).
     pub async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Arc<Engine>) -> std::result::Result<T, ApiError> + Send + 'static,
+        work: impl FnOnce(&Arc<Engine>, &Deadline) -> std::result::Result<T, ApiError> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
         let engine = self.engine()?;
-        let task = tokio::task::spawn_blocking(move || work(&engine));
-        match tokio::time::timeout(self.0.limits.timeout, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!("обработка запроса прервалась: {join}"),
-            )),
-            Err(_) => Err(ApiError::unavailable(
-                "timeout",
-                "запрос не уложился в отведённое время, повторите его, пожалуйста, позже",
-                1,
-            )),
+        let mut stopping = self.0.stopping.subscribe();
+        if *stopping.borrow() {
+            return Err(shutting_down());
+        }
+        let deadline = Deadline::after(self.0.limits.timeout);
+        // Cancels on every way out of this function, including being dropped mid-await.
+        let _cancel = CancelOnDrop(deadline.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            deadline.check()?;
+            work(&engine, &deadline)
+        });
+        tokio::select! {
+            answer = tokio::time::timeout(self.0.limits.timeout, task) => match answer {
+                Ok(Ok(result)) => result,
+                Ok(Err(join)) => {
+                    tracing::error!(error = %join, "request work panicked or was aborted");
+                    Err(ApiError::new(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "внутренняя ошибка сервера: обработка запроса прервалась",
+                    ))
+                }
+                Err(_) => Err(crate::Error::DeadlineExceeded.into()),
+            },
+            _ = stopping.wait_for(|stop| *stop) => Err(shutting_down()),
         }
     }
+
+    /// Ends the work of every request in flight: each answers 503 and its deadline is
+    /// cancelled, so the encoder and the rules stop; later requests are refused the same way.
+    pub fn stop(&self) {
+        self.0.stopping.send_replace(true);
+    }
+}
+
+/// Cancels a deadline when dropped.
+struct CancelOnDrop(Deadline);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::unavailable("shutting_down", "сервер перезапускается: повторите, пожалуйста, запрос через минуту", 5)
 }
 
 /// Longest `x-request-id` a caller may choose.

@@ -82,11 +82,12 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-/// Ready once the model and the template library are loaded.
+/// Ready once the model and the template library are loaded, while the library can be written.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.engine()?;
+    // Not ready either when the library's file has gone or turned read-only: writes would fail.
+    state.engine()?.with_store(|store| store.check_available())?;
     Ok(Json(Health { status: "ready".into() }))
 }
 
@@ -96,8 +97,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     security((), ("token" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     if let Ok(engine) = state.engine() {
-        let queued = engine.embedder.stats().queued_texts.load(std::sync::atomic::Ordering::SeqCst);
-        metrics::gauge!("sufler_encoder_queue_texts").set(queued as f64);
+        let queued = engine.embedder.stats().queued_tokens.load(std::sync::atomic::Ordering::SeqCst);
+        metrics::gauge!("sufler_encoder_queue_tokens").set(queued as f64);
     }
     metrics::gauge!("sufler_ready").set(if state.engine().is_ok() { 1.0 } else { 0.0 });
     let body = prometheus().render();

@@ -190,7 +190,7 @@ pub async fn list(
     }
     // One more than the page: whether there is a next page.
     let mut templates = state
-        .run(move |e| Ok(e.with_store(|s| s.templates_page(query.status, query.after.as_deref(), limit + 1))?))
+        .run(move |e, _| Ok(e.with_store(|s| s.templates_page(query.status, query.after.as_deref(), limit + 1))?))
         .await?;
     let next = (templates.len() > limit).then(|| {
         templates.truncate(limit);
@@ -205,7 +205,7 @@ pub async fn list(
     security(("token" = [])))]
 pub async fn read(State(state): State<AppState>, id: Path<String>) -> Result<Json<Template>, ApiError> {
     let id = path_id(id)?;
-    let template = state.run(move |e| e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))).await?;
+    let template = state.run(move |e, _| e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))).await?;
     Ok(Json(template))
 }
 
@@ -220,7 +220,7 @@ pub async fn create(
     let id = body.id.take().ok_or_else(|| ApiError::invalid("нужен id нового шаблона"))?;
     let template = body.into_template(id, &state)?;
     let created = state
-        .run(move |e| {
+        .run(move |e, _| {
             e.with_store(|s| {
                 if s.get(&template.id)?.is_some() {
                     return Ok(None);
@@ -250,7 +250,7 @@ pub async fn update(
     }
     let template = body.into_template(id, &state)?;
     let updated = state
-        .run(move |e| {
+        .run(move |e, _| {
             let was_approved =
                 e.with_store(|s| s.get(&template.id))?.ok_or_else(|| missing(&template.id))?.status == Status::Approved;
             let updated = e.with_store(|s| {
@@ -269,7 +269,7 @@ pub async fn update(
 async fn set_status(state: AppState, id: Path<String>, status: Status) -> Result<Json<Template>, ApiError> {
     let id = path_id(id)?;
     let template = state
-        .run(move |e| {
+        .run(move |e, _| {
             e.with_store(|s| s.get(&id))?.ok_or_else(|| missing(&id))?;
             let t = e.with_store(|s| s.set_status(&id, status))?;
             e.rebuild()?;
@@ -302,7 +302,7 @@ pub async fn retire(State(state): State<AppState>, id: Path<String>) -> Result<J
 pub async fn history(State(state): State<AppState>, id: Path<String>) -> Result<Json<TemplateHistory>, ApiError> {
     let id = path_id(id)?;
     let revisions = state
-        .run(move |e| {
+        .run(move |e, _| {
             let revisions = e.with_store(|s| s.history(&id))?;
             if revisions.is_empty() {
                 return Err(missing(&id));

@@ -289,7 +289,9 @@ pub async fn suggest(
     Json(body): Json<SuggestBody>,
 ) -> Result<Json<SuggestAnswer>, ApiError> {
     let (request, k) = body.into_request(&state)?;
-    let response = state.run(move |engine| Ok(engine.library()?.suggest(&request, k, &engine.embedder)?)).await?;
+    let response = state
+        .run(move |engine, deadline| Ok(engine.library()?.suggest(&request, k, &engine.embedder.within(deadline))?))
+        .await?;
     Ok(Json(SuggestAnswer { suggestion_id: new_id(), response }))
 }
 
@@ -299,7 +301,13 @@ pub async fn suggest(
     security(("token" = [])))]
 pub async fn check(State(state): State<AppState>, Json(body): Json<DraftBody>) -> Result<Json<CheckReport>, ApiError> {
     let (text, context) = body.into_context(&state)?;
-    let report = state.run(move |engine| Ok(engine.style.check(&text, &context, Some(&engine.embedder))?)).await?;
+    let report = state
+        .run(move |engine, deadline| {
+            // wire: engine.style.check_within(&text, &context, Some(&embedder), deadline)
+            let embedder = engine.embedder.within(deadline);
+            Ok(engine.style.check(&text, &context, Some(&embedder))?)
+        })
+        .await?;
     Ok(Json(report))
 }
 
@@ -309,7 +317,13 @@ pub async fn check(State(state): State<AppState>, Json(body): Json<DraftBody>) -
     security(("token" = [])))]
 pub async fn rewrite(State(state): State<AppState>, Json(body): Json<DraftBody>) -> Result<Json<Rewrite>, ApiError> {
     let (text, context) = body.into_context(&state)?;
-    let rewrite = state.run(move |engine| Ok(engine.style.rewrite(&text, &context, Some(&engine.embedder))?)).await?;
+    let rewrite = state
+        .run(move |engine, deadline| {
+            // wire: engine.style.rewrite_within(&text, &context, Some(&embedder), deadline)
+            let embedder = engine.embedder.within(deadline);
+            Ok(engine.style.rewrite(&text, &context, Some(&embedder))?)
+        })
+        .await?;
     Ok(Json(rewrite))
 }
 
@@ -336,7 +350,7 @@ pub async fn feedback(
     let click =
         Feedback { text: body.message, chosen_id: body.chosen, edited: body.edited, suggestion_id: body.suggestion_id };
     state
-        .run(move |engine| {
+        .run(move |engine, _| {
             if engine.with_store(|s| s.get(&click.chosen_id))?.is_none() {
                 return Err(ApiError::invalid(format!("шаблона «{}» нет в библиотеке", click.chosen_id)));
             }

@@ -25,6 +25,16 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
+    /// The library file these arguments name (see [`Store::locate`]).
+    pub fn path(&self) -> Result<PathBuf> {
+        Ok(Store::locate(self.db.as_deref())?)
+    }
+
+    /// Whether the file was named (`--db` or `$SUFLER_DB`) rather than the default path.
+    pub fn is_explicit(&self) -> bool {
+        self.db.is_some() || std::env::var_os(sufler::templates::store::DB_ENV).is_some_and(|p| !p.is_empty())
+    }
+
     pub fn open(&self) -> Result<Store> {
         let path = Store::locate(self.db.as_deref())?;
         Ok(Store::open(&path)?)

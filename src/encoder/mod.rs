@@ -146,6 +146,15 @@ pub trait Backend: Send + Sync {
     /// Runs the encoder on sequences of `<s>` … `</s>` ids, each at most
     /// [`Self::max_positions`] long.
     fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>>;
+    /// Same, calling `between` between steps of the pass and giving up with
+    /// [`Error::DeadlineExceeded`] once it returns true. A backend that runs layer by layer
+    /// calls it before each layer; the default calls it once, before the pass.
+    fn forward_pooled_until(&self, sequences: &[&[u32]], between: &mut dyn FnMut() -> bool) -> Result<Vec<Vec<f32>>> {
+        if between() {
+            return Err(Error::DeadlineExceeded);
+        }
+        self.forward_pooled(sequences)
+    }
 }
 
 /// Encoder settings.
@@ -238,32 +247,56 @@ impl Encoder {
     /// Embeds already tokenized content (no specials); used by [`Embedder::embed`] and by
     /// parity tests that feed the same ids to a reference implementation.
     pub fn embed_content(&self, content: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        let windows = self.tokenizer.windows(content, self.backend.max_positions());
+        let windows = self.windows(content);
         // Length bucketing: similar lengths share a batch, so a padding backend pads little.
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| windows[i].ids.len());
-        let mut sums = vec![vec![0f64; self.dim]; content.len()];
-        let mut weights = vec![0f64; content.len()];
+        let sequences: Vec<&[u32]> = order.iter().map(|&i| windows[i].ids.as_slice()).collect();
+        let mut pooled = vec![Vec::new(); windows.len()];
+        for (&i, row) in order.iter().zip(self.forward_windows(&sequences, &mut || false)?) {
+            pooled[i] = row;
+        }
+        Ok(self.pool(&windows, pooled, content.len()))
+    }
+
+    /// Splits tokenized content (no specials) into the `<s>` … `</s>` windows the model takes
+    /// (see [`TextTokenizer::windows`]).
+    pub fn windows(&self, content: &[Vec<u32>]) -> Vec<Window> {
+        self.tokenizer.windows(content, self.backend.max_positions())
+    }
+
+    /// Mean-pooled final states of window sequences, in input order, run in groups of at most
+    /// the encoder's padded batch budget. `between` is called between steps (by the backend,
+    /// before each layer); once it returns true the work ends with [`Error::DeadlineExceeded`].
+    pub fn forward_windows(&self, sequences: &[&[u32]], between: &mut dyn FnMut() -> bool) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(sequences.len());
         let mut start = 0;
-        while start < order.len() {
+        while start < sequences.len() {
+            let mut longest = sequences[start].len();
             let mut end = start + 1;
-            // Sorted ascending, so the last window of a group is its longest.
-            while end < order.len() && windows[order[end]].ids.len() * (end + 1 - start) <= self.batch_tokens {
+            while end < sequences.len() && longest.max(sequences[end].len()) * (end + 1 - start) <= self.batch_tokens {
+                longest = longest.max(sequences[end].len());
                 end += 1;
             }
-            let group: Vec<&Window> = order[start..end].iter().map(|&i| &windows[i]).collect();
-            let sequences: Vec<&[u32]> = group.iter().map(|w| w.ids.as_slice()).collect();
-            let pooled = self.backend.forward_pooled(&sequences)?;
-            for (w, row) in group.iter().zip(pooled) {
-                let weight = w.content.max(1) as f64;
-                for (s, v) in sums[w.text].iter_mut().zip(row) {
-                    *s += weight * v as f64;
-                }
-                weights[w.text] += weight;
-            }
+            out.extend(self.backend.forward_pooled_until(&sequences[start..end], between)?);
             start = end;
         }
-        Ok(sums.into_iter().zip(weights).map(|(s, w)| normalize(s.iter().map(|v| (v / w) as f32).collect())).collect())
+        Ok(out)
+    }
+
+    /// Each text's unit vector from its windows' pooled states (`pooled[i]` belongs to
+    /// `windows[i]`): the content-weighted mean, L2-normalised.
+    pub fn pool(&self, windows: &[Window], pooled: Vec<Vec<f32>>, texts: usize) -> Vec<Vec<f32>> {
+        let mut sums = vec![vec![0f64; self.dim]; texts];
+        let mut weights = vec![0f64; texts];
+        for (w, row) in windows.iter().zip(pooled) {
+            let weight = w.content.max(1) as f64;
+            for (s, v) in sums[w.text].iter_mut().zip(row) {
+                *s += weight * v as f64;
+            }
+            weights[w.text] += weight;
+        }
+        sums.into_iter().zip(weights).map(|(s, w)| normalize(s.iter().map(|v| (v / w) as f32).collect())).collect()
     }
 }
 

@@ -203,6 +203,18 @@ impl NativeBert {
 
     /// Mean-pooled final hidden states of `sequences` (token ids each), packed end to end.
     pub fn forward_packed(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        self.forward_packed_until(sequences, &mut || false)
+    }
+
+    /// Same, calling `between` before each layer (the batching queue answers short requests
+    /// there, and stops a pass nobody waits for any more: once it returns true the pass ends
+    /// with [`Error::DeadlineExceeded`]). The call is re-entrant: `between` may run another
+    /// pass.
+    pub fn forward_packed_until(
+        &self,
+        sequences: &[&[u32]],
+        between: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<Vec<f32>>> {
         let h = self.hidden;
         let lengths: Vec<usize> = sequences.iter().map(|s| s.len().min(self.max_positions)).collect();
         let starts: Vec<usize> = lengths.iter().scan(0, |at, &l| Some(std::mem::replace(at, *at + l))).collect();
@@ -231,6 +243,9 @@ impl NativeBert {
         let mut hidden = vec![0f32; tokens * self.intermediate];
         let spans: Vec<(usize, usize)> = starts.iter().copied().zip(lengths.iter().copied()).collect();
         for layer in &self.layers {
+            if between() {
+                return Err(Error::DeadlineExceeded);
+            }
             layer.qkv.forward(&x, tokens, &mut quantised, &mut qkv);
             self.attention(&qkv, &spans, &mut by_head, &mut context);
             layer.attention_out.forward(&context, tokens, &mut quantised, &mut projected);
@@ -325,5 +340,8 @@ impl Backend for NativeBert {
     }
     fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         self.forward_packed(sequences)
+    }
+    fn forward_pooled_until(&self, sequences: &[&[u32]], between: &mut dyn FnMut() -> bool) -> Result<Vec<Vec<f32>>> {
+        self.forward_packed_until(sequences, between)
     }
 }

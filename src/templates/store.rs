@@ -108,6 +108,8 @@ pub struct Feedback {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// (device, inode) of the file when it was opened (`None` in memory or off Unix).
+    file_id: Option<(u64, u64)>,
 }
 
 impl Store {
@@ -131,8 +133,9 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let conn = Connection::open(path).map_err(|e| store_error(path, e))?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let mut store = Store { conn, path: path.to_path_buf(), file_id: None };
         store.init().map_err(|e| store_error(path, e))?;
+        store.file_id = std::fs::metadata(path).ok().and_then(|m| file_id(&m));
         Ok(store)
     }
 
@@ -140,7 +143,7 @@ impl Store {
     pub fn in_memory() -> Result<Store> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| store_error(&path, e))?;
-        let store = Store { conn, path };
+        let store = Store { conn, path, file_id: None };
         store.init().map_err(|e| store_error(&store.path, e))?;
         Ok(store)
     }
@@ -148,6 +151,29 @@ impl Store {
     /// The file this library lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the file this library was opened from is still there, the same file, and
+    /// writable. SQLite keeps writing to a deleted file (the open descriptor keeps it alive), so
+    /// without this check writes would be acknowledged and then lost; every write calls it.
+    pub fn check_available(&self) -> Result<()> {
+        let Some(opened) = self.file_id else { return Ok(()) };
+        let unavailable = |reason: &str| Error::StoreUnavailable { path: self.path.clone(), reason: reason.into() };
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(unavailable("the library file was deleted while the library was open"))
+            }
+            Err(e) => return Err(unavailable(&format!("the library file cannot be read: {e}"))),
+        };
+        if file_id(&meta) != Some(opened) {
+            return Err(unavailable("the library file was replaced by another file while the library was open"));
+        }
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !writable(&self.path) || !writable(dir) {
+            return Err(unavailable("the library file or its directory became read-only"));
+        }
+        Ok(())
     }
 
     fn init(&self) -> rusqlite::Result<()> {
@@ -190,6 +216,7 @@ impl Store {
         status: Option<Status>,
         mut progress: impl FnMut(usize),
     ) -> Result<ImportSummary> {
+        self.check_available()?;
         let now = unix_now();
         let path = self.path.clone();
         let tx = self
@@ -268,6 +295,7 @@ impl Store {
 
     /// Moves a template to `status` (approve, retire, back to draft); recorded in the history.
     pub fn set_status(&mut self, id: &str, status: Status) -> Result<Template> {
+        self.check_available()?;
         let path = self.path.clone();
         let tx = self
             .conn
@@ -318,6 +346,7 @@ impl Store {
 
     /// Stores vectors of `model` in one transaction.
     pub fn put_embeddings(&mut self, model: &str, items: &[([u8; 32], &[f32])]) -> Result<()> {
+        self.check_available()?;
         let path = self.path.clone();
         let tx = self
             .conn
@@ -338,6 +367,7 @@ impl Store {
     /// Appends clicks to the feedback log in one transaction. Every chosen id must be in the
     /// library; otherwise nothing is stored and the error names the first unknown one.
     pub fn add_feedback(&mut self, clicks: &[Feedback]) -> Result<()> {
+        self.check_available()?;
         let path = self.path.clone();
         let now = unix_now();
         let tx = self
@@ -461,6 +491,35 @@ fn refusal(reason: &str) -> rusqlite::Error {
 }
 
 /// Turns SQLite's error codes into reasons a user can act on.
+/// (device, inode): what identifies a file across renames and deletion.
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// Whether this process may write `path` (a read-only mount or permissions say no).
+fn writable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+        // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
+        unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
+    }
+}
+
 fn store_error(path: &Path, e: rusqlite::Error) -> Error {
     let reason = match &e {
         rusqlite::Error::SqliteFailure(f, Some(msg))
@@ -569,6 +628,29 @@ mod tests {
         assert!(store.feedback().unwrap().is_empty(), "nothing stored from a failed batch");
         store.add_feedback(&clicks[..1]).unwrap();
         assert_eq!(store.feedback().unwrap(), clicks[..1]);
+    }
+
+    #[test]
+    fn a_library_file_deleted_or_replaced_while_open_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library.db");
+        let mut store = Store::open(&path).unwrap();
+        store.import(&[template("a", "Текст.")], None).unwrap();
+        assert!(store.check_available().is_ok());
+        let moved = dir.path().join("moved.db");
+        std::fs::rename(&path, &moved).unwrap();
+        assert!(matches!(store.check_available(), Err(Error::StoreUnavailable { .. })));
+        let err = store.import(&[template("b", "Ещё.")], None).unwrap_err();
+        assert!(err.to_string().contains("deleted"), "{err}");
+        assert!(matches!(store.set_status("a", Status::Retired), Err(Error::StoreUnavailable { .. })));
+        let click =
+            Feedback { text: "где заказ".into(), chosen_id: "a".into(), edited: false, suggestion_id: None };
+        assert!(matches!(store.add_feedback(&[click]), Err(Error::StoreUnavailable { .. })));
+        assert!(matches!(store.put_embeddings("m", &[([7; 32], &[0.5][..])]), Err(Error::StoreUnavailable { .. })));
+        // Another file in its place is not the library that was opened either.
+        Store::open(&path).unwrap();
+        let err = store.check_available().unwrap_err();
+        assert!(err.to_string().contains("replaced"), "{err}");
     }
 
     #[test]

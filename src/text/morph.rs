@@ -22,14 +22,13 @@ use std::rc::Rc;
 use std::sync::{Once, OnceLock};
 
 use rsmorphy::prelude::*;
-use rsmorphy::rsmorphy_dict_ru;
 
 /// Environment variable that overrides the dictionary directory used by [`Morph::global`].
 pub const DICT_ENV: &str = "SUFLER_MORPH_DICT";
 
 /// Files an rsmorphy dictionary directory must contain; checked before loading because the
 /// library panics on a missing file.
-const DICT_FILES: [&str; 7] = [
+const DICT_FILES: [&str; 11] = [
     "meta.json.gz",
     "grammemes.json.gz",
     "gramtab-opencorpora-int.json.gz",
@@ -37,7 +36,82 @@ const DICT_FILES: [&str; 7] = [
     "suffixes.json.gz",
     "p_t_given_w.intdawg.gz",
     "words.dawg.gz",
+    "prediction-prefixes.dawg.gz",
+    "prediction-suffixes-0.dawg.gz",
+    "prediction-suffixes-1.dawg.gz",
+    "prediction-suffixes-2.dawg.gz",
 ];
+
+/// The dictionary's data files as built into the binary (see `build.rs`): the run time never
+/// reads the build machine's cargo registry.
+const EMBEDDED: [(&str, &[u8]); 12] = {
+    macro_rules! file {
+        ($name:literal) => {
+            ($name, include_bytes!(concat!(env!("SUFLER_MORPH_EMBED_DIR"), "/", $name)) as &[u8])
+        };
+    }
+    [
+        file!("meta.json.gz"),
+        file!("grammemes.json.gz"),
+        file!("gramtab-opencorpora-int.json.gz"),
+        file!("gramtab-opencorpora-ext.json.gz"),
+        file!("paradigms.array.gz"),
+        file!("suffixes.json.gz"),
+        file!("p_t_given_w.intdawg.gz"),
+        file!("words.dawg.gz"),
+        file!("prediction-prefixes.dawg.gz"),
+        file!("prediction-suffixes-0.dawg.gz"),
+        file!("prediction-suffixes-1.dawg.gz"),
+        file!("prediction-suffixes-2.dawg.gz"),
+    ]
+};
+
+/// The dictionary directory: `$SUFLER_MORPH_DICT`, else `morph-ru` beside the executable,
+/// else the embedded copy written out to `sufler/morph-ru-<version>` in the user's cache
+/// directory (or the temporary directory).
+pub fn dict_dir() -> Result<PathBuf, MorphLoadError> {
+    if let Some(dir) = std::env::var_os(DICT_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("morph-ru")));
+    if let Some(dir) = beside.filter(|d| d.is_dir()) {
+        return Ok(dir);
+    }
+    let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
+    let dir = base.join("sufler").join(concat!("morph-ru-", env!("CARGO_PKG_VERSION")));
+    write_embedded(&dir).map_err(|e| MorphLoadError { path: dir.clone(), reason: e.to_string() })?;
+    Ok(dir)
+}
+
+/// Writes the embedded dictionary to `dir` unless it is already there, complete: into a
+/// fresh sibling directory first, then renamed into place, so a reader never sees half a copy.
+fn write_embedded(dir: &Path) -> std::io::Result<()> {
+    let complete = |d: &Path| {
+        EMBEDDED.iter().all(|(name, bytes)| d.join(name).metadata().is_ok_and(|m| m.len() == bytes.len() as u64))
+    };
+    if complete(dir) {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let staging = parent.join(format!(".morph-ru-{}", std::process::id()));
+    std::fs::create_dir_all(&staging)?;
+    for (name, bytes) in EMBEDDED {
+        std::fs::write(staging.join(name), bytes)?;
+    }
+    if dir.exists() {
+        // An incomplete copy (an interrupted write, a newer file set): replaced whole.
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if let Err(e) = std::fs::rename(&staging, dir) {
+        let _ = std::fs::remove_dir_all(&staging);
+        // Another process may have put a complete copy there meanwhile.
+        if !complete(dir) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
 
 /// Words whose analyses one thread keeps.
 const ANALYSIS_CACHE_WORDS: usize = 100_000;
@@ -102,24 +176,24 @@ impl Analysis {
 }
 
 impl Morph {
-    /// The process-wide analyser, loaded on first use from the directory named by the
-    /// `SUFLER_MORPH_DICT` environment variable or, if it is unset, from the dictionary bundled
-    /// with the `rsmorphy-dict-ru` crate (loading takes a fraction of a second).
+    /// The process-wide analyser, loaded on first use (see [`Morph::try_global`]).
     ///
     /// # Panics
     ///
-    /// Panics with a message naming the directory if the dictionary cannot be loaded — which
-    /// only happens when the environment variable points to a wrong directory or the compiled-in
-    /// cargo registry path has been removed. Use [`Morph::load`] to handle that as an error.
+    /// Panics with the reason if the dictionary cannot be loaded. Use [`Morph::try_global`]
+    /// where that is to be handled as an error (the server's start-up does).
     pub fn global() -> &'static Morph {
-        static GLOBAL: OnceLock<Morph> = OnceLock::new();
-        GLOBAL.get_or_init(|| {
-            let path = match std::env::var_os(DICT_ENV) {
-                Some(p) if !p.is_empty() => PathBuf::from(p),
-                _ => PathBuf::from(rsmorphy_dict_ru::DICT_PATH),
-            };
-            Morph::load(&path).unwrap_or_else(|e| panic!("{e} (set {DICT_ENV} to an rsmorphy-dict-ru data directory)"))
-        })
+        Morph::try_global().unwrap_or_else(|e| panic!("{e} (set {DICT_ENV} to an rsmorphy-dict-ru data directory)"))
+    }
+
+    /// The process-wide analyser, loaded on first use from the directory named by the
+    /// `SUFLER_MORPH_DICT` environment variable or, if it is unset, from a `morph-ru`
+    /// directory beside the executable or else the dictionary embedded in the binary (written
+    /// once to the user's cache directory; loading takes a fraction of a second). A failure is
+    /// remembered: every later call returns the same error.
+    pub fn try_global() -> Result<&'static Morph, MorphLoadError> {
+        static GLOBAL: OnceLock<Result<Morph, MorphLoadError>> = OnceLock::new();
+        GLOBAL.get_or_init(|| Morph::load(dict_dir()?)).as_ref().map_err(Clone::clone)
     }
 
     /// Loads the analyser from an rsmorphy dictionary directory (the `data` directory of the
@@ -286,6 +360,23 @@ mod tests {
         assert_eq!(m.inflect("готов", |_| true, &["no-such-grammeme"]), None);
         assert_eq!(m.inflect("готов", |_| true, &[]), None);
         assert_eq!(m.inflect("мы", |a| a.pos() == "NPRO", &["sing", "3per"]), None);
+    }
+
+    #[test]
+    fn the_embedded_dictionary_is_written_out_once_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("cache/morph-ru");
+        write_embedded(&target).unwrap();
+        let m = Morph::load(&target).unwrap();
+        assert!(m.analyses("заказ").iter().any(|a| a.lemma == "заказ" && a.has("NOUN")));
+        // A complete copy is kept; a damaged one is replaced whole.
+        let words = target.join("words.dawg.gz");
+        let modified = words.metadata().unwrap().modified().unwrap();
+        write_embedded(&target).unwrap();
+        assert_eq!(words.metadata().unwrap().modified().unwrap(), modified);
+        std::fs::write(&words, b"truncated").unwrap();
+        write_embedded(&target).unwrap();
+        assert!(Morph::load(&target).is_ok());
     }
 
     #[test]

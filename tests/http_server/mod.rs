@@ -51,17 +51,44 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `sufler serve` on 127.0.0.1:0 with the library at `db` and waits until ready.
+    /// Starts `sufler serve` on 127.0.0.1:0 with the library at `db` (created with the default
+    /// pack if missing: `--init`) and waits until ready.
     pub fn start(db: &Path, auth: Auth) -> Server {
-        Self::start_with(db, auth, &[], Duration::from_secs(180))
+        Self::start_with(db, auth, &["--init"], Duration::from_secs(180))
     }
 
     /// Same, with extra arguments.
     pub fn start_with(db: &Path, auth: Auth, extra: &[&str], ready_within: Duration) -> Server {
+        let mut args: Vec<&str> = vec!["--db", db.to_str().expect("a UTF-8 path")];
+        args.extend_from_slice(extra);
+        let mut server = Self::spawn(auth, &args, &[]);
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = server.request("GET", "/readyz", &[], None) {
+                if r.status == 200 {
+                    break;
+                }
+            }
+            if let Some(status) = server.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("sufler serve exited ({status}) before it was ready; stderr:\n{}", server.log());
+            }
+            assert!(
+                started.elapsed() < ready_within,
+                "sufler serve not ready in {ready_within:?}; stderr:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// Starts `sufler serve --addr 127.0.0.1:0 ARGS` with `env` added and returns once it
+    /// printed its port, without waiting for readiness.
+    pub fn spawn(auth: Auth, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sufler"));
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--db"]).arg(db).args(extra);
+        cmd.args(["serve", "--addr", "127.0.0.1:0"]).args(args);
         cmd.env("SUFLER_MODEL_DIR", model_dir()).env_remove("SUFLER_TOKENS").env_remove("SUFLER_TOKENS_FILE");
-        cmd.env("RUST_LOG", "warn");
+        cmd.env("RUST_LOG", "warn").envs(env.iter().copied());
         match auth {
             Auth::Dev => {
                 cmd.arg("--dev");
@@ -100,25 +127,43 @@ impl Server {
                 panic!("sufler serve printed no port; stderr:\n{}", log.lock().unwrap());
             }
         };
-        let mut server = Server { child: Some(child), port, url: format!("http://127.0.0.1:{port}"), log };
+        Server { child: Some(child), port, url: format!("http://127.0.0.1:{port}"), log }
+    }
+
+    /// Sends SIGTERM and waits (at most `within`) for the process to exit; its exit code.
+    #[cfg(unix)]
+    pub fn sigterm_and_wait(&mut self, within: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
         let started = Instant::now();
         loop {
-            if let Ok(r) = server.request("GET", "/readyz", &[], None) {
-                if r.status == 200 {
-                    break;
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if started.elapsed() > within {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("sufler serve did not exit within {within:?} of SIGTERM; stderr:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (at most `within`) for `/readyz` to answer something other than «still loading».
+    pub fn wait_loaded(&self, within: Duration) -> Response {
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = self.request("GET", "/readyz", &[], None) {
+                if r.status == 200 || r.json()["error"]["code"] != "not_ready" {
+                    return r;
                 }
             }
-            if let Some(status) = server.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("sufler serve exited ({status}) before it was ready; stderr:\n{}", server.log());
-            }
-            assert!(
-                started.elapsed() < ready_within,
-                "sufler serve not ready in {ready_within:?}; stderr:\n{}",
-                server.log()
-            );
+            assert!(started.elapsed() < within, "still loading after {within:?}; stderr:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(100));
         }
-        server
     }
 
     /// What the server printed on stderr so far.
