@@ -32,6 +32,7 @@ pub use context::{ClockTime, Context, Profile, ResponseTime, DEFAULT_PROFILE};
 pub use lexicon::Lexicon;
 pub use rewrite::{Edit, Rewrite};
 
+use crate::deadline::Deadline;
 use crate::encoder::Embedder;
 use crate::error::{Error, Result};
 use crate::text::morph::Morph;
@@ -322,16 +323,29 @@ impl StyleEngine {
 
     /// Every issue in `text`.
     pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
-        Self::validate(text)?;
-        self.check_any_length(text, ctx, embedder)
+        self.check_within(text, ctx, embedder, &Deadline::none())
     }
 
-    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft).
+    /// [`StyleEngine::check`] that stops with [`Error::DeadlineExceeded`] once `deadline` has
+    /// expired (looked at between rules).
+    pub fn check_within(
+        &self,
+        text: &str,
+        ctx: &Context,
+        embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
+    ) -> Result<CheckReport> {
+        Self::validate(text)?;
+        self.check_any_length(text, ctx, embedder, deadline)
+    }
+
+    /// [`StyleEngine::check_within`] without the length limit (a rewrite may outgrow its draft).
     pub(crate) fn check_any_length(
         &self,
         text: &str,
         ctx: &Context,
         embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
     ) -> Result<CheckReport> {
         let profile = self.profile(ctx)?;
         let doc = self.segment(text, ctx);
@@ -339,6 +353,7 @@ impl StyleEngine {
         let mut disabled = Vec::new();
         let mut found = Vec::new();
         for (rule, def) in self.active_rules(profile) {
+            deadline.check()?;
             if let Some(reason) = self.unavailable(def, embedder) {
                 disabled.push(DisabledRule { rule: def.id.clone(), reason });
                 continue;
@@ -419,8 +434,20 @@ impl StyleEngine {
 
     /// Rewrites `text` toward the house style; see [`rewrite`] for the guarantees.
     pub fn rewrite(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
+        self.rewrite_within(text, ctx, embedder, &Deadline::none())
+    }
+
+    /// [`StyleEngine::rewrite`] that stops with [`Error::DeadlineExceeded`] once `deadline` has
+    /// expired (looked at between rules, between rounds and inside the guards' loops).
+    pub fn rewrite_within(
+        &self,
+        text: &str,
+        ctx: &Context,
+        embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
+    ) -> Result<Rewrite> {
         Self::validate(text)?;
-        rewrite::run(self, text, ctx, embedder)
+        rewrite::run(self, text, ctx, embedder, deadline)
     }
 }
 

@@ -8,6 +8,15 @@
 //! it left it. The whole sequence repeats until nothing changes (at most [`MAX_ROUNDS`]), which
 //! makes the result a fixed point: rewriting it again changes nothing.
 //!
+//! Bounded work (issue 19: a client name that contains its own first name once made a draft
+//! grow to megabytes):
+//! - a round (one pass over the sequence) must leave fewer fixable findings than it found, or
+//!   it is undone and the rewrite stops;
+//! - a change whose inserted text the same rule would change again is not made;
+//! - the text never grows past twice the draft plus a greeting and an introduction
+//!   ([`growth_limit`]): changes beyond that are withheld with their reason;
+//! - a [`Deadline`] is looked at between rules, rounds and guard passes.
+//!
 //! Guarantees:
 //! 1. Facts verbatim: an edit that touches a protected token (number, date, time, amount, id,
 //!    phone, e-mail, URL, quoted name, the client's name) is dropped before it is applied, and
@@ -31,6 +40,7 @@ use serde::Serialize;
 use super::catalog::FixKind;
 use super::rules::{Change, RULES};
 use super::{CharIndex, Context, Issue, MemoScope, Profile, RuleDef, StyleEngine};
+use crate::deadline::Deadline;
 use crate::encoder::{cosine, Embedder, TextKind};
 use crate::error::Result;
 use crate::text::segment::Doc;
@@ -202,6 +212,24 @@ struct Rewriter<'e> {
     /// Edits the never-worse guard refused: (rule index, draft byte range). A change of that
     /// rule that maps onto that stretch of the draft is not made again.
     blocked: std::rc::Rc<Vec<(usize, Range<usize>)>>,
+    /// Longest the text may grow (bytes; see [`growth_limit`]).
+    limit: usize,
+    /// Changes not made because the text would have outgrown `limit`, with their draft spans.
+    overgrown: Vec<(Edit, Range<usize>)>,
+    deadline: &'e Deadline,
+}
+
+/// Room for a short draft's word swaps beyond doubling («спс» → «спасибо» is 2.3×), in bytes.
+const SHORT_DRAFT_SLACK: usize = 64;
+
+/// The longest text a rewrite of `draft` may reach, in bytes: twice the draft, plus the greeting
+/// and the operator's introduction the rewrite may add (they carry the client's and the
+/// operator's names, whatever their length), plus [`SHORT_DRAFT_SLACK`].
+pub(crate) fn growth_limit(engine: &StyleEngine, draft: &str, ctx: &Context) -> usize {
+    let greeting = "Здравствуйте, ! ".len() + ctx.client_name().map_or(0, str::len);
+    let introduction = engine.catalog.get("introduce-self").and_then(|d| d.text("template")).map_or(0, str::len)
+        + ctx.operator_name().map_or(0, str::len);
+    2 * draft.len() + greeting + introduction + SHORT_DRAFT_SLACK
 }
 
 impl<'e> Rewriter<'e> {
@@ -211,6 +239,8 @@ impl<'e> Rewriter<'e> {
         ctx: &'e Context,
         profile: &'e Profile,
         blocked: &[(usize, Range<usize>)],
+        limit: usize,
+        deadline: &'e Deadline,
     ) -> Rewriter<'e> {
         let draft_doc = engine.segment(draft, ctx);
         // The client's name is protected from alteration by every rule, but rule B1 may drop an
@@ -233,6 +263,9 @@ impl<'e> Rewriter<'e> {
             edit_spans: Vec::new(),
             scope: engine.scope(ctx),
             blocked: std::rc::Rc::new(blocked.to_vec()),
+            limit,
+            overgrown: Vec::new(),
+            deadline,
         }
     }
 
@@ -248,23 +281,27 @@ impl<'e> Rewriter<'e> {
     }
 
     /// Runs the rule sequence until a fixed point, leaving out the rules `skip` names. The text
-    /// is segmented again only after a rule changed it.
-    fn run(&mut self, skip: &dyn Fn(&str) -> bool) {
+    /// is segmented again only after a rule changed it. A round that does not leave fewer
+    /// fixable findings than it started with is undone, and the rewrite stops there.
+    fn run(&mut self, skip: &dyn Fn(&str) -> bool) -> Result<()> {
         let engine = self.engine;
         let rules: Vec<(usize, &RuleDef)> = engine
             .active_rules(self.profile)
             .filter(|(_, def)| def.fix == FixKind::Auto && !skip(&def.id) && engine.unavailable(def, None).is_none())
             .collect();
+        let mut pending = self.pending(&rules);
         for _ in 0..MAX_ROUNDS {
+            let before = self.clone();
             let mut changed = false;
             let mut next = 0;
             while next < rules.len() {
                 let text = self.text.clone();
                 let doc = engine.segment(&text, self.ctx);
                 while next < rules.len() {
+                    self.deadline.check()?;
                     let (rule, def) = rules[next];
                     next += 1;
-                    if self.apply_rule(rule, def, &doc) {
+                    if self.apply_rule(rule, def, &doc)? {
                         changed = true;
                         break;
                     }
@@ -273,22 +310,69 @@ impl<'e> Rewriter<'e> {
             if !changed {
                 break;
             }
+            let left = self.pending(&rules);
+            if left >= pending {
+                let overgrown = std::mem::take(&mut self.overgrown);
+                *self = before;
+                self.overgrown = overgrown;
+                break;
+            }
+            pending = left;
         }
+        Ok(())
     }
 
-    /// Applies one rule's changes that keep every fact; whether anything changed. `doc` is the
-    /// current text, segmented.
-    fn apply_rule(&mut self, rule: usize, def: &RuleDef, doc: &Doc) -> bool {
+    /// How many changes `rules` would still make to the current text.
+    fn pending(&self, rules: &[(usize, &RuleDef)]) -> usize {
+        let doc = self.engine.segment(&self.text, self.ctx);
+        rules.iter().map(|&(rule, def)| self.changes(rule, def, &doc).len()).sum()
+    }
+
+    /// Rule `rule`'s changes to `doc` that may be made: none to a protected token (unless the
+    /// rule's changes span facts by design), none that changes nothing, none the guard refused.
+    fn changes(&self, rule: usize, def: &RuleDef, doc: &Doc) -> Vec<Change> {
         let text = doc.text;
-        let mut changes: Vec<Change> = self
-            .engine
+        self.engine
             .run_rule_memo(rule, doc, self.ctx, self.profile, self.scope)
             .into_iter()
             .filter_map(|f| f.change)
             .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
             .filter(|c| text.get(c.start..c.end).is_some_and(|old| old != c.text))
             .filter(|c| !self.is_blocked(rule, c))
-            .collect();
+            .collect()
+    }
+
+    /// The changes of `kept` (sorted, applied to `doc`) whose inserted text rule `rule` would
+    /// change again: a fix must not feed itself («Иван» → «Иван Петрович» where the full name
+    /// holds the name again).
+    fn self_feeding(&self, rule: usize, def: &RuleDef, doc: &Doc, kept: &[Change]) -> Vec<usize> {
+        let candidate = apply(doc.text, kept);
+        let again = self.changes(rule, def, &self.engine.segment(&candidate, self.ctx));
+        let mut shift = 0isize;
+        let mut out = Vec::new();
+        for (k, c) in kept.iter().enumerate() {
+            let start = (c.start as isize + shift) as usize;
+            let inserted = start..start + c.text.len();
+            shift += c.text.len() as isize - (c.end - c.start) as isize;
+            let inside = |n: &Change| {
+                if n.start == n.end {
+                    inserted.start < n.start && n.start < inserted.end
+                } else {
+                    n.start < inserted.end && inserted.start < n.end
+                }
+            };
+            if !inserted.is_empty() && again.iter().any(inside) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// Applies one rule's changes that keep every fact; whether anything changed. `doc` is the
+    /// current text, segmented.
+    fn apply_rule(&mut self, rule: usize, def: &RuleDef, doc: &Doc) -> Result<bool> {
+        let text = doc.text;
+        let mut changes = self.changes(rule, def, doc);
         changes.sort_by_key(|c| (c.start, c.end));
         let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
         for c in changes {
@@ -298,13 +382,45 @@ impl<'e> Rewriter<'e> {
             }
         }
         if kept.is_empty() {
-            return false;
+            return Ok(false);
+        }
+        let feeding = self.self_feeding(rule, def, doc, &kept);
+        kept = kept.into_iter().enumerate().filter(|(k, _)| !feeding.contains(k)).map(|(_, c)| c).collect();
+        // Front to back, while the text stays within its limit; the rest is withheld.
+        let mut len = text.len();
+        let mut over = Vec::new();
+        kept.retain(|c| {
+            let grown = len + c.text.len() - (c.end - c.start);
+            if grown > self.limit {
+                over.push(c.clone());
+                return false;
+            }
+            len = grown;
+            true
+        });
+        for c in over {
+            let span = self.draft_range(c.start..c.end);
+            if !self.overgrown.iter().any(|(e, s)| e.rule == RULES[rule].0 && *s == span) {
+                let edit = Edit {
+                    rule: RULES[rule].0.to_string(),
+                    before: text[c.start..c.end].to_string(),
+                    after: c.text,
+                    start: self.draft_chars.of(span.start),
+                    end: self.draft_chars.of(span.end),
+                    reason: "Правка не применена: текст стал бы более чем вдвое длиннее черновика.".to_string(),
+                };
+                self.overgrown.push((edit, span));
+            }
+        }
+        if kept.is_empty() {
+            return Ok(false);
         }
         let mut candidate = apply(text, &kept);
         if !keeps_facts(&self.facts, &candidate) {
             // Undo the offending edits one by one: keep only those that lose no fact.
             let mut safe = Vec::new();
             for c in &kept {
+                self.deadline.check()?;
                 let mut trial = safe.clone();
                 trial.push(c.clone());
                 if keeps_facts(&self.facts, &apply(text, &trial)) {
@@ -332,15 +448,20 @@ impl<'e> Rewriter<'e> {
         self.edits[first_edit..].reverse();
         self.edit_spans[first_edit..].reverse();
         self.text = candidate;
-        !kept.is_empty()
+        Ok(!kept.is_empty())
     }
 }
 
 /// `draft` with only rule `rule`'s automatic fixes applied.
 pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, rule: &str) -> String {
-    let mut rewriter = Rewriter::new(engine, draft, ctx, profile, &[]);
-    rewriter.run(&|id| id != rule);
-    rewriter.text
+    let limit = growth_limit(engine, draft, ctx);
+    let unbounded = Deadline::none();
+    let mut rewriter = Rewriter::new(engine, draft, ctx, profile, &[], limit, &unbounded);
+    match rewriter.run(&|id| id != rule) {
+        Ok(()) => rewriter.text,
+        // Without a time limit and with no one to cancel it, the run cannot stop early.
+        Err(_) => draft.to_string(),
+    }
 }
 
 /// Most edits the never-worse guard refuses in one pass (each round refuses at least one and
@@ -362,16 +483,18 @@ pub(crate) fn run(
     draft: &str,
     ctx: &Context,
     embedder: Option<&dyn Embedder>,
+    deadline: &Deadline,
 ) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
-    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile);
+    let limit = growth_limit(engine, draft, ctx);
+    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile, limit, deadline)?;
     let mut withheld: Vec<Edit> = refused.into_iter().map(|(e, _)| e).collect();
     // A refused edit leaves a text whose own analysis differs from the draft's: rewriting it
     // again may find more to do. Going on until nothing changes keeps the rewrite idempotent;
     // the later passes' edits are reported in the draft's coordinates.
     let mut passes = 1;
     while !withheld.is_empty() && passes < GUARD_PASSES {
-        let (_, next, refused) = guarded(engine, &full.text, ctx, profile);
+        let (_, next, refused) = guarded(engine, &full.text, ctx, profile, limit, deadline)?;
         if next.text == full.text {
             break;
         }
@@ -398,7 +521,8 @@ pub(crate) fn run(
         }
         similarity = Some(meaning.similarity(0, if kept_full { 2 } else { 1 }));
     }
-    let report = engine.check_any_length(&result.text, ctx, embedder)?;
+    deadline.check()?;
+    let report = engine.check_any_length(&result.text, ctx, embedder, deadline)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 
@@ -407,24 +531,29 @@ const GUARD_PASSES: usize = 3;
 
 /// The rewrite of `draft` under the never-worse guard: the safe rules' result, the full result
 /// and the refused edits with their reasons (and byte spans in `draft`).
+#[allow(clippy::type_complexity)]
 fn guarded<'e>(
     engine: &'e StyleEngine,
     draft: &str,
     ctx: &'e Context,
     profile: &'e Profile,
-) -> (Rewriter<'e>, Rewriter<'e>, Vec<(Edit, Range<usize>)>) {
+    limit: usize,
+    deadline: &'e Deadline,
+) -> Result<(Rewriter<'e>, Rewriter<'e>, Vec<(Edit, Range<usize>)>)> {
     let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
     let judge = Judge::new(engine, draft, ctx, profile);
     let mut blocked: Vec<(usize, Range<usize>)> = Vec::new();
     let mut withheld = Vec::new();
     loop {
-        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked);
-        safe.run(&risky);
+        deadline.check()?;
+        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked, limit, deadline);
+        safe.run(&risky)?;
         let mut full = safe.clone();
-        full.run(&|_| false);
+        full.run(&|_| false)?;
         let refused = if blocked.len() < MAX_REFUSED { judge.refuse(&full) } else { Vec::new() };
         if refused.is_empty() {
-            return (safe, full, withheld);
+            withheld.extend(full.overgrown.iter().cloned());
+            return Ok((safe, full, withheld));
         }
         for (index, reason) in refused {
             blocked.push(full.edit_spans[index].clone());

@@ -157,8 +157,11 @@ pub(crate) fn name_form(inp: &Input, out: &mut Vec<Finding>) {
     if inp.profile.patronymic {
         if let Some(rest) = name.rest {
             for i in name_uses(inp, name.first) {
-                let next = doc.next_non_space(i);
-                let has_rest = next.is_some_and(|n| rest.split_whitespace().next() == Some(doc.tok(n)));
+                // Read from the text, not the tokens: a patronymic the segmenter splits («Ива-
+                // нович», a name with marks in it) still follows, and the full name put in its
+                // place is not taken for a bare first name again.
+                let after = doc.text[doc.tokens[i].end..].trim_start();
+                let has_rest = rest.split_whitespace().next().is_some_and(|p| after.starts_with(p));
                 if doc.tok(i) == name.first && !has_rest {
                     let t = &doc.tokens[i];
                     out.push(Finding::fix(t.start, t.end, name.full.to_string()));
