@@ -233,10 +233,11 @@ impl StyleEngine {
         out
     }
 
-    /// [`StyleEngine::run_rule`] for an automatic rule, through a per-thread memo: such rules
-    /// see the same text many times (a check, then the rewrite of the same draft; the sweep that
-    /// confirms a fixed point; the next pass; the final check), and their findings depend only
-    /// on the engine, the request and the text.
+    /// [`StyleEngine::run_rule`] for a rule that needs no encoder, through a per-thread memo:
+    /// such rules see the same text many times (a check, then the rewrite of the same draft; the
+    /// sweep that confirms a fixed point; the guard's analyses; the final check), and their
+    /// findings depend only on the engine, the request and the text. (The spelling rule's
+    /// suggestions cost tens of milliseconds a word: asked once per text.)
     pub(crate) fn run_rule_memo(
         &self,
         rule: usize,
@@ -295,11 +296,7 @@ impl StyleEngine {
             if self.unavailable(def, None).is_some() {
                 continue;
             }
-            let findings = if def.fix == FixKind::Auto {
-                self.run_rule_memo(rule, doc, ctx, profile, scope)
-            } else {
-                self.run_rule(rule, doc, ctx, profile, None)
-            };
+            let findings = self.run_rule_memo(rule, doc, ctx, profile, scope);
             out.extend(findings.into_iter().map(|f| (rule, f.start..f.end)));
         }
         out
@@ -358,7 +355,7 @@ impl StyleEngine {
                 disabled.push(DisabledRule { rule: def.id.clone(), reason });
                 continue;
             }
-            let findings = if def.fix == FixKind::Auto {
+            let findings = if !def.needs.contains(&Need::Encoder) {
                 self.run_rule_memo(rule, &doc, ctx, profile, scope)
             } else {
                 let recording = embedder.map(Recording::new);

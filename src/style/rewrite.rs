@@ -93,21 +93,20 @@ impl SourceMap {
     }
 
     /// The draft position of current position `pos`; inside an edited piece a start maps to the
-    /// piece's draft start and an end to its draft end.
+    /// piece's draft start and an end to its draft end. (The pieces are in text order: a binary
+    /// search, so that mapping every edit of a long draft stays linear overall.)
     fn draft(&self, pos: usize, is_end: bool) -> usize {
-        let piece = self
-            .pieces
+        let pieces = &self.pieces;
+        let from = pieces.partition_point(|(cur, _, _)| if is_end { cur.end < pos } else { cur.end <= pos });
+        let fits = |cur: &Range<usize>| if is_end { cur.start < pos && pos <= cur.end } else { cur.start <= pos && pos < cur.end };
+        let piece = pieces[from..]
             .iter()
-            .find(
-                |(cur, _, _)| {
-                    if is_end {
-                        cur.start < pos && pos <= cur.end
-                    } else {
-                        cur.start <= pos && pos < cur.end
-                    }
-                },
-            )
-            .or_else(|| self.pieces.iter().find(|(cur, _, _)| cur.start <= pos && pos <= cur.end));
+            .take_while(|(cur, _, _)| cur.start <= pos)
+            .find(|(cur, _, _)| fits(cur))
+            .or_else(|| {
+                let k = pieces.partition_point(|(cur, _, _)| cur.end < pos);
+                pieces.get(k).filter(|(cur, _, _)| cur.start <= pos && pos <= cur.end)
+            });
         match piece {
             Some((cur, orig, false)) => orig.start + (pos - cur.start).min(orig.len()),
             Some((_, orig, true)) => {
@@ -128,40 +127,71 @@ impl SourceMap {
     }
 
     /// Records that current range `range` became `new_len` bytes.
+    #[cfg(test)]
     fn replace(&mut self, range: Range<usize>, new_len: usize) {
-        let orig = self.draft_range(range.clone());
-        let delta = new_len as isize - range.len() as isize;
-        let shift = |r: &Range<usize>| (r.start as isize + delta) as usize..(r.end as isize + delta) as usize;
-        let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
-        let mut merged = (range.start..range.start + new_len, orig, true);
-        for (cur, o, edited) in self.pieces.drain(..) {
-            let touches = cur.start < range.end && range.start < cur.end
-                || (range.is_empty() && cur.start < range.start && range.start < cur.end);
-            if cur.end <= range.start && !(touches) {
-                pieces.push((cur, o, edited));
-            } else if cur.start >= range.end && !touches {
-                pieces.push((shift(&cur), o, edited));
-            } else if edited {
-                // A partly overlapped earlier edit merges into this one.
-                merged.1 = merged.1.start.min(o.start)..merged.1.end.max(o.end);
-                let lo = cur.start.min(range.start);
-                let hi = (cur.end.max(range.end) as isize + delta) as usize;
-                merged.0 = lo..hi;
-            } else {
-                if cur.start < range.start {
-                    let keep = range.start - cur.start;
-                    pieces.push((cur.start..range.start, o.start..o.start + keep, false));
+        self.replace_all(&[(range, new_len)]);
+    }
+
+    /// Records that each current range of `changes` (sorted, non-overlapping) became its number
+    /// of bytes: one pass over the pieces for the whole batch. A piece the range overlaps is
+    /// split (unedited) or merged into the new edited piece (an earlier edit).
+    fn replace_all(&mut self, changes: &[(Range<usize>, usize)]) {
+        let origs: Vec<Range<usize>> = changes.iter().map(|(r, _)| self.draft_range(r.clone())).collect();
+        let shift = |r: &Range<usize>, d: isize| (r.start as isize + d) as usize..(r.end as isize + d) as usize;
+        let mut queue = std::mem::take(&mut self.pieces).into_iter();
+        let mut pieces = Vec::with_capacity(queue.len() + 2 * changes.len());
+        let mut carry = None;
+        // How far the pieces after the changes made so far have moved.
+        let mut delta = 0isize;
+        // The edited piece of the last change, not yet closed (a later change of the batch may
+        // fall inside the earlier edit it merged): its current start, its end before the batch
+        // and its draft range.
+        let mut open: Option<(usize, usize, Range<usize>)> = None;
+        for ((range, new_len), orig) in changes.iter().zip(origs) {
+            let at = (range.start as isize + delta) as usize;
+            let mut merged = match open.take() {
+                Some((lo, end, o)) if range.start < end => {
+                    (lo, end.max(range.end), o.start.min(orig.start)..o.end.max(orig.end))
                 }
-                if cur.end > range.end {
-                    let skip = range.end - cur.start;
-                    let rest = cur.end - range.end;
-                    let start = (range.end as isize + delta) as usize;
-                    pieces.push((start..start + rest, o.start + skip..o.end, false));
+                Some((lo, end, o)) => {
+                    pieces.push((lo..(end as isize + delta) as usize, o, true));
+                    (at, range.end, orig)
+                }
+                None => (at, range.end, orig),
+            };
+            while let Some((cur, o, edited)) = carry.take().or_else(|| queue.next()) {
+                let touches = cur.start < range.end && range.start < cur.end
+                    || (range.is_empty() && cur.start < range.start && range.start < cur.end);
+                if cur.end <= range.start && !touches {
+                    pieces.push((shift(&cur, delta), o, edited));
+                } else if cur.start >= range.end && !touches {
+                    carry = Some((cur, o, edited));
+                    break;
+                } else if edited {
+                    // A partly overlapped earlier edit merges into this one.
+                    merged.2 = merged.2.start.min(o.start)..merged.2.end.max(o.end);
+                    merged.0 = merged.0.min((cur.start.min(range.start) as isize + delta) as usize);
+                    merged.1 = merged.1.max(cur.end);
+                } else {
+                    if cur.start < range.start {
+                        let keep = range.start - cur.start;
+                        pieces.push((shift(&(cur.start..range.start), delta), o.start..o.start + keep, false));
+                    }
+                    if cur.end > range.end {
+                        // The rest lies after this change: the next one may split it again.
+                        let skip = range.end - cur.start;
+                        carry = Some((range.end..cur.end, o.start + skip..o.end, false));
+                        break;
+                    }
                 }
             }
+            delta += *new_len as isize - range.len() as isize;
+            open = Some(merged);
         }
-        pieces.push(merged);
-        pieces.sort_by_key(|(cur, _, _)| (cur.start, cur.end));
+        if let Some((lo, end, o)) = open {
+            pieces.push((lo..(end as isize + delta) as usize, o, true));
+        }
+        pieces.extend(carry.into_iter().chain(queue).map(|(cur, o, edited)| (shift(&cur, delta), o, edited)));
         self.pieces =
             pieces.into_iter().filter(|(cur, o, edited)| !cur.is_empty() || !o.is_empty() || *edited).collect();
     }
@@ -430,8 +460,7 @@ impl<'e> Rewriter<'e> {
             kept = safe;
             candidate = apply(text, &kept);
         }
-        let first_edit = self.edits.len();
-        for c in kept.iter().rev() {
+        for c in &kept {
             let Range { start, end } = self.draft_range(c.start..c.end);
             self.edit_spans.push((rule, start..end));
             self.edits.push(Edit {
@@ -442,11 +471,9 @@ impl<'e> Rewriter<'e> {
                 end: self.draft_chars.of(end),
                 reason: def.reason.clone(),
             });
-            self.map.replace(c.start..c.end, c.text.len());
         }
-        // Applied back to front (so positions stay valid), reported front to back.
-        self.edits[first_edit..].reverse();
-        self.edit_spans[first_edit..].reverse();
+        let batch: Vec<(Range<usize>, usize)> = kept.iter().map(|c| (c.start..c.end, c.text.len())).collect();
+        self.map.replace_all(&batch);
         self.text = candidate;
         Ok(!kept.is_empty())
     }
@@ -785,5 +812,38 @@ mod tests {
         // An edit inside the first edit maps to the first edit's draft span.
         map.replace(4..5, 2);
         assert_eq!((map.draft(4, false), map.draft(6, true)), (3, 5));
+    }
+
+    #[test]
+    fn a_batch_of_edits_maps_as_the_same_edits_made_one_by_one() {
+        // Pseudo-random batches of non-overlapping replacements, insertions and deletions over
+        // a text that keeps changing; the batch and the edits made back to front one at a time
+        // must give the same pieces.
+        let mut seed = 0x2545_f491_u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n.max(1)
+        };
+        let (mut batched, mut single, mut len) = (SourceMap::new(40), SourceMap::new(40), 40);
+        for _ in 0..200 {
+            let mut batch = Vec::new();
+            let mut pos = 0;
+            while pos < len && batch.len() < 4 {
+                let start = pos + next(len - pos);
+                let end = (start + next(4)).min(len);
+                batch.push((start..end, next(5)));
+                pos = end + 1;
+            }
+            batched.replace_all(&batch);
+            for (range, new_len) in batch.iter().rev() {
+                single.replace(range.clone(), *new_len);
+            }
+            assert_eq!(batched.pieces, single.pieces, "after {batch:?}");
+            len = (len as isize + batch.iter().map(|(r, n)| *n as isize - r.len() as isize).sum::<isize>()) as usize;
+            for pos in 0..=len {
+                let (start, end) = (batched.draft(pos, false), batched.draft(pos, true));
+                assert!(start <= 40 && end <= 40, "position {pos} maps outside the draft: {start}, {end}");
+            }
+        }
     }
 }
