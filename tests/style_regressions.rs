@@ -239,3 +239,71 @@ fn editor_a_discourse_marker_gets_no_softener() {
     let r = rewrite("слушайте ну сколько можно, я вам уже три раза объяснила!!!", &ctx(Some(false)));
     assert!(!r.text.contains("пожалуйста"), "{:?}", r.text);
 }
+
+// ---- issue 19: bounded work and output ----
+
+/// The dialogue the fuzz harness (`fuzz/fuzz_targets/check_rewrite.rs`) derives from a
+/// single-line input: the client's name before the first colon, the client's message after it,
+/// the whole line as the draft; here with the profile and position of finding 1.
+fn harness_dialogue(text: &str) -> Context {
+    let (name, message) = text.split_once(':').unwrap_or((text, text));
+    Context {
+        client_name: Some(name.trim().to_string()),
+        client_messages: vec![message.trim().to_string()],
+        operator_name: Some("Ольга".to_string()),
+        first_message: Some(true),
+        profile: Some("messenger-b2b".to_string()),
+        ..Context::default()
+    }
+}
+
+/// The rewrite ends, within twice the draft plus a greeting and an introduction, and rewriting
+/// its result changes nothing.
+fn assert_bounded(draft: &str, ctx: &Context) -> Rewrite {
+    let r = engine().rewrite(draft, ctx, None).expect("rewrite runs");
+    // The greeting and the introduction with the names in them, and 64 characters of slack.
+    let chars = |s: Option<&str>| s.map_or(0, |s| s.chars().count());
+    let allowance = "Здравствуйте, ! Меня зовут {operator}, я помогу Вам.".chars().count()
+        + chars(ctx.client_name.as_deref())
+        + chars(ctx.operator_name.as_deref())
+        + 64;
+    let (draft_chars, out_chars) = (draft.chars().count(), r.text.chars().count());
+    assert!(out_chars <= 2 * draft_chars + allowance, "{draft_chars} chars became {out_chars}: {:?}", r.text);
+    let again = engine().rewrite(&r.text, ctx, None).expect("rewrite runs");
+    assert_eq!(again.text, r.text, "not idempotent on {draft:?}");
+    r
+}
+
+#[test]
+fn issue19_1_fuzz_input_whose_client_name_holds_its_first_name_stays_bounded() {
+    // Once 672 characters → 12 MB in 29 s: B2 put the full name (which holds the first name
+    // again) in place of the first name, round after round.
+    let bytes = include_bytes!("../fuzz/corpus/check_rewrite/regression-timeout-8311419.txt");
+    let text = String::from_utf8_lossy(bytes);
+    let ctx = harness_dialogue(&text);
+    let r = assert_bounded(&text, &ctx);
+    assert!(r.text.chars().count() <= 2 * text.chars().count(), "{} chars", r.text.chars().count());
+}
+
+#[test]
+fn issue19_1_a_name_made_of_its_first_name_twice_is_written_once() {
+    // B2 (name + patronymic) must not feed itself: «Анна» → «Анна Анна» → «Анна Анна Анна» …
+    for name in ["Анна Анна", "Иван Иван Иванович", "Ваш Ваш"] {
+        let ctx = Context { profile: Some("messenger-b2b".into()), ..named(name, Some(true), 0) };
+        for draft in ["Анна, заказ готов.", "Иван, Ваш заказ готов, Иван.", "твой заказ готов, ваш менеджер"] {
+            let r = assert_bounded(draft, &ctx);
+            // At most the full name for each use in the draft, and once more in the greeting.
+            let first = name.split_whitespace().next().unwrap();
+            let most = (draft.matches(first).count() + 1) * name.matches(first).count();
+            assert!(r.text.matches(first).count() <= most, "{name}: {draft:?} → {:?}", r.text);
+        }
+    }
+}
+
+#[test]
+fn issue19_1_many_sentences_and_many_fixes_stay_within_the_bound() {
+    // «Да. »×N (A3 once scanned the whole text per sentence) and «ты »×N (one fix per word).
+    for draft in ["Да. ".repeat(5000), "ты ".repeat(5000), "Пришлите номер. ".repeat(2000)] {
+        assert_bounded(&draft, &ctx(Some(true)));
+    }
+}

@@ -242,24 +242,26 @@ struct Rewriter<'e> {
     /// Edits the never-worse guard refused: (rule index, draft byte range). A change of that
     /// rule that maps onto that stretch of the draft is not made again.
     blocked: std::rc::Rc<Vec<(usize, Range<usize>)>>,
-    /// Longest the text may grow (bytes; see [`growth_limit`]).
+    /// Longest the text may grow (characters; see [`growth_limit`]).
     limit: usize,
     /// Changes not made because the text would have outgrown `limit`, with their draft spans.
     overgrown: Vec<(Edit, Range<usize>)>,
     deadline: &'e Deadline,
 }
 
-/// Room for a short draft's word swaps beyond doubling («спс» → «спасибо» is 2.3×), in bytes.
+/// Room for a short draft's word swaps beyond doubling («спс» → «спасибо» is 2.3×), in
+/// characters.
 const SHORT_DRAFT_SLACK: usize = 64;
 
-/// The longest text a rewrite of `draft` may reach, in bytes: twice the draft, plus the greeting
-/// and the operator's introduction the rewrite may add (they carry the client's and the
+/// The longest text a rewrite of `draft` may reach, in characters: twice the draft, plus the
+/// greeting and the operator's introduction the rewrite may add (they carry the client's and the
 /// operator's names, whatever their length), plus [`SHORT_DRAFT_SLACK`].
 pub(crate) fn growth_limit(engine: &StyleEngine, draft: &str, ctx: &Context) -> usize {
-    let greeting = "Здравствуйте, ! ".len() + ctx.client_name().map_or(0, str::len);
-    let introduction = engine.catalog.get("introduce-self").and_then(|d| d.text("template")).map_or(0, str::len)
-        + ctx.operator_name().map_or(0, str::len);
-    2 * draft.len() + greeting + introduction + SHORT_DRAFT_SLACK
+    let chars = |s: &str| s.chars().count();
+    let greeting = chars("Здравствуйте, ! ") + ctx.client_name().map_or(0, chars);
+    let introduction = engine.catalog.get("introduce-self").and_then(|d| d.text("template")).map_or(0, chars)
+        + ctx.operator_name().map_or(0, chars);
+    2 * chars(draft) + greeting + introduction + SHORT_DRAFT_SLACK
 }
 
 impl<'e> Rewriter<'e> {
@@ -417,10 +419,10 @@ impl<'e> Rewriter<'e> {
         let feeding = self.self_feeding(rule, def, doc, &kept);
         kept = kept.into_iter().enumerate().filter(|(k, _)| !feeding.contains(k)).map(|(_, c)| c).collect();
         // Front to back, while the text stays within its limit; the rest is withheld.
-        let mut len = text.len();
+        let mut len = text.chars().count();
         let mut over = Vec::new();
         kept.retain(|c| {
-            let grown = len + c.text.len() - (c.end - c.start);
+            let grown = len + c.text.chars().count() - text[c.start..c.end].chars().count();
             if grown > self.limit {
                 over.push(c.clone());
                 return false;
