@@ -357,10 +357,11 @@ impl Speller {
         // Cached per thread: the rewrite's guard checks every intermediate text, which repeats
         // the draft's unknown words, and one search costs tens of milliseconds.
         thread_local! {
-            static CACHE: std::cell::RefCell<std::collections::HashMap<(String, usize), Vec<String>>> =
+            static CACHE: std::cell::RefCell<std::collections::HashMap<(usize, String, usize), Vec<String>>> =
                 Default::default();
         }
-        let key = (word.to_string(), max);
+        // Keyed by the speller too: a process may load more than one dictionary.
+        let key = (std::ptr::from_ref(self) as usize, word.to_string(), max);
         if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
             return hit;
         }
