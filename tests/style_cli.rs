@@ -210,8 +210,18 @@ fn issue19_1_the_fuzz_input_rewrites_through_the_cli_within_its_bound() {
     let name = name.trim().replace('\0', "");
     let message = message.trim().replace('\0', "");
     let args = [
-        "rewrite", "--json", "--no-encoder", "--profile", "messenger-b2b", "--first-message", "--client-name", &name,
-        "--client-message", &message, "--operator-name", "Ольга",
+        "rewrite",
+        "--json",
+        "--no-encoder",
+        "--profile",
+        "messenger-b2b",
+        "--first-message",
+        "--client-name",
+        &name,
+        "--client-message",
+        &message,
+        "--operator-name",
+        "Ольга",
     ];
     let out = json(&args, &draft);
     let chars = |s: &str| s.chars().count();

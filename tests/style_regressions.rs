@@ -289,7 +289,8 @@ fn issue19_1_a_name_made_of_its_first_name_twice_is_written_once() {
     // B2 (name + patronymic) must not feed itself: «Анна» → «Анна Анна» → «Анна Анна Анна» …
     for name in ["Анна Анна", "Иван Иван Иванович", "Ваш Ваш"] {
         let ctx = Context { profile: Some("messenger-b2b".into()), ..named(name, Some(true), 0) };
-        for draft in ["Анна, заказ готов.", "Иван, Ваш заказ готов, Иван.", "твой заказ готов, ваш менеджер"] {
+        for draft in ["Анна, заказ готов.", "Иван, Ваш заказ готов, Иван.", "твой заказ готов, ваш менеджер"]
+        {
             let r = assert_bounded(draft, &ctx);
             // At most the full name for each use in the draft, and once more in the greeting.
             let first = name.split_whitespace().next().unwrap();

@@ -98,15 +98,20 @@ impl SourceMap {
     fn draft(&self, pos: usize, is_end: bool) -> usize {
         let pieces = &self.pieces;
         let from = pieces.partition_point(|(cur, _, _)| if is_end { cur.end < pos } else { cur.end <= pos });
-        let fits = |cur: &Range<usize>| if is_end { cur.start < pos && pos <= cur.end } else { cur.start <= pos && pos < cur.end };
-        let piece = pieces[from..]
-            .iter()
-            .take_while(|(cur, _, _)| cur.start <= pos)
-            .find(|(cur, _, _)| fits(cur))
-            .or_else(|| {
-                let k = pieces.partition_point(|(cur, _, _)| cur.end < pos);
-                pieces.get(k).filter(|(cur, _, _)| cur.start <= pos && pos <= cur.end)
-            });
+        let fits = |cur: &Range<usize>| {
+            if is_end {
+                cur.start < pos && pos <= cur.end
+            } else {
+                cur.start <= pos && pos < cur.end
+            }
+        };
+        let piece =
+            pieces[from..].iter().take_while(|(cur, _, _)| cur.start <= pos).find(|(cur, _, _)| fits(cur)).or_else(
+                || {
+                    let k = pieces.partition_point(|(cur, _, _)| cur.end < pos);
+                    pieces.get(k).filter(|(cur, _, _)| cur.start <= pos && pos <= cur.end)
+                },
+            );
         match piece {
             Some((cur, orig, false)) => orig.start + (pos - cur.start).min(orig.len()),
             Some((_, orig, true)) => {

@@ -279,17 +279,14 @@ impl<'a> Doc<'a> {
         // Tokens are in text order and do not overlap: only those from the first one ending
         // after `range.start` can touch it (a binary search; rules ask this once per change).
         let first = self.tokens.partition_point(|t| t.end <= range.start);
-        self.tokens[first..]
-            .iter()
-            .take_while(|t| t.start < range.end.max(range.start + 1))
-            .any(|t| {
-                (t.protected || t.quoted)
-                    && if range.start == range.end {
-                        t.start < range.start && range.start < t.end
-                    } else {
-                        t.start < range.end && range.start < t.end
-                    }
-            })
+        self.tokens[first..].iter().take_while(|t| t.start < range.end.max(range.start + 1)).any(|t| {
+            (t.protected || t.quoted)
+                && if range.start == range.end {
+                    t.start < range.start && range.start < t.end
+                } else {
+                    t.start < range.end && range.start < t.end
+                }
+        })
     }
 
     /// Indices of the word tokens of sentence `s`.

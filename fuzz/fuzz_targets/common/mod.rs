@@ -96,9 +96,16 @@ pub fn exercise(engine: &StyleEngine, draft: &str, ctx: &Context) {
     let out_chars = out.text.chars().count();
     // Bounded output (issue 19): twice the draft, plus a greeting and an introduction with the
     // names in them, plus 64 characters of slack.
-    let names = [ctx.client_name(), ctx.operator_name()].into_iter().flatten().map(|n| n.chars().count()).sum::<usize>();
-    let bound = 2 * chars + "Здравствуйте, ! Меня зовут {operator}, я помогу Вам.".chars().count() + names + 64;
-    assert!(out_chars <= bound, "rewrite grew {chars} chars to {out_chars} (bound {bound})\ndraft: {draft:?}\nctx: {ctx:?}");
+    let names =
+        [ctx.client_name(), ctx.operator_name()].into_iter().flatten().map(|n| n.chars().count()).sum::<usize>();
+    let bound = 2 * chars
+        + "Здравствуйте, ! Меня зовут {operator}, я помогу Вам.".chars().count()
+        + names
+        + 64;
+    assert!(
+        out_chars <= bound,
+        "rewrite grew {chars} chars to {out_chars} (bound {bound})\ndraft: {draft:?}\nctx: {ctx:?}"
+    );
     for issue in &out.issues {
         assert!(
             issue.start <= issue.end && issue.end <= out_chars,
