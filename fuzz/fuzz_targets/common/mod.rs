@@ -123,7 +123,14 @@ pub fn exercise(engine: &StyleEngine, draft: &str, ctx: &Context) {
             edit.end
         );
     }
-    assert!(out.similarity.is_none() && out.withheld.is_empty(), "meaning guard ran without an encoder");
+    // Without an encoder the meaning guard cannot run: an edit is withheld only by the
+    // never-worse guard or the growth limit, each with its «Правка не применена: …» reason.
+    assert!(out.similarity.is_none(), "meaning guard ran without an encoder");
+    assert!(
+        out.withheld.iter().all(|e| e.reason.starts_with("Правка не применена")),
+        "an edit withheld without a guard's reason: {:?}\ndraft: {draft:?}\nctx: {ctx:?}",
+        out.withheld
+    );
     for (fact, n) in facts(draft, ctx).into_iter().flatten() {
         let kept = out.text.matches(fact).count();
         assert!(
