@@ -77,8 +77,13 @@ pub fn embed(args: &EncoderArgs, kind: TextKind) -> Result<()> {
 
 pub fn bench_encoder(args: &EncoderArgs, json: bool, corpus: Option<PathBuf>) -> Result<()> {
     let text = match &corpus {
-        Some(p) => String::from_utf8(sufler::limits::read_file(p, sufler::limits::MAX_INPUT_BYTES)?)
-            .map_err(|e| anyhow::anyhow!("{}: invalid UTF-8 at byte {}", p.display(), e.utf8_error().valid_up_to()))?,
+        Some(p) => {
+            let bytes = sufler::limits::read_file(p, sufler::limits::MAX_INPUT_BYTES)
+                .with_context(|| format!("reading corpus {}", p.display()))?;
+            String::from_utf8(bytes).map_err(|e| {
+                anyhow::anyhow!("corpus {}: invalid UTF-8 at byte {}", p.display(), e.utf8_error().valid_up_to())
+            })?
+        }
         None => sufler::bench::BUNDLED_CORPUS.to_string(),
     };
     let texts = sufler::bench::corpus_lines(&text);
