@@ -13,6 +13,7 @@ pub mod bench;
 pub mod deadline;
 pub mod encoder;
 pub mod error;
+pub mod limits;
 pub mod eval;
 pub mod models;
 pub mod rank;

@@ -168,3 +168,64 @@ fn a_company_profile_brings_its_own_words_and_lower_case_vy() {
     let out = json(&["rewrite", "--json", "--no-encoder", "--style-dir", dir_arg], "введи промик в корзине");
     assert!(out["text"].as_str().unwrap().contains("промик"), "{out}");
 }
+
+#[test]
+fn issue19_a_timeout_stops_check_and_rewrite_with_an_english_message() {
+    let draft = "ты ".repeat(20_000);
+    for command in ["check", "rewrite"] {
+        let out = sufler(&[command, "--json", "--no-encoder", "--timeout", "0.000001"], draft.as_bytes());
+        assert_eq!(out.status.code(), Some(1), "{command}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("the {command} did not finish within")), "{}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{command} printed a partial result");
+    }
+    let out = sufler(&["check", "--timeout", "0"], b"text");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn issue19_every_input_read_whole_is_bounded() {
+    // `templates import /dev/zero` once took 2 GB of memory.
+    let db = std::env::temp_dir().join(format!("sufler-issue19-{}.db", std::process::id()));
+    let db = db.to_str().unwrap();
+    for args in [
+        &["templates", "import", "/dev/zero", "--no-embed", "--db", db][..],
+        &["feedback", "import", "/dev/zero", "--db", db][..],
+        &["suggest", "--batch", "/dev/zero", "--db", db][..],
+        &["eval", "rewrite", "/dev/zero", "--no-encoder"][..],
+    ] {
+        let out = sufler(args, b"");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("/dev/zero: larger than 64 MiB"), "{args:?}: {}", stderr(&out));
+    }
+    let _ = std::fs::remove_file(db);
+}
+
+#[test]
+fn issue19_1_the_fuzz_input_rewrites_through_the_cli_within_its_bound() {
+    // The harness input of finding 1 with the dialogue the harness derives (a NUL cannot be
+    // passed in an argument: the name goes without its NUL characters).
+    let bytes = std::fs::read(root().join("fuzz/corpus/check_rewrite/regression-timeout-8311419.txt")).unwrap();
+    let draft = String::from_utf8_lossy(&bytes).into_owned();
+    let (name, message) = draft.split_once(':').unwrap();
+    let name = name.trim().replace('\0', "");
+    let message = message.trim().replace('\0', "");
+    let args = [
+        "rewrite",
+        "--json",
+        "--no-encoder",
+        "--profile",
+        "messenger-b2b",
+        "--first-message",
+        "--client-name",
+        &name,
+        "--client-message",
+        &message,
+        "--operator-name",
+        "Ольга",
+    ];
+    let out = json(&args, &draft);
+    let chars = |s: &str| s.chars().count();
+    let text = out["text"].as_str().unwrap();
+    let greeting = chars("Здравствуйте, ! Меня зовут Ольга, я помогу Вам.") + chars(&name);
+    assert!(chars(text) <= 2 * chars(&draft) + greeting + 64, "{} → {} chars", chars(&draft), chars(text));
+}

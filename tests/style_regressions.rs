@@ -327,3 +327,201 @@ fn review2_reproaches_are_reported_as_blame() {
         assert!(rules_of(draft, &c).contains(&"no-blame".to_string()), "{draft:?}");
     }
 }
+
+// ---- issue 19: bounded work and output ----
+
+/// The dialogue the fuzz harness (`fuzz/fuzz_targets/check_rewrite.rs`) derives from a
+/// single-line input: the client's name before the first colon, the client's message after it,
+/// the whole line as the draft; here with the profile and position of finding 1.
+fn harness_dialogue(text: &str) -> Context {
+    let (name, message) = text.split_once(':').unwrap_or((text, text));
+    Context {
+        client_name: Some(name.trim().to_string()),
+        client_messages: vec![message.trim().to_string()],
+        operator_name: Some("Ольга".to_string()),
+        first_message: Some(true),
+        profile: Some("messenger-b2b".to_string()),
+        ..Context::default()
+    }
+}
+
+/// The rewrite ends, within twice the draft plus a greeting and an introduction, and rewriting
+/// its result changes nothing.
+fn assert_bounded(draft: &str, ctx: &Context) -> Rewrite {
+    let r = engine().rewrite(draft, ctx, None).expect("rewrite runs");
+    // The greeting and the introduction with the names in them, and 64 characters of slack.
+    let chars = |s: Option<&str>| s.map_or(0, |s| s.chars().count());
+    let allowance = "Здравствуйте, ! Меня зовут {operator}, я помогу Вам.".chars().count()
+        + chars(ctx.client_name.as_deref())
+        + chars(ctx.operator_name.as_deref())
+        + 64;
+    let (draft_chars, out_chars) = (draft.chars().count(), r.text.chars().count());
+    assert!(out_chars <= 2 * draft_chars + allowance, "{draft_chars} chars became {out_chars}: {:?}", r.text);
+    let again = engine().rewrite(&r.text, ctx, None).expect("rewrite runs");
+    assert_eq!(again.text, r.text, "not idempotent on {draft:?}");
+    r
+}
+
+#[test]
+fn issue19_1_fuzz_input_whose_client_name_holds_its_first_name_stays_bounded() {
+    // Once 672 characters → 12 MB in 29 s: B2 put the full name (which holds the first name
+    // again) in place of the first name, round after round.
+    let bytes = include_bytes!("../fuzz/corpus/check_rewrite/regression-timeout-8311419.txt");
+    let text = String::from_utf8_lossy(bytes);
+    let ctx = harness_dialogue(&text);
+    assert_bounded(&text, &ctx);
+}
+
+#[test]
+fn issue19_1_a_name_made_of_its_first_name_twice_is_written_once() {
+    // B2 (name + patronymic) must not feed itself: «Анна» → «Анна Анна» → «Анна Анна Анна» …
+    for name in ["Анна Анна", "Иван Иван Иванович", "Ваш Ваш"] {
+        let ctx = Context { profile: Some("messenger-b2b".into()), ..named(name, Some(true), 0) };
+        for draft in ["Анна, заказ готов.", "Иван, Ваш заказ готов, Иван.", "твой заказ готов, ваш менеджер"]
+        {
+            let r = assert_bounded(draft, &ctx);
+            // At most the full name for each use in the draft, and once more in the greeting.
+            let first = name.split_whitespace().next().unwrap();
+            let most = (draft.matches(first).count() + 1) * name.matches(first).count();
+            assert!(r.text.matches(first).count() <= most, "{name}: {draft:?} → {:?}", r.text);
+        }
+    }
+}
+
+#[test]
+fn issue19_1_many_sentences_and_many_fixes_stay_within_the_bound() {
+    // «Да. »×N (A3 once scanned the whole text per sentence) and «ты »×N (one fix per word).
+    for draft in ["Да. ".repeat(5000), "ты ".repeat(5000), "Пришлите номер. ".repeat(2000)] {
+        assert_bounded(&draft, &ctx(Some(true)));
+    }
+}
+
+/// Every given name and pet form of the name dictionary (`prompts/style/names.tsv`).
+fn dictionary_names() -> Vec<String> {
+    let mut names: Vec<String> = include_str!("../prompts/style/names.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .flat_map(|l| {
+            let mut fields = l.split('\t');
+            let full = fields.next().unwrap_or("").to_string();
+            let forms = fields.nth(1).unwrap_or("").split(',').map(str::to_string).collect::<Vec<_>>();
+            std::iter::once(full).chain(forms)
+        })
+        .filter(|n| n.chars().count() >= 3)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `word` with one letter substituted, inserted or deleted (lower-case Cyrillic letters), its
+/// first letter kept upper-case.
+fn one_edit_away(word: &str) -> Vec<String> {
+    let letters: Vec<char> = ('а'..='я').chain(['ё']).collect();
+    let chars: Vec<char> = word.to_lowercase().chars().collect();
+    let mut out = Vec::new();
+    for k in 0..=chars.len() {
+        for &c in &letters {
+            let mut inserted = chars.clone();
+            inserted.insert(k, c);
+            out.push(inserted);
+            if k < chars.len() && chars[k] != c {
+                let mut substituted = chars.clone();
+                substituted[k] = c;
+                out.push(substituted);
+            }
+        }
+        if k < chars.len() {
+            let mut deleted = chars.clone();
+            deleted.remove(k);
+            out.push(deleted);
+        }
+    }
+    out.into_iter()
+        .map(|w| {
+            let mut it = w.into_iter();
+            it.next().map(|f| f.to_uppercase().chain(it).collect()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn issue19_3_common_words_one_edit_from_a_name_are_never_taken_for_it() {
+    // Once «Ваша заявка принята.» became «Маша, заявка принята.» for the client Маша. Every name
+    // and pet form of the dictionary against every word one edit away that the morphology
+    // dictionary knows as something other than a name, at the start of a sentence and as an
+    // address.
+    let morph = sufler::text::morph::Morph::global();
+    let common = |w: &str| {
+        let proper = ["Name", "Surn", "Patr", "Geox", "Orgn", "Trad"];
+        morph.analyses(w).iter().any(|a| a.known && !proper.iter().any(|g| a.has(g)))
+    };
+    let mut tried = 0;
+    let mut wrong = Vec::new();
+    for name in dictionary_names() {
+        let ctx = named(&name, None, 0);
+        let mut words = one_edit_away(&name);
+        words.sort();
+        words.dedup();
+        for word in words.iter().filter(|w| common(w)) {
+            for draft in [format!("{word} указана в заявке."), format!("Спасибо, {word}!")] {
+                tried += 1;
+                let fixed = engine().fix_only(&draft, &ctx, "name-spelling");
+                if fixed != draft {
+                    wrong.push(format!("{name}: {draft:?} → {fixed:?}"));
+                }
+            }
+        }
+    }
+    assert!(tried > 1000, "only {tried} drafts generated");
+    assert!(wrong.is_empty(), "{} of {tried} drafts changed:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[test]
+fn issue19_3_the_four_reported_words_stay() {
+    for (name, draft) in [
+        ("Маша", "Ваша заявка принята."),
+        ("Лена", "Цена указана"),
+        ("Вера", "Вчера мы отправили"),
+        ("Саша", "Наша команда"),
+    ] {
+        let r = rewrite(draft, &named(name, Some(false), 1));
+        assert!(r.edits.iter().all(|e| e.rule != "name-spelling"), "{name}: {draft:?} → {:?}", r.text);
+        assert!(!r.text.contains(name), "{name}: {draft:?} → {:?}", r.text);
+    }
+}
+
+#[test]
+fn issue19_3_a_misspelt_name_in_an_address_is_still_fixed() {
+    let ctx = named("Марина", Some(false), 1);
+    for (draft, fixed) in [
+        ("Марна, Ваш заказ готов.", "Марина, Ваш заказ готов."),
+        ("Здравствуйте, Марна! Ваш заказ готов.", "Здравствуйте, Марина! Ваш заказ готов."),
+        ("Спасибо, Марна!", "Спасибо, Марина!"),
+        ("Уважаемая Марна, Ваш заказ готов.", "Уважаемая Марина, Ваш заказ готов."),
+    ] {
+        assert_eq!(engine().fix_only(draft, &ctx, "name-spelling"), fixed);
+    }
+    // Every full name of the dictionary with one inner letter dropped (when that is no word and
+    // no case form of the name), as the address of a greeting.
+    let morph = sufler::text::morph::Morph::global();
+    let mut fixed_count = 0;
+    for name in dictionary_names().iter().filter(|n| n.chars().count() >= 5) {
+        let chars: Vec<char> = name.chars().collect();
+        let typo: String = chars[..2].iter().chain(&chars[3..]).collect();
+        let lower = name.to_lowercase();
+        let proper = ["Name", "Surn", "Patr", "Geox", "Orgn", "Trad"];
+        let common = |a: &sufler::text::morph::Analysis| a.known && !proper.iter().any(|g| a.has(g));
+        if morph.analyses(&typo).iter().any(|a| common(a) || a.lemma == lower) {
+            continue;
+        }
+        let ctx = named(name, None, 0);
+        assert_eq!(
+            engine().fix_only(&format!("Здравствуйте, {typo}!"), &ctx, "name-spelling"),
+            format!("Здравствуйте, {name}!"),
+            "{name}"
+        );
+        fixed_count += 1;
+    }
+    assert!(fixed_count > 100, "only {fixed_count} names tried");
+}

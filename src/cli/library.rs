@@ -266,7 +266,7 @@ struct BatchLine {
 
 /// Reads a batch file; every bad line is reported and nothing is ranked if there is one.
 fn read_batch(path: &Path, k: usize) -> Result<Vec<SuggestRequest>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = sufler::limits::read_file(path, sufler::limits::MAX_INPUT_BYTES)?;
     let text = String::from_utf8(bytes)
         .map_err(|e| anyhow::anyhow!("{}: invalid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to()))?;
     let mut requests = Vec::new();
@@ -340,7 +340,9 @@ pub fn suggest(args: SuggestArgs) -> Result<()> {
 
 /// `sufler feedback import FILE`: JSONL `{text, chosen_id, edited?}`, all or nothing.
 pub fn feedback_import(file: &Path, db: &DbArgs) -> Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = sufler::limits::read_file(file, sufler::limits::MAX_INPUT_BYTES)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: invalid UTF-8 at byte {}", file.display(), e.utf8_error().valid_up_to()))?;
     let mut clicks = Vec::new();
     let mut problems = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {

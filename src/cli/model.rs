@@ -1,6 +1,6 @@
 //! `sufler embed`, `sufler bench encoder`, `sufler models …` and `sufler eval encodechka`.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -37,8 +37,7 @@ pub enum ModelsCommand {
 /// Reads stdin as lines, refusing invalid UTF-8, empty and oversized lines (all reported by
 /// line number) before anything is embedded, so no output is ever partial.
 fn read_stdin_lines() -> Result<Vec<String>> {
-    let mut raw = Vec::new();
-    std::io::stdin().read_to_end(&mut raw).context("reading stdin")?;
+    let raw = sufler::limits::read_bounded(std::io::stdin(), sufler::limits::MAX_INPUT_BYTES, Path::new("stdin"))?;
     let mut lines = Vec::new();
     let mut problems = Vec::new();
     let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
@@ -78,7 +77,13 @@ pub fn embed(args: &EncoderArgs, kind: TextKind) -> Result<()> {
 
 pub fn bench_encoder(args: &EncoderArgs, json: bool, corpus: Option<PathBuf>) -> Result<()> {
     let text = match &corpus {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading corpus {}", p.display()))?,
+        Some(p) => {
+            let bytes = sufler::limits::read_file(p, sufler::limits::MAX_INPUT_BYTES)
+                .with_context(|| format!("reading corpus {}", p.display()))?;
+            String::from_utf8(bytes).map_err(|e| {
+                anyhow::anyhow!("corpus {}: invalid UTF-8 at byte {}", p.display(), e.utf8_error().valid_up_to())
+            })?
+        }
         None => sufler::bench::BUNDLED_CORPUS.to_string(),
     };
     let texts = sufler::bench::corpus_lines(&text);

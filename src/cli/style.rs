@@ -3,9 +3,11 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use sufler::deadline::Deadline;
 use sufler::encoder::{Embedder, Encoder};
 use sufler::report::InputWarning;
 use sufler::style::{Context as Dialogue, Issue, StyleEngine};
@@ -48,8 +50,30 @@ pub struct StyleArgs {
     /// Do not load the encoder: no meaning guard, no answer-all rule.
     #[arg(long)]
     no_encoder: bool,
+    /// Give up with an error when the check or rewrite takes longer than this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_timeout)]
+    timeout: Duration,
     #[command(flatten)]
     encoder: EncoderArgs,
+}
+
+/// `--timeout`: a positive number of seconds.
+fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|secs| *secs > 0.0)
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
+}
+
+/// The engine's result, with a time limit that ran out told in the CLI's words.
+fn within<T>(result: sufler::Result<T>, what: &str, timeout: Duration) -> Result<T> {
+    result.map_err(|e| match e {
+        sufler::Error::DeadlineExceeded => {
+            anyhow::anyhow!("the {what} did not finish within {} s (--timeout)", timeout.as_secs_f64())
+        }
+        e => e.into(),
+    })
 }
 
 impl StyleArgs {
@@ -135,10 +159,16 @@ pub fn analyse(json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Reads the whole of stdin as one UTF-8 draft.
+/// Reads the whole of stdin as one UTF-8 draft, refusing one longer than the engine accepts
+/// before reading past it.
 fn read_draft() -> Result<String> {
     let mut raw = Vec::new();
-    std::io::stdin().read_to_end(&mut raw).context("reading stdin")?;
+    // The longest draft, and a line break after it.
+    let limit = sufler::style::MAX_DRAFT_BYTES as u64 + 2;
+    std::io::stdin().take(limit + 1).read_to_end(&mut raw).context("reading stdin")?;
+    if raw.len() as u64 > limit {
+        anyhow::bail!("текст слишком длинный: допустимо не более {} КБ", sufler::style::MAX_DRAFT_BYTES / 1024);
+    }
     let text = String::from_utf8(raw)
         .map_err(|e| anyhow::anyhow!("stdin is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
     // One trailing newline is how shells end input, not part of the draft.
@@ -188,7 +218,9 @@ pub fn check(args: &StyleArgs, json: bool) -> Result<()> {
     // The tone is reported when its weights exist (`sufler train-tone`); it needs the encoder.
     let tone = if args.no_encoder { None } else { ToneModel::load_default().ok() };
     let encoder = args.encoder(!ctx.client_messages.is_empty() || tone.is_some())?;
-    let report = engine.check(&draft, &ctx, encoder.as_ref().map(|e| e as &dyn Embedder))?;
+    let deadline = Deadline::after(args.timeout);
+    let embedder = encoder.as_ref().map(|e| e as &dyn Embedder);
+    let report = within(engine.check_within(&draft, &ctx, embedder, &deadline), "check", args.timeout)?;
     let tone = match (&tone, &encoder) {
         (Some(tone), Some(encoder)) if !draft.trim().is_empty() => {
             tone.score(encoder, &[draft.as_str()])?.into_iter().next()
@@ -220,7 +252,9 @@ pub fn rewrite(args: &StyleArgs, json: bool) -> Result<()> {
     let ctx = args.context()?;
     let engine = args.engine()?;
     let encoder = args.encoder(true)?;
-    let result = engine.rewrite(&draft, &ctx, encoder.as_ref().map(|e| e as &dyn Embedder))?;
+    let deadline = Deadline::after(args.timeout);
+    let embedder = encoder.as_ref().map(|e| e as &dyn Embedder);
+    let result = within(engine.rewrite_within(&draft, &ctx, embedder, &deadline), "rewrite", args.timeout)?;
     if json {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());

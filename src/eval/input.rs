@@ -4,7 +4,6 @@
 //! file with no usable line is an error.
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -28,19 +27,13 @@ pub fn read_jsonl<T: DeserializeOwned>(
     id: impl Fn(&T) -> &str,
     check: impl Fn(&T) -> std::result::Result<(), String>,
 ) -> Result<Loaded<T>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = std::io::BufReader::new(file);
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_INPUT_BYTES)?;
     let (mut cases, mut warnings, mut seen) = (Vec::new(), Vec::new(), HashSet::new());
-    let mut buf = Vec::new();
     let mut line = 0;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(|e| Error::io(path, e))? == 0 {
-            break;
-        }
+    for buf in bytes.split_inclusive(|&b| b == b'\n') {
         line += 1;
         let mut warn = |message: String| warnings.push(InputWarning { line, message });
-        let Ok(text) = std::str::from_utf8(&buf) else {
+        let Ok(text) = std::str::from_utf8(buf) else {
             warn("строка не в кодировке UTF-8, пропущена".into());
             continue;
         };

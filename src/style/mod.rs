@@ -32,6 +32,7 @@ pub use context::{ClockTime, Context, Profile, ResponseTime, DEFAULT_PROFILE};
 pub use lexicon::Lexicon;
 pub use rewrite::{Edit, Rewrite};
 
+use crate::deadline::Deadline;
 use crate::encoder::Embedder;
 use crate::error::{Error, Result};
 use crate::text::morph::Morph;
@@ -232,10 +233,11 @@ impl StyleEngine {
         out
     }
 
-    /// [`StyleEngine::run_rule`] for an automatic rule, through a per-thread memo: such rules
-    /// see the same text many times (a check, then the rewrite of the same draft; the sweep that
-    /// confirms a fixed point; the next pass; the final check), and their findings depend only
-    /// on the engine, the request and the text.
+    /// [`StyleEngine::run_rule`] for a rule that needs no encoder, through a per-thread memo:
+    /// such rules see the same text many times (a check, then the rewrite of the same draft; the
+    /// sweep that confirms a fixed point; the guard's analyses; the final check), and their
+    /// findings depend only on the engine, the request and the text. (The spelling rule's
+    /// suggestions cost tens of milliseconds a word: asked once per text.)
     pub(crate) fn run_rule_memo(
         &self,
         rule: usize,
@@ -294,11 +296,7 @@ impl StyleEngine {
             if self.unavailable(def, None).is_some() {
                 continue;
             }
-            let findings = if def.fix == FixKind::Auto {
-                self.run_rule_memo(rule, doc, ctx, profile, scope)
-            } else {
-                self.run_rule(rule, doc, ctx, profile, None)
-            };
+            let findings = self.run_rule_memo(rule, doc, ctx, profile, scope);
             out.extend(findings.into_iter().map(|f| (rule, f.start..f.end)));
         }
         out
@@ -322,16 +320,29 @@ impl StyleEngine {
 
     /// Every issue in `text`.
     pub fn check(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<CheckReport> {
-        Self::validate(text)?;
-        self.check_any_length(text, ctx, embedder)
+        self.check_within(text, ctx, embedder, &Deadline::none())
     }
 
-    /// [`StyleEngine::check`] without the length limit (a rewrite may outgrow its draft).
+    /// [`StyleEngine::check`] that stops with [`Error::DeadlineExceeded`] once `deadline` has
+    /// expired (looked at between rules).
+    pub fn check_within(
+        &self,
+        text: &str,
+        ctx: &Context,
+        embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
+    ) -> Result<CheckReport> {
+        Self::validate(text)?;
+        self.check_any_length(text, ctx, embedder, deadline)
+    }
+
+    /// [`StyleEngine::check_within`] without the length limit (a rewrite may outgrow its draft).
     pub(crate) fn check_any_length(
         &self,
         text: &str,
         ctx: &Context,
         embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
     ) -> Result<CheckReport> {
         let profile = self.profile(ctx)?;
         let doc = self.segment(text, ctx);
@@ -339,11 +350,12 @@ impl StyleEngine {
         let mut disabled = Vec::new();
         let mut found = Vec::new();
         for (rule, def) in self.active_rules(profile) {
+            deadline.check()?;
             if let Some(reason) = self.unavailable(def, embedder) {
                 disabled.push(DisabledRule { rule: def.id.clone(), reason });
                 continue;
             }
-            let findings = if def.fix == FixKind::Auto {
+            let findings = if !def.needs.contains(&Need::Encoder) {
                 self.run_rule_memo(rule, &doc, ctx, profile, scope)
             } else {
                 let recording = embedder.map(Recording::new);
@@ -419,8 +431,20 @@ impl StyleEngine {
 
     /// Rewrites `text` toward the house style; see [`rewrite`] for the guarantees.
     pub fn rewrite(&self, text: &str, ctx: &Context, embedder: Option<&dyn Embedder>) -> Result<Rewrite> {
+        self.rewrite_within(text, ctx, embedder, &Deadline::none())
+    }
+
+    /// [`StyleEngine::rewrite`] that stops with [`Error::DeadlineExceeded`] once `deadline` has
+    /// expired (looked at between rules, between rounds and inside the guards' loops).
+    pub fn rewrite_within(
+        &self,
+        text: &str,
+        ctx: &Context,
+        embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
+    ) -> Result<Rewrite> {
         Self::validate(text)?;
-        rewrite::run(self, text, ctx, embedder)
+        rewrite::run(self, text, ctx, embedder, deadline)
     }
 }
 

@@ -8,6 +8,15 @@
 //! it left it. The whole sequence repeats until nothing changes (at most [`MAX_ROUNDS`]), which
 //! makes the result a fixed point: rewriting it again changes nothing.
 //!
+//! Bounded work (issue 19: a client name that contains its own first name once made a draft
+//! grow to megabytes):
+//! - a round (one pass over the sequence) must leave fewer fixable findings than it found, or
+//!   it is undone and the rewrite stops;
+//! - a change whose inserted text the same rule would change again is not made;
+//! - the text never grows past twice the draft plus a greeting and an introduction
+//!   ([`growth_limit`]): changes beyond that are withheld with their reason;
+//! - a [`Deadline`] is looked at between rules, rounds and guard passes.
+//!
 //! Guarantees:
 //! 1. Facts verbatim: an edit that touches a protected token (number, date, time, amount, id,
 //!    phone, e-mail, URL, quoted name, the client's name) is dropped before it is applied, and
@@ -31,6 +40,7 @@ use serde::Serialize;
 use super::catalog::FixKind;
 use super::rules::{Change, RULES};
 use super::{CharIndex, Context, Issue, MemoScope, Profile, RuleDef, StyleEngine};
+use crate::deadline::Deadline;
 use crate::encoder::{cosine, Embedder, TextKind};
 use crate::error::Result;
 use crate::text::segment::Doc;
@@ -83,21 +93,25 @@ impl SourceMap {
     }
 
     /// The draft position of current position `pos`; inside an edited piece a start maps to the
-    /// piece's draft start and an end to its draft end.
+    /// piece's draft start and an end to its draft end. (The pieces are in text order: a binary
+    /// search, so that mapping every edit of a long draft stays linear overall.)
     fn draft(&self, pos: usize, is_end: bool) -> usize {
-        let piece = self
-            .pieces
-            .iter()
-            .find(
-                |(cur, _, _)| {
-                    if is_end {
-                        cur.start < pos && pos <= cur.end
-                    } else {
-                        cur.start <= pos && pos < cur.end
-                    }
+        let pieces = &self.pieces;
+        let from = pieces.partition_point(|(cur, _, _)| if is_end { cur.end < pos } else { cur.end <= pos });
+        let fits = |cur: &Range<usize>| {
+            if is_end {
+                cur.start < pos && pos <= cur.end
+            } else {
+                cur.start <= pos && pos < cur.end
+            }
+        };
+        let piece =
+            pieces[from..].iter().take_while(|(cur, _, _)| cur.start <= pos).find(|(cur, _, _)| fits(cur)).or_else(
+                || {
+                    let k = pieces.partition_point(|(cur, _, _)| cur.end < pos);
+                    pieces.get(k).filter(|(cur, _, _)| cur.start <= pos && pos <= cur.end)
                 },
-            )
-            .or_else(|| self.pieces.iter().find(|(cur, _, _)| cur.start <= pos && pos <= cur.end));
+            );
         match piece {
             Some((cur, orig, false)) => orig.start + (pos - cur.start).min(orig.len()),
             Some((_, orig, true)) => {
@@ -118,40 +132,71 @@ impl SourceMap {
     }
 
     /// Records that current range `range` became `new_len` bytes.
+    #[cfg(test)]
     fn replace(&mut self, range: Range<usize>, new_len: usize) {
-        let orig = self.draft_range(range.clone());
-        let delta = new_len as isize - range.len() as isize;
-        let shift = |r: &Range<usize>| (r.start as isize + delta) as usize..(r.end as isize + delta) as usize;
-        let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
-        let mut merged = (range.start..range.start + new_len, orig, true);
-        for (cur, o, edited) in self.pieces.drain(..) {
-            let touches = cur.start < range.end && range.start < cur.end
-                || (range.is_empty() && cur.start < range.start && range.start < cur.end);
-            if cur.end <= range.start && !(touches) {
-                pieces.push((cur, o, edited));
-            } else if cur.start >= range.end && !touches {
-                pieces.push((shift(&cur), o, edited));
-            } else if edited {
-                // A partly overlapped earlier edit merges into this one.
-                merged.1 = merged.1.start.min(o.start)..merged.1.end.max(o.end);
-                let lo = cur.start.min(range.start);
-                let hi = (cur.end.max(range.end) as isize + delta) as usize;
-                merged.0 = lo..hi;
-            } else {
-                if cur.start < range.start {
-                    let keep = range.start - cur.start;
-                    pieces.push((cur.start..range.start, o.start..o.start + keep, false));
+        self.replace_all(&[(range, new_len)]);
+    }
+
+    /// Records that each current range of `changes` (sorted, non-overlapping) became its number
+    /// of bytes: one pass over the pieces for the whole batch. A piece the range overlaps is
+    /// split (unedited) or merged into the new edited piece (an earlier edit).
+    fn replace_all(&mut self, changes: &[(Range<usize>, usize)]) {
+        let origs: Vec<Range<usize>> = changes.iter().map(|(r, _)| self.draft_range(r.clone())).collect();
+        let shift = |r: &Range<usize>, d: isize| (r.start as isize + d) as usize..(r.end as isize + d) as usize;
+        let mut queue = std::mem::take(&mut self.pieces).into_iter();
+        let mut pieces = Vec::with_capacity(queue.len() + 2 * changes.len());
+        let mut carry = None;
+        // How far the pieces after the changes made so far have moved.
+        let mut delta = 0isize;
+        // The edited piece of the last change, not yet closed (a later change of the batch may
+        // fall inside the earlier edit it merged): its current start, its end before the batch
+        // and its draft range.
+        let mut open: Option<(usize, usize, Range<usize>)> = None;
+        for ((range, new_len), orig) in changes.iter().zip(origs) {
+            let at = (range.start as isize + delta) as usize;
+            let mut merged = match open.take() {
+                Some((lo, end, o)) if range.start < end => {
+                    (lo, end.max(range.end), o.start.min(orig.start)..o.end.max(orig.end))
                 }
-                if cur.end > range.end {
-                    let skip = range.end - cur.start;
-                    let rest = cur.end - range.end;
-                    let start = (range.end as isize + delta) as usize;
-                    pieces.push((start..start + rest, o.start + skip..o.end, false));
+                Some((lo, end, o)) => {
+                    pieces.push((lo..(end as isize + delta) as usize, o, true));
+                    (at, range.end, orig)
+                }
+                None => (at, range.end, orig),
+            };
+            while let Some((cur, o, edited)) = carry.take().or_else(|| queue.next()) {
+                let touches = cur.start < range.end && range.start < cur.end
+                    || (range.is_empty() && cur.start < range.start && range.start < cur.end);
+                if cur.end <= range.start && !touches {
+                    pieces.push((shift(&cur, delta), o, edited));
+                } else if cur.start >= range.end && !touches {
+                    carry = Some((cur, o, edited));
+                    break;
+                } else if edited {
+                    // A partly overlapped earlier edit merges into this one.
+                    merged.2 = merged.2.start.min(o.start)..merged.2.end.max(o.end);
+                    merged.0 = merged.0.min((cur.start.min(range.start) as isize + delta) as usize);
+                    merged.1 = merged.1.max(cur.end);
+                } else {
+                    if cur.start < range.start {
+                        let keep = range.start - cur.start;
+                        pieces.push((shift(&(cur.start..range.start), delta), o.start..o.start + keep, false));
+                    }
+                    if cur.end > range.end {
+                        // The rest lies after this change: the next one may split it again.
+                        let skip = range.end - cur.start;
+                        carry = Some((range.end..cur.end, o.start + skip..o.end, false));
+                        break;
+                    }
                 }
             }
+            delta += *new_len as isize - range.len() as isize;
+            open = Some(merged);
         }
-        pieces.push(merged);
-        pieces.sort_by_key(|(cur, _, _)| (cur.start, cur.end));
+        if let Some((lo, end, o)) = open {
+            pieces.push((lo..(end as isize + delta) as usize, o, true));
+        }
+        pieces.extend(carry.into_iter().chain(queue).map(|(cur, o, edited)| (shift(&cur, delta), o, edited)));
         self.pieces =
             pieces.into_iter().filter(|(cur, o, edited)| !cur.is_empty() || !o.is_empty() || *edited).collect();
     }
@@ -202,6 +247,26 @@ struct Rewriter<'e> {
     /// Edits the never-worse guard refused: (rule index, draft byte range). A change of that
     /// rule that maps onto that stretch of the draft is not made again.
     blocked: std::rc::Rc<Vec<(usize, Range<usize>)>>,
+    /// Longest the text may grow (characters; see [`growth_limit`]).
+    limit: usize,
+    /// Changes not made because the text would have outgrown `limit`, with their draft spans.
+    overgrown: Vec<(Edit, Range<usize>)>,
+    deadline: &'e Deadline,
+}
+
+/// Room for a short draft's word swaps beyond doubling («спс» → «спасибо» is 2.3×), in
+/// characters.
+const SHORT_DRAFT_SLACK: usize = 64;
+
+/// The longest text a rewrite of `draft` may reach, in characters: twice the draft, plus the
+/// greeting and the operator's introduction the rewrite may add (they carry the client's and the
+/// operator's names, whatever their length), plus [`SHORT_DRAFT_SLACK`].
+pub(crate) fn growth_limit(engine: &StyleEngine, draft: &str, ctx: &Context) -> usize {
+    let chars = |s: &str| s.chars().count();
+    let greeting = chars("Здравствуйте, ! ") + ctx.client_name().map_or(0, chars);
+    let introduction = engine.catalog.get("introduce-self").and_then(|d| d.text("template")).map_or(0, chars)
+        + ctx.operator_name().map_or(0, chars);
+    2 * chars(draft) + greeting + introduction + SHORT_DRAFT_SLACK
 }
 
 impl<'e> Rewriter<'e> {
@@ -211,6 +276,8 @@ impl<'e> Rewriter<'e> {
         ctx: &'e Context,
         profile: &'e Profile,
         blocked: &[(usize, Range<usize>)],
+        limit: usize,
+        deadline: &'e Deadline,
     ) -> Rewriter<'e> {
         let draft_doc = engine.segment(draft, ctx);
         // The client's name is protected from alteration by every rule, but rule B1 may drop an
@@ -233,6 +300,9 @@ impl<'e> Rewriter<'e> {
             edit_spans: Vec::new(),
             scope: engine.scope(ctx),
             blocked: std::rc::Rc::new(blocked.to_vec()),
+            limit,
+            overgrown: Vec::new(),
+            deadline,
         }
     }
 
@@ -248,23 +318,27 @@ impl<'e> Rewriter<'e> {
     }
 
     /// Runs the rule sequence until a fixed point, leaving out the rules `skip` names. The text
-    /// is segmented again only after a rule changed it.
-    fn run(&mut self, skip: &dyn Fn(&str) -> bool) {
+    /// is segmented again only after a rule changed it. A round that does not leave fewer
+    /// fixable findings than it started with is undone, and the rewrite stops there.
+    fn run(&mut self, skip: &dyn Fn(&str) -> bool) -> Result<()> {
         let engine = self.engine;
         let rules: Vec<(usize, &RuleDef)> = engine
             .active_rules(self.profile)
             .filter(|(_, def)| def.fix == FixKind::Auto && !skip(&def.id) && engine.unavailable(def, None).is_none())
             .collect();
+        let mut pending = self.pending(&rules);
         for _ in 0..MAX_ROUNDS {
+            let before = self.clone();
             let mut changed = false;
             let mut next = 0;
             while next < rules.len() {
                 let text = self.text.clone();
                 let doc = engine.segment(&text, self.ctx);
                 while next < rules.len() {
+                    self.deadline.check()?;
                     let (rule, def) = rules[next];
                     next += 1;
-                    if self.apply_rule(rule, def, &doc) {
+                    if self.apply_rule(rule, def, &doc)? {
                         changed = true;
                         break;
                     }
@@ -273,22 +347,69 @@ impl<'e> Rewriter<'e> {
             if !changed {
                 break;
             }
+            let left = self.pending(&rules);
+            if left >= pending {
+                let overgrown = std::mem::take(&mut self.overgrown);
+                *self = before;
+                self.overgrown = overgrown;
+                break;
+            }
+            pending = left;
         }
+        Ok(())
     }
 
-    /// Applies one rule's changes that keep every fact; whether anything changed. `doc` is the
-    /// current text, segmented.
-    fn apply_rule(&mut self, rule: usize, def: &RuleDef, doc: &Doc) -> bool {
+    /// How many changes `rules` would still make to the current text.
+    fn pending(&self, rules: &[(usize, &RuleDef)]) -> usize {
+        let doc = self.engine.segment(&self.text, self.ctx);
+        rules.iter().map(|&(rule, def)| self.changes(rule, def, &doc).len()).sum()
+    }
+
+    /// Rule `rule`'s changes to `doc` that may be made: none to a protected token (unless the
+    /// rule's changes span facts by design), none that changes nothing, none the guard refused.
+    fn changes(&self, rule: usize, def: &RuleDef, doc: &Doc) -> Vec<Change> {
         let text = doc.text;
-        let mut changes: Vec<Change> = self
-            .engine
+        self.engine
             .run_rule_memo(rule, doc, self.ctx, self.profile, self.scope)
             .into_iter()
             .filter_map(|f| f.change)
             .filter(|c| def.spans_protected || !doc.touches_protected(c.start..c.end))
             .filter(|c| text.get(c.start..c.end).is_some_and(|old| old != c.text))
             .filter(|c| !self.is_blocked(rule, c))
-            .collect();
+            .collect()
+    }
+
+    /// The changes of `kept` (sorted, applied to `doc`) whose inserted text rule `rule` would
+    /// change again: a fix must not feed itself («Иван» → «Иван Петрович» where the full name
+    /// holds the name again).
+    fn self_feeding(&self, rule: usize, def: &RuleDef, doc: &Doc, kept: &[Change]) -> Vec<usize> {
+        let candidate = apply(doc.text, kept);
+        let again = self.changes(rule, def, &self.engine.segment(&candidate, self.ctx));
+        let mut shift = 0isize;
+        let mut out = Vec::new();
+        for (k, c) in kept.iter().enumerate() {
+            let start = (c.start as isize + shift) as usize;
+            let inserted = start..start + c.text.len();
+            shift += c.text.len() as isize - (c.end - c.start) as isize;
+            let inside = |n: &Change| {
+                if n.start == n.end {
+                    inserted.start < n.start && n.start < inserted.end
+                } else {
+                    n.start < inserted.end && inserted.start < n.end
+                }
+            };
+            if !inserted.is_empty() && again.iter().any(inside) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// Applies one rule's changes that keep every fact; whether anything changed. `doc` is the
+    /// current text, segmented.
+    fn apply_rule(&mut self, rule: usize, def: &RuleDef, doc: &Doc) -> Result<bool> {
+        let text = doc.text;
+        let mut changes = self.changes(rule, def, doc);
         changes.sort_by_key(|c| (c.start, c.end));
         let mut kept: Vec<Change> = Vec::with_capacity(changes.len());
         for c in changes {
@@ -298,13 +419,45 @@ impl<'e> Rewriter<'e> {
             }
         }
         if kept.is_empty() {
-            return false;
+            return Ok(false);
+        }
+        let feeding = self.self_feeding(rule, def, doc, &kept);
+        kept = kept.into_iter().enumerate().filter(|(k, _)| !feeding.contains(k)).map(|(_, c)| c).collect();
+        // Front to back, while the text stays within its limit; the rest is withheld.
+        let mut len = text.chars().count();
+        let mut over = Vec::new();
+        kept.retain(|c| {
+            let grown = len + c.text.chars().count() - text[c.start..c.end].chars().count();
+            if grown > self.limit {
+                over.push(c.clone());
+                return false;
+            }
+            len = grown;
+            true
+        });
+        for c in over {
+            let span = self.draft_range(c.start..c.end);
+            if !self.overgrown.iter().any(|(e, s)| e.rule == RULES[rule].0 && *s == span) {
+                let edit = Edit {
+                    rule: RULES[rule].0.to_string(),
+                    before: text[c.start..c.end].to_string(),
+                    after: c.text,
+                    start: self.draft_chars.of(span.start),
+                    end: self.draft_chars.of(span.end),
+                    reason: "Правка не применена: текст стал бы более чем вдвое длиннее черновика.".to_string(),
+                };
+                self.overgrown.push((edit, span));
+            }
+        }
+        if kept.is_empty() {
+            return Ok(false);
         }
         let mut candidate = apply(text, &kept);
         if !keeps_facts(&self.facts, &candidate) {
             // Undo the offending edits one by one: keep only those that lose no fact.
             let mut safe = Vec::new();
             for c in &kept {
+                self.deadline.check()?;
                 let mut trial = safe.clone();
                 trial.push(c.clone());
                 if keeps_facts(&self.facts, &apply(text, &trial)) {
@@ -314,8 +467,7 @@ impl<'e> Rewriter<'e> {
             kept = safe;
             candidate = apply(text, &kept);
         }
-        let first_edit = self.edits.len();
-        for c in kept.iter().rev() {
+        for c in &kept {
             let Range { start, end } = self.draft_range(c.start..c.end);
             self.edit_spans.push((rule, start..end));
             self.edits.push(Edit {
@@ -326,21 +478,24 @@ impl<'e> Rewriter<'e> {
                 end: self.draft_chars.of(end),
                 reason: def.reason.clone(),
             });
-            self.map.replace(c.start..c.end, c.text.len());
         }
-        // Applied back to front (so positions stay valid), reported front to back.
-        self.edits[first_edit..].reverse();
-        self.edit_spans[first_edit..].reverse();
+        let batch: Vec<(Range<usize>, usize)> = kept.iter().map(|c| (c.start..c.end, c.text.len())).collect();
+        self.map.replace_all(&batch);
         self.text = candidate;
-        !kept.is_empty()
+        Ok(!kept.is_empty())
     }
 }
 
 /// `draft` with only rule `rule`'s automatic fixes applied.
 pub(crate) fn fix_only(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile, rule: &str) -> String {
-    let mut rewriter = Rewriter::new(engine, draft, ctx, profile, &[]);
-    rewriter.run(&|id| id != rule);
-    rewriter.text
+    let limit = growth_limit(engine, draft, ctx);
+    let unbounded = Deadline::none();
+    let mut rewriter = Rewriter::new(engine, draft, ctx, profile, &[], limit, &unbounded);
+    match rewriter.run(&|id| id != rule) {
+        Ok(()) => rewriter.text,
+        // Without a time limit and with no one to cancel it, the run cannot stop early.
+        Err(_) => draft.to_string(),
+    }
 }
 
 /// Most edits the never-worse guard refuses in one pass (each round refuses at least one and
@@ -362,16 +517,18 @@ pub(crate) fn run(
     draft: &str,
     ctx: &Context,
     embedder: Option<&dyn Embedder>,
+    deadline: &Deadline,
 ) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
-    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile);
+    let limit = growth_limit(engine, draft, ctx);
+    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile, limit, deadline)?;
     let mut withheld: Vec<Edit> = refused.into_iter().map(|(e, _)| e).collect();
     // A refused edit leaves a text whose own analysis differs from the draft's: rewriting it
     // again may find more to do. Going on until nothing changes keeps the rewrite idempotent;
     // the later passes' edits are reported in the draft's coordinates.
     let mut passes = 1;
     while !withheld.is_empty() && passes < GUARD_PASSES {
-        let (_, next, refused) = guarded(engine, &full.text, ctx, profile);
+        let (_, next, refused) = guarded(engine, &full.text, ctx, profile, limit, deadline)?;
         if next.text == full.text {
             break;
         }
@@ -398,7 +555,8 @@ pub(crate) fn run(
         }
         similarity = Some(meaning.similarity(0, if kept_full { 2 } else { 1 }));
     }
-    let report = engine.check_any_length(&result.text, ctx, embedder)?;
+    deadline.check()?;
+    let report = engine.check_any_length(&result.text, ctx, embedder, deadline)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 
@@ -407,24 +565,29 @@ const GUARD_PASSES: usize = 3;
 
 /// The rewrite of `draft` under the never-worse guard: the safe rules' result, the full result
 /// and the refused edits with their reasons (and byte spans in `draft`).
+#[allow(clippy::type_complexity)]
 fn guarded<'e>(
     engine: &'e StyleEngine,
     draft: &str,
     ctx: &'e Context,
     profile: &'e Profile,
-) -> (Rewriter<'e>, Rewriter<'e>, Vec<(Edit, Range<usize>)>) {
+    limit: usize,
+    deadline: &'e Deadline,
+) -> Result<(Rewriter<'e>, Rewriter<'e>, Vec<(Edit, Range<usize>)>)> {
     let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
     let judge = Judge::new(engine, draft, ctx, profile);
     let mut blocked: Vec<(usize, Range<usize>)> = Vec::new();
     let mut withheld = Vec::new();
     loop {
-        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked);
-        safe.run(&risky);
+        deadline.check()?;
+        let mut safe = Rewriter::new(engine, draft, ctx, profile, &blocked, limit, deadline);
+        safe.run(&risky)?;
         let mut full = safe.clone();
-        full.run(&|_| false);
+        full.run(&|_| false)?;
         let refused = if blocked.len() < MAX_REFUSED { judge.refuse(&full) } else { Vec::new() };
         if refused.is_empty() {
-            return (safe, full, withheld);
+            withheld.extend(full.overgrown.iter().cloned());
+            return Ok((safe, full, withheld));
         }
         for (index, reason) in refused {
             blocked.push(full.edit_spans[index].clone());
@@ -663,5 +826,38 @@ mod tests {
         // An edit inside the first edit maps to the first edit's draft span.
         map.replace(4..5, 2);
         assert_eq!((map.draft(4, false), map.draft(6, true)), (3, 5));
+    }
+
+    #[test]
+    fn a_batch_of_edits_maps_as_the_same_edits_made_one_by_one() {
+        // Pseudo-random batches of non-overlapping replacements, insertions and deletions over
+        // a text that keeps changing; the batch and the edits made back to front one at a time
+        // must give the same pieces.
+        let mut seed = 0x2545_f491_u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n.max(1)
+        };
+        let (mut batched, mut single, mut len) = (SourceMap::new(40), SourceMap::new(40), 40);
+        for _ in 0..200 {
+            let mut batch = Vec::new();
+            let mut pos = 0;
+            while pos < len && batch.len() < 4 {
+                let start = pos + next(len - pos);
+                let end = (start + next(4)).min(len);
+                batch.push((start..end, next(5)));
+                pos = end + 1;
+            }
+            batched.replace_all(&batch);
+            for (range, new_len) in batch.iter().rev() {
+                single.replace(range.clone(), *new_len);
+            }
+            assert_eq!(batched.pieces, single.pieces, "after {batch:?}");
+            len = (len as isize + batch.iter().map(|(r, n)| *n as isize - r.len() as isize).sum::<isize>()) as usize;
+            for pos in 0..=len {
+                let (start, end) = (batched.draft(pos, false), batched.draft(pos, true));
+                assert!(start <= 40 && end <= 40, "position {pos} maps outside the draft: {start}, {end}");
+            }
+        }
     }
 }

@@ -354,6 +354,29 @@ impl Speller {
     /// out-of-scope tokens and abbreviations (see [`Speller::is_correct`]) and for words longer
     /// than [`MAX_SUGGEST_CHARS`] characters.
     pub fn suggest(&self, word: &str, max: usize) -> Vec<String> {
+        // Cached per thread: the rewrite's guard checks every intermediate text, which repeats
+        // the draft's unknown words, and one search costs tens of milliseconds.
+        thread_local! {
+            static CACHE: std::cell::RefCell<std::collections::HashMap<(usize, String, usize), Vec<String>>> =
+                Default::default();
+        }
+        // Keyed by the speller too: a process may load more than one dictionary.
+        let key = (std::ptr::from_ref(self) as usize, word.to_string(), max);
+        if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+            return hit;
+        }
+        let found = self.suggest_uncached(word, max);
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            if cache.len() >= 4096 {
+                cache.clear(); // bounded: a server meets an unbounded vocabulary
+            }
+            cache.insert(key, found.clone());
+        });
+        found
+    }
+
+    fn suggest_uncached(&self, word: &str, max: usize) -> Vec<String> {
         if max == 0 {
             return Vec::new();
         }

@@ -88,7 +88,7 @@ struct TomlPack {
 
 /// Reads a pack file in the format its extension names.
 pub fn read_pack(path: &Path) -> Result<Vec<Template>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::limits::read_file(path, crate::limits::MAX_INPUT_BYTES)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
         Error::import(path, vec![ImportProblem::new(line, "invalid UTF-8")])

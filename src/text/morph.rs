@@ -154,6 +154,9 @@ pub struct Analysis {
     pub tag: String,
     /// The analyser's estimate of the reading's probability (the readings of a word sum to ~1).
     pub score: f32,
+    /// The reading is a form the dictionary lists, not one guessed from the word's ending,
+    /// prefix or shape.
+    pub known: bool,
 }
 
 impl Analysis {
@@ -279,10 +282,12 @@ impl Morph {
     }
 
     fn analysis(&self, parsed: &Parsed) -> Analysis {
+        let stack = &parsed.lex.stack.stack;
         Analysis {
             lemma: parsed.lex.get_normal_form(&self.analyzer).to_lowercase(),
             tag: parsed.lex.get_tag(&self.analyzer).string.to_string(),
             score: parsed.score.value() as f32,
+            known: stack.right.is_none() && stack.left.affix.is_none() && stack.left.stack.as_dictionary().is_some(),
         }
     }
 
@@ -343,6 +348,17 @@ mod tests {
         assert!(ty.has("2per") && ty.has("datv") && !ty.has("2pe"));
         assert!(m.analyses("").is_empty());
         assert_eq!(m.analyses("hello")[0].pos(), "LATN");
+    }
+
+    #[test]
+    fn dictionary_readings_are_told_from_guessed_ones() {
+        let m = Morph::global();
+        for word in ["ваша", "Цена", "вчера", "пришлите", "Маша"] {
+            assert!(m.analyses(word).iter().any(|a| a.known), "{word}: {:?}", m.analyses(word));
+        }
+        for word in ["евгенй", "порешаемс", "hello"] {
+            assert!(m.analyses(word).iter().all(|a| !a.known), "{word}: {:?}", m.analyses(word));
+        }
     }
 
     #[test]

@@ -276,7 +276,10 @@ impl<'a> Doc<'a> {
     /// Whether a byte range overlaps a protected or quoted token. Zero-length ranges count as
     /// overlapping when they fall strictly inside such a token.
     pub fn touches_protected(&self, range: Range<usize>) -> bool {
-        self.tokens.iter().any(|t| {
+        // Tokens are in text order and do not overlap: only those from the first one ending
+        // after `range.start` can touch it (a binary search; rules ask this once per change).
+        let first = self.tokens.partition_point(|t| t.end <= range.start);
+        self.tokens[first..].iter().take_while(|t| t.start < range.end.max(range.start + 1)).any(|t| {
             (t.protected || t.quoted)
                 && if range.start == range.end {
                     t.start < range.start && range.start < t.end

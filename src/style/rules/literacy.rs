@@ -76,6 +76,8 @@ pub(crate) fn emoji(inp: &Input, out: &mut Vec<Finding>) {
     }
     let is_face =
         |i: usize| matches!(doc.tokens[i].kind, TokenKind::Emoji | TokenKind::Smiley) && !doc.tokens[i].quoted;
+    // The opening greeting, found once (on the first emoji between two clauses).
+    let mut opening = None;
     let mut i = 0;
     while i < doc.tokens.len() {
         if !is_face(i) {
@@ -109,7 +111,8 @@ pub(crate) fn emoji(inp: &Input, out: &mut Vec<Finding>) {
         let next = doc.next_non_space(last).filter(|&n| doc.tokens[n].kind == TokenKind::Word);
         let change = match (prev, next) {
             (Some(p), Some(n)) => {
-                let greeting = super::politeness::opening_greeting(inp).is_some_and(|(_, l, _)| l == p);
+                let opening = opening.get_or_insert_with(|| super::politeness::opening_greeting(inp));
+                let greeting = opening.as_ref().is_some_and(|&(_, l, _)| l == p);
                 let mark = if greeting { "!" } else { "." };
                 Change { start: doc.tokens[p].end, end: doc.tokens[n].start, text: format!("{mark} ") }
             }

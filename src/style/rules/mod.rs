@@ -397,7 +397,9 @@ pub(crate) fn forbidden<'t>(
 
 /// Whether token `i` is the first non-space token of its sentence.
 pub(crate) fn starts_sentence(doc: &Doc, i: usize) -> bool {
-    doc.sentences.iter().any(|s| s.tokens.start == i)
+    // Sentences are in text order: a binary search keeps per-token callers linear overall.
+    let k = doc.sentences.partition_point(|s| s.tokens.start < i);
+    doc.sentences.get(k).is_some_and(|s| s.tokens.start == i)
 }
 
 /// How to delete tokens `first..=last` (a filler word, an extra name) so that the sentence

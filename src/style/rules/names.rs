@@ -159,8 +159,11 @@ pub(crate) fn name_form(inp: &Input, out: &mut Vec<Finding>) {
     if inp.profile.patronymic {
         if let Some(rest) = name.rest {
             for i in name_uses(inp, name.first) {
-                let next = doc.next_non_space(i);
-                let has_rest = next.is_some_and(|n| rest.split_whitespace().next() == Some(doc.tok(n)));
+                // Read from the text, not the tokens: a patronymic the segmenter splits («Ива-
+                // нович», a name with marks in it) still follows, and the full name put in its
+                // place is not taken for a bare first name again.
+                let after = doc.text[doc.tokens[i].end..].trim_start();
+                let has_rest = rest.split_whitespace().next().is_some_and(|p| after.starts_with(p));
                 if doc.tok(i) == name.first && !has_rest {
                     let t = &doc.tokens[i];
                     out.push(Finding::fix(t.start, t.end, name.full.to_string()));
@@ -206,14 +209,46 @@ pub(crate) fn name_spelling(inp: &Input, out: &mut Vec<Finding>) {
             }
             // A case form of the name («Анне», «Евгению») is not a typo; another spelling of it,
             // even a real one («Наталия» for «Наталья»), is.
-            let case_form = inp.morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name));
+            let readings = inp.morph.analyses(word);
+            let case_form = readings.iter().any(|a| a.has("Name") && a.lemma == fold(word_of_name));
             let operator = inp.ctx.operator_name().is_some_and(|o| o.split_whitespace().any(|p| p == word));
             if typo && (case_form || operator) {
+                continue;
+            }
+            // Only a word that can be nothing but a name (a proper name at most: «Марна» is a
+            // river too), where a name stands: «Ваша заявка» is not «Маша», nor «Цена указана»
+            // «Лена».
+            let common_word = readings.iter().any(|a| a.known && !PROPER_NAME_TAGS.iter().any(|g| a.has(g)));
+            if common_word || !in_name_position(inp, i) {
                 continue;
             }
             out.push(Finding::fix(t.start, t.end, word_of_name.to_string()));
         }
     }
+}
+
+/// Grammemes of a reading that is a proper name (of a person, place, organisation or brand).
+const PROPER_NAME_TAGS: [&str; 6] = ["Name", "Surn", "Patr", "Geox", "Orgn", "Trad"];
+
+/// Whether word `i` stands where a name does: as an address set off from the sentence (at its
+/// start, after a comma, a greeting or a title such as «уважаемая», and followed by a mark or the
+/// end), or before a patronymic.
+fn in_name_position(inp: &Input, i: usize) -> bool {
+    let doc = inp.doc;
+    let next = doc.next_non_space(i);
+    let patronymic = next.is_some_and(|n| {
+        doc.tokens[n].kind == TokenKind::Word && inp.morph.analyses(doc.tok(n)).iter().any(|a| a.has("Patr"))
+    });
+    let set_off = next.is_none_or(|n| matches!(doc.tokens[n].kind, TokenKind::Punct | TokenKind::Newline));
+    let after_address = starts_sentence(doc, i)
+        || doc.prev_non_space(i).is_some_and(|p| {
+            let word = &doc.folded[p];
+            doc.tok(p) == ","
+                || inp.def.list("titles").contains(word)
+                || inp.lex.greetings.contains_word(word)
+                || inp.lex.formal_greetings.contains_word(word)
+        });
+    patronymic || (set_off && after_address)
 }
 
 /// B4: a name used as an address is set off by commas.

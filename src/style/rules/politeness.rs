@@ -52,9 +52,12 @@ pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
     }
 }
 
-/// Whether a sentence already carries a softener («пожалуйста», «будьте добры»).
-fn has_softener(inp: &Input, tokens: std::ops::Range<usize>) -> bool {
-    phrase_matches(inp.doc, &inp.lex.softeners).iter().any(|(first, _, _)| tokens.contains(first))
+/// Whether a sentence already carries a softener («пожалуйста», «будьте добры»). `starts` are
+/// the first tokens of the draft's softener matches, in text order (found once per draft: a scan
+/// per sentence made the rule quadratic in the number of sentences).
+fn has_softener(starts: &[usize], tokens: std::ops::Range<usize>) -> bool {
+    let k = starts.partition_point(|&first| first < tokens.start);
+    starts.get(k).is_some_and(|first| tokens.contains(first))
 }
 
 /// Whether token `i` is an imperative that asks the client to do something («пришлите»;
@@ -100,6 +103,7 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
 /// A3: a request gets «пожалуйста»; a sentence keeps at most one.
 pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
+    let softeners: Vec<usize> = phrase_matches(doc, &inp.lex.softeners).iter().map(|&(first, _, _)| first).collect();
     for s in &doc.sentences {
         let pleases: Vec<usize> = doc.words(s).filter(|&i| fold(doc.tok(i)) == "пожалуйста").collect();
         // «пожалуйста» inside a sentence is set off by commas on both sides.
@@ -120,7 +124,7 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
         }
         // Steps of a numbered list are instructions; the request is the line that opens them.
         let list_item = doc.tokens[s.tokens.start].kind == TokenKind::Number;
-        if !pleases.is_empty() || list_item || has_softener(inp, s.tokens.clone()) {
+        if !pleases.is_empty() || list_item || has_softener(&softeners, s.tokens.clone()) {
             continue;
         }
         let Some(verb) = doc.words(s).find(|&i| is_request_verb(inp, i)) else { continue };
