@@ -351,9 +351,8 @@ async fn check_form(state: AppState, headers: HeaderMap, form: CheckForm) -> Res
         let checked = text.clone();
         state
             .run(move |e, deadline| {
-                // wire: e.style.check_within(&checked, &Context::default(), Some(&embedder), deadline)
                 let embedder = e.embedder.within(deadline);
-                Ok(e.style.check(&checked, &Context::default(), Some(&embedder))?.issues)
+                Ok(e.style.check_within(&checked, &Context::default(), Some(&embedder), deadline)?.issues)
             })
             .await?
     };

@@ -303,9 +303,8 @@ pub async fn check(State(state): State<AppState>, Json(body): Json<DraftBody>) -
     let (text, context) = body.into_context(&state)?;
     let report = state
         .run(move |engine, deadline| {
-            // wire: engine.style.check_within(&text, &context, Some(&embedder), deadline)
             let embedder = engine.embedder.within(deadline);
-            Ok(engine.style.check(&text, &context, Some(&embedder))?)
+            Ok(engine.style.check_within(&text, &context, Some(&embedder), deadline)?)
         })
         .await?;
     Ok(Json(report))
@@ -319,9 +318,8 @@ pub async fn rewrite(State(state): State<AppState>, Json(body): Json<DraftBody>)
     let (text, context) = body.into_context(&state)?;
     let rewrite = state
         .run(move |engine, deadline| {
-            // wire: engine.style.rewrite_within(&text, &context, Some(&embedder), deadline)
             let embedder = engine.embedder.within(deadline);
-            Ok(engine.style.rewrite(&text, &context, Some(&embedder))?)
+            Ok(engine.style.rewrite_within(&text, &context, Some(&embedder), deadline)?)
         })
         .await?;
     Ok(Json(rewrite))
