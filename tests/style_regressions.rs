@@ -256,7 +256,19 @@ fn review2_a_draft_that_opens_with_the_name_gets_the_greeting_before_it_not_besi
         &named("Зульфия Рашидовна", Some(true), 0),
     );
     assert_eq!(r.text.to_lowercase().matches("зульфия").count(), 1, "{:?}", r.text);
-    assert!(r.text.starts_with("Здравствуйте, "), "{:?}", r.text);
+    assert!(r.text.starts_with("Здравствуйте, Зульфия Рашидовна! Полис"), "{:?}", r.text);
+}
+
+#[test]
+fn review2_a_lower_case_name_and_patronymic_stay_one_address() {
+    let c = Context {
+        client_name: Some("Ирина Петровна".into()),
+        first_message: Some(true),
+        profile: Some("email".into()),
+        ..Context::default()
+    };
+    let r = rewrite("добрый день ирина петровна\n\nвыплата одобрена.", &c);
+    assert!(r.text.starts_with("Добрый день, Ирина Петровна"), "{:?}", r.text);
 }
 
 #[test]

@@ -576,14 +576,8 @@ fn analyse<'t>(morph: &Morph, doc: &Doc<'t>) -> Vec<Word<'t>> {
             TokenKind::Punct | TokenKind::Emoji | TokenKind::Smiley | TokenKind::Other => {
                 piece.chars().for_each(|c| mark(&mut words, c))
             }
-            TokenKind::Number
-            | TokenKind::Url
-            | TokenKind::Email
-            | TokenKind::Phone
-            | TokenKind::Money
-            | TokenKind::Date
-            | TokenKind::Time
-            | TokenKind::Id => words.push(Word::opaque(token.start, piece)),
+            // Facts (numbers, dates, links, …) are never edited and are no subject.
+            _ => words.push(Word::opaque(token.start, piece)),
         }
     }
     // «ты» right after an interjection and before a pause is part of it: «ух ты!», «ах ты,».

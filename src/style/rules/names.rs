@@ -248,7 +248,10 @@ fn in_name_position(inp: &Input, i: usize) -> bool {
                 || inp.lex.greetings.contains_word(word)
                 || inp.lex.formal_greetings.contains_word(word)
         });
-    patronymic || (set_off && after_address)
+    // The client's patronymic follows their first name («ирина петровна»).
+    let first_name = inp.ctx.client_name().and_then(|n| n.split_whitespace().next()).map(fold);
+    let after_first_name = doc.prev_non_space(i).is_some_and(|p| first_name.as_ref() == Some(&doc.folded[p]));
+    patronymic || after_first_name || (set_off && after_address)
 }
 
 /// B4: a name used as an address is set off by commas.
@@ -257,10 +260,10 @@ pub(crate) fn vocative_comma(inp: &Input, out: &mut Vec<Finding>) {
     let Some(name) = client_name(inp) else { return };
     let prepositions = inp.def.list("prepositions");
     for i in (0..doc.tokens.len()).filter(|&i| doc.tok(i) == name.first && doc.tokens[i].kind == TokenKind::Word) {
-        // Extend over the patronymic when the draft wrote it.
+        // Extend over the patronymic when the draft wrote it (in any case: B3 fixes its case).
         let mut last = i;
         if let (Some(rest), Some(n)) = (name.rest, doc.next_non_space(i)) {
-            if rest.split_whitespace().next() == Some(doc.tok(n)) {
+            if rest.split_whitespace().next().is_some_and(|p| fold(p) == doc.folded[n]) {
                 last = n;
             }
         }

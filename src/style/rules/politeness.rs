@@ -158,6 +158,18 @@ pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<Stri
     informal.iter().find(|(f, _, _)| at_start(*f)).map(|&(f, l, formal)| (f, l, Some(formal.clone())))
 }
 
+/// The opening address `first..=last` to repeat after a greeting: the client's name as the
+/// client gave it («зульфия рашидовна» → «Зульфия Рашидовна»), a group address capitalised.
+fn address_as_written(inp: &Input, first: usize, last: usize) -> String {
+    let doc = inp.doc;
+    let written = &doc.text[doc.tokens[first].start..doc.tokens[last].end];
+    let words = doc.tokens[first..=last].iter().filter(|t| t.kind == TokenKind::Word).count();
+    match inp.ctx.client_name().map(|n| n.split_whitespace().take(words).collect::<Vec<_>>().join(" ")) {
+        Some(name) if fold(&name) == fold(&written.split_whitespace().collect::<Vec<_>>().join(" ")) => name,
+        _ => capitalize(written),
+    }
+}
+
 /// The address the message opens with, as first and last token: the client's name (its first
 /// words as the client gave them, any case: «зульфия рашидовна, …») or an address to a group
 /// («Коллеги», «Уважаемые коллеги»).
@@ -211,7 +223,7 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             // After an address: «Коллеги привет, по вашему ИНН …» → «Коллеги, здравствуйте! По
             // вашему ИНН …».
             let Some((address_first, address_last)) = opening_address(inp) else { return };
-            let address = &doc.text[doc.tokens[address_first].start..doc.tokens[address_last].end];
+            let address = address_as_written(inp, address_first, address_last);
             let greeting = crate::text::words::lower_first(&formal);
             let (end, text) = match continuation(inp, last) {
                 Some((_, next)) => (doc.tokens[next].end, format!("{address}, {greeting}! {}", capitalize(doc.tok(next)))),
@@ -255,7 +267,7 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             if let Some((first, last, next)) =
                 opening_address(inp).and_then(|(f, l)| comma_then_word(l).map(|n| (f, l, n)))
             {
-                let address = &doc.text[doc.tokens[first].start..doc.tokens[last].end];
+                let address = address_as_written(inp, first, last);
                 let text = format!("Здравствуйте, {address}! {}", capitalize(doc.tok(next)));
                 let change = Change { start: at, end: doc.tokens[next].end, text };
                 out.push(Finding::fix_with(at, at, "Здравствуйте, ", change));
