@@ -523,18 +523,7 @@ async fn a_full_queue_answers_503_with_retry_after() {
     // encoder): a rewrite, whose meaning guard embeds draft and rewrite together, is refused.
     let state = AppState::new(tokens(), Limits::default());
     let mut store = Store::in_memory().unwrap();
-    let draft = sufler::templates::Template {
-        id: "only-draft".into(),
-        title: "Черновик".into(),
-        text: "Здравствуйте!".into(),
-        category: String::new(),
-        tags: vec![],
-        examples: vec![],
-        profile: String::new(),
-        status: sufler::templates::Status::Draft,
-        version: 1,
-    };
-    store.import(&[draft], None).unwrap();
+    store.import(&[draft_template("only-draft".into())], None).unwrap();
     let embedder = BatchingEmbedder::start(encoder(), BatchOptions { max_queued_tokens: 1, ..BatchOptions::default() });
     state.set_engine(Engine::new(StyleEngine::embedded().unwrap(), embedder, store).unwrap());
     let app = router(state);
