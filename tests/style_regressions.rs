@@ -537,3 +537,40 @@ fn issue19_3_a_misspelt_name_in_an_address_is_still_fixed() {
     }
     assert!(fixed_count > 100, "only {fixed_count} names tried");
 }
+
+// A third fresh-eyes review (20 drafts by an editor who never saw the sets): its bad outputs.
+
+#[test]
+fn review3_a_pet_form_of_the_name_opening_the_draft_is_the_address_not_a_second_greeting() {
+    let r = rewrite(
+        "танечка привет) посылочку вашу нашли завтра курьерчик привезет с 10 до 14",
+        &named("Татьяна", Some(true), 0),
+    );
+    assert_eq!(r.text.matches("Татьяна").count(), 1, "{:?}", r.text);
+    assert!(!has_word(&r.text, "привет") && !has_word(&r.text, "здравствуйте здравствуйте"), "{:?}", r.text);
+}
+
+#[test]
+fn review3_an_abbreviated_please_is_not_doubled_by_an_inserted_one() {
+    let r = rewrite(
+        "павел роутер перезагрузите пжлст если не поможет оставлю заявку на выезд мастера",
+        &named("Павел", Some(false), 1),
+    );
+    assert_eq!(r.text.matches("пожалуйста").count(), 1, "{:?}", r.text);
+    assert!(!has_word(&r.text, "пжлст"), "{:?}", r.text);
+}
+
+#[test]
+fn review3_a_rude_rhetorical_question_is_reported_and_gets_no_conjunction_comma() {
+    let c = named("Дмитрий", Some(true), 0);
+    let draft = "ВЫ ЧТО НЕ ВИДИТЕ ЧТО ТАРИФ УЖЕ ПОДКЛЮЧЕН!!! проверьте в личном кабинете";
+    assert!(rules_of(draft, &c).contains(&"no-blame".to_string()));
+    let r = rewrite(draft, &c);
+    assert!(!r.text.contains("Вы, что"), "{:?}", r.text);
+}
+
+#[test]
+fn review3_a_greeting_run_into_the_sentence_becomes_a_sentence_of_its_own() {
+    let r = rewrite("привет щас гляну", &named("Анна", Some(true), 0));
+    assert_eq!(r.text, "Здравствуйте, Анна! Сейчас посмотрю.");
+}

@@ -424,6 +424,10 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
             if no_comma_after.contains(&doc.folded[prev]) || pos_is(inp, prev, &["PREP", "CONJ"]) {
                 continue;
             }
+            // «Вы что не видите…»: «что» after an opening pronoun is a particle, not a conjunction.
+            if k == 1 && doc.folded[i] == "что" && pos_is(inp, prev, &["NPRO"]) {
+                continue;
+            }
             // A predicate in the clause: the next few words before any punctuation.
             let clause_end = (i + 1..s.tokens.end).find(|&j| t[j].kind == TokenKind::Punct).unwrap_or(s.tokens.end);
             let has_predicate =

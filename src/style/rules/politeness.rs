@@ -182,10 +182,14 @@ pub(crate) fn opening_address(inp: &Input) -> Option<(usize, usize)> {
     }
     let mut last = None;
     if let Some(name) = inp.ctx.client_name() {
+        // The first name may be written as one of its pet forms («танечка» for «Татьяна»).
+        let pet_form = |i: usize, part: &str| {
+            i == first && inp.lex.names.by_full(part).any(|e| e.forms.iter().any(|f| fold(f) == doc.folded[i]))
+        };
         let mut j = Some(first);
         for part in name.split_whitespace() {
             match j {
-                Some(i) if word(i) && doc.folded[i] == fold(part) => {
+                Some(i) if word(i) && (doc.folded[i] == fold(part) || pet_form(i, part)) => {
                     last = Some(i);
                     j = doc.next_non_space(i);
                 }
@@ -290,6 +294,10 @@ fn continuation(inp: &Input, last: usize) -> Option<(usize, usize)> {
     let is = |i: Option<usize>, s: &str| i.is_some_and(|i| doc.tok(i) == s);
     let mut cursor = last;
     let mut next = doc.next_non_space(cursor);
+    // «привет щас гляну»: no mark after the greeting, the sentence goes straight on.
+    if let Some(word) = next.filter(|&n| doc.tokens[n].kind == TokenKind::Word && !doc.tokens[n].protected) {
+        return Some((doc.tokens[last].end, word));
+    }
     if !is(next, ",") {
         return None;
     }
