@@ -13,8 +13,8 @@ pub mod bench;
 pub mod deadline;
 pub mod encoder;
 pub mod error;
-pub mod limits;
 pub mod eval;
+pub mod limits;
 pub mod models;
 pub mod rank;
 pub mod report;
@@ -23,6 +23,6 @@ pub mod templates;
 pub mod text;
 pub mod tone;
 
-pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
 pub use deadline::Deadline;
+pub use encoder::{Embedder, Encoder, EncoderOptions, TextKind, WeightKind};
 pub use error::{Error, Result};

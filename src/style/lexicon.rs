@@ -5,7 +5,9 @@
 //! a company's own copies instead. Every file states its format in its `# Формат:` header; a
 //! malformed line is reported as `file:line: reason`.
 
-use std::collections::{HashMap, HashSet};
+// foldhash: these tables are fixed data, looked up by every rule for every word (SipHash was
+// a tenth of a rewrite).
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -26,14 +28,17 @@ impl<T> Default for PhraseTable<T> {
 
 impl<T> PhraseTable<T> {
     /// Adds a phrase (words separated by spaces).
-    pub fn insert(&mut self, phrase: &str, value: T) {
+    /// Whether the phrase was new: a phrase listed again shadows its first entry.
+    pub fn insert(&mut self, phrase: &str, value: T) -> bool {
         let words: Vec<String> = phrase.split_whitespace().map(fold).collect();
-        let Some(first) = words.first().cloned() else { return };
+        let Some(first) = words.first().cloned() else { return false };
         let bucket = self.by_first.entry(first).or_default();
+        let new = !bucket.iter().any(|(w, _)| *w == words);
         bucket.push((words, value));
         // Longest phrase first, so «я не знаю» wins over «не знаю».
         bucket.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
         self.len += 1;
+        new
     }
 
     /// The longest phrase that starts at `words[0]` (already folded): its length in words and
@@ -258,10 +263,17 @@ impl Lexicon {
                     "forbidden.tsv" => {
                         need(3)?;
                         let forbidden = Forbidden { rule: field(1).to_string(), replacement: field(2).to_string() };
-                        lex.forbidden.insert(field(0), forbidden);
+                        // One rule per phrase: a second entry would take it from the first.
+                        if !lex.forbidden.insert(field(0), forbidden) {
+                            return Err(bad(line, "the phrase is listed twice"));
+                        }
                     }
-                    "formal-greetings.txt" => lex.formal_greetings.insert(field(0), ()),
-                    "softeners.txt" => lex.softeners.insert(field(0), ()),
+                    "formal-greetings.txt" => {
+                        lex.formal_greetings.insert(field(0), ());
+                    }
+                    "softeners.txt" => {
+                        lex.softeners.insert(field(0), ());
+                    }
                     "acronyms.txt" => {
                         lex.acronyms.insert(field(0).to_string());
                     }
@@ -351,5 +363,14 @@ mod tests {
         std::fs::write(dir.path().join("names.tsv"), "# Формат: …\nАнна\tx\tАня\n").unwrap();
         let err = Lexicon::from_dir(dir.path()).unwrap_err().to_string();
         assert!(err.contains("names.tsv:2"), "{err}");
+    }
+
+    #[test]
+    fn a_forbidden_phrase_listed_for_two_rules_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = "повторяю ещё раз\tno-directive\tx\nпоВторяю еще раз\tno-blame\ty\n";
+        std::fs::write(dir.path().join("forbidden.tsv"), rows).unwrap();
+        let err = Lexicon::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("forbidden.tsv:2") && err.contains("twice"), "{err}");
     }
 }

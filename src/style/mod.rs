@@ -36,10 +36,14 @@ use crate::deadline::Deadline;
 use crate::encoder::Embedder;
 use crate::error::{Error, Result};
 use crate::text::morph::Morph;
-use crate::text::segment::Doc;
+use crate::text::segment::{Doc, Segments};
 use catalog::Need;
 use rules::{Finding, Input, RULES};
 use spell::{SpellStatus, Speller};
+
+/// Distinct texts whose segments [`StyleEngine::segment`] keeps per thread (a rewrite passes
+/// through a few dozen).
+const SEGMENT_MEMO_TEXTS: usize = 256;
 
 /// Longest draft the engine accepts (bytes). Longer texts are refused, not truncated.
 pub const MAX_DRAFT_BYTES: usize = 128 * 1024;
@@ -200,11 +204,32 @@ impl StyleEngine {
     }
 
     /// Segments `text` with the context's protected words.
+    ///
+    /// A rewrite segments each of its intermediate texts several times (to run the next rule,
+    /// to count what is left, to judge the result), so the segments of recent texts are kept per
+    /// thread: by engine (its abbreviations), protected words and text.
     pub(crate) fn segment<'t>(&self, text: &'t str, ctx: &Context) -> Doc<'t> {
+        type Key = (u64, Option<String>, String);
+        thread_local! {
+            static MEMO: std::cell::RefCell<foldhash::HashMap<Key, std::rc::Rc<Segments>>> =
+                Default::default();
+        }
+        let key = (self.id, ctx.client_name().map(str::to_string), text.to_string());
+        if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+            return Doc::with_segments(text, hit);
+        }
         let names: Vec<&str> = ctx.client_name().map(|n| n.split_whitespace().collect()).unwrap_or_default();
         let abbreviations: Vec<(&str, bool)> =
             self.lexicons[0].abbreviations.iter().map(|(a, p)| (a.as_str(), *p)).collect();
-        Doc::new(text, &names, &abbreviations)
+        let doc = Doc::new(text, &names, &abbreviations);
+        MEMO.with(|m| {
+            let mut memo = m.borrow_mut();
+            if memo.len() >= SEGMENT_MEMO_TEXTS {
+                memo.clear(); // bounded: only the texts of the current request are asked about again
+            }
+            memo.insert(key, doc.segments());
+        });
+        doc
     }
 
     /// Runs rule number `rule` (an index into the rewrite order) over `doc`.
@@ -246,21 +271,26 @@ impl StyleEngine {
         profile: &Profile,
         scope: MemoScope,
     ) -> Vec<Finding> {
-        type Key = (MemoScope, usize, String);
+        // By text, then by (scope, rule): a lookup borrows the text instead of copying it.
+        type ByText = foldhash::HashMap<String, foldhash::HashMap<(MemoScope, usize), Vec<Finding>>>;
         thread_local! {
-            static MEMO: std::cell::RefCell<std::collections::HashMap<Key, Vec<Finding>>> = Default::default();
+            static MEMO: std::cell::RefCell<ByText> = Default::default();
         }
-        let key = (scope, rule, doc.text.to_string());
-        if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        let hit = MEMO.with(|m| m.borrow().get(doc.text).and_then(|rules| rules.get(&(scope, rule)).cloned()));
+        if let Some(hit) = hit {
             return hit;
         }
         let found = self.run_rule(rule, doc, ctx, profile, None);
         MEMO.with(|m| {
             let mut memo = m.borrow_mut();
-            if memo.len() >= 4096 {
+            if memo.len() >= 256 && !memo.contains_key(doc.text) {
                 memo.clear(); // bounded: only recent drafts are asked about again
             }
-            memo.insert(key, found.clone());
+            let rules = memo.entry(doc.text.to_string()).or_default();
+            if rules.len() >= 4096 {
+                rules.clear(); // one text asked about under ever new contexts
+            }
+            rules.insert((scope, rule), found.clone());
         });
         found
     }

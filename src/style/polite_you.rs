@@ -18,6 +18,7 @@
 //! «себя». Replacements are lowercase except where the original word was capitalised or in
 //! capitals; turning «вы» into «Вы» is a separate rule.
 
+use crate::text::words::{is_letter, lower};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -97,7 +98,7 @@ const SUBJECT_PRONOUNS: [&str; 16] = [
 /// phrases in the formal register): the result is memoised per thread and text.
 pub fn polite_you_edits(morph: &Morph, doc: &Doc) -> Rc<Vec<PoliteEdit>> {
     thread_local! {
-        static MEMO: std::cell::RefCell<HashMap<String, Rc<Vec<PoliteEdit>>>> = Default::default();
+        static MEMO: std::cell::RefCell<foldhash::HashMap<String, Rc<Vec<PoliteEdit>>>> = Default::default();
     }
     if let Some(hit) = MEMO.with(|m| m.borrow().get(doc.text).cloned()) {
         return hit;
@@ -123,11 +124,19 @@ fn compute_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
         // Whether an imperative came earlier in the sentence: «Сделайте снимок и пришли его» —
         // a form coordinated with it is an imperative too.
         let mut imperative_before = false;
+        let mut after_thanks = false;
         for clause in sentence.split_inclusive(|w| w.ends_clause) {
             let question = clause.last().is_some_and(|w| w.question);
             let candidates =
                 (0..clause.len()).map(|j| candidate(&clause[j]).filter(|_| !after_preposition(clause, j))).collect();
-            let context = Context { clause, candidates, inherited, question, imperative_before };
+            // «Спасибо, что написала»: what the thanks is for was done by the addressee.
+            let thanked = after_thanks && clause.first().is_some_and(|w| w.lower == "что");
+            let from_before = if thanked { Some(Subject::You) } else { inherited };
+            after_thanks = clause.iter().any(|w| THANKS.contains(&w.lower.as_str()))
+                && clause
+                    .iter()
+                    .all(|w| THANKS.contains(&w.lower.as_str()) || THANKS_MODIFIERS.contains(&w.lower.as_str()));
+            let context = Context { clause, candidates, inherited: from_before, question, imperative_before };
             for (i, word) in clause.iter().enumerate() {
                 if let Some(after) = replacement(morph, &context, i) {
                     if after != word.lower {
@@ -155,6 +164,12 @@ fn compute_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
     }
     edits
 }
+
+/// Words of thanks whose «, что …» clause is about the addressee («спасибо, что подождала»).
+const THANKS: [&str; 3] = ["спасибо", "благодарю", "благодарим"];
+
+/// Words that may stand beside them in that clause («большое спасибо», «заранее благодарю»).
+const THANKS_MODIFIERS: [&str; 5] = ["большое", "огромное", "заранее", "вам", "тебе"];
 
 /// A word of the input with what the rules need to know about it.
 #[derive(Debug)]
@@ -517,7 +532,7 @@ fn is_finite_verb(word: &Word) -> bool {
 fn inflect(morph: &Morph, word: &Word, reading: &Analysis, grammemes: &[&str]) -> Option<String> {
     type Key = (String, String, String, String);
     thread_local! {
-        static CACHE: std::cell::RefCell<std::collections::HashMap<Key, Option<String>>> = Default::default();
+        static CACHE: std::cell::RefCell<foldhash::HashMap<Key, Option<String>>> = Default::default();
     }
     let key = (word.lower.clone(), reading.lemma.clone(), reading.tag.clone(), grammemes.join(","));
     if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
@@ -542,7 +557,7 @@ fn inflect(morph: &Morph, word: &Word, reading: &Analysis, grammemes: &[&str]) -
 
 /// `formal` (lowercase) in the case pattern of `informal`: «Ты» → «Вы», «ТЫ» → «ВЫ».
 fn match_case(informal: &str, formal: &str) -> String {
-    let letters: Vec<char> = informal.chars().filter(|c| c.is_alphabetic()).collect();
+    let letters: Vec<char> = informal.chars().filter(|&c| is_letter(c)).collect();
     let upper = |c: &char| c.is_uppercase();
     if letters.len() > 1 && letters.iter().all(upper) {
         return formal.to_uppercase();
@@ -598,11 +613,11 @@ impl<'t> Word<'t> {
     fn new(morph: &Morph, start: usize, run: &'t str) -> Word<'t> {
         if !run.chars().all(|c| is_russian_letter(c) || is_combining_mark(c) || is_hyphen(c)) {
             let mut word = Word::opaque(start, run);
-            word.foreign = run.chars().any(char::is_alphabetic);
+            word.foreign = run.chars().any(is_letter);
             return word;
         }
         let parts: Vec<(usize, &str)> = split_hyphens(run);
-        let lower_of = |s: &str| s.chars().filter(|&c| !is_combining_mark(c)).collect::<String>().to_lowercase();
+        let lower_of = |s: &str| lower(&s.chars().filter(|&c| !is_combining_mark(c)).collect::<String>());
         let (part_start, part) = parts[0];
         let rest_are_particles = parts[1..].iter().all(|(_, p)| HYPHEN_PARTICLES.contains(&lower_of(p).as_str()));
         let (offset, target, editable) = if rest_are_particles {
@@ -638,7 +653,7 @@ impl<'t> Word<'t> {
             start,
             end: start + text.len(),
             text,
-            lower: text.to_lowercase(),
+            lower: lower(text),
             editable: false,
             foreign: false,
             you: false,

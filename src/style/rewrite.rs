@@ -692,7 +692,10 @@ impl<'e> Judge<'e> {
             let overlaps = |s: &Range<usize>| s.start <= draft_span.end && draft_span.start <= s.end;
             let same_place = self.found_spans.iter().any(|(r, s)| *r == rule && overlaps(s));
             let lacked_before = MESSAGE_LACKS_RULES.contains(&id) && self.found_spans.iter().any(|(r, _)| *r == rule);
-            if same_place || lacked_before || self.found.contains(&(rule, sentence)) || WHOLE_MESSAGE_RULES.contains(&id)
+            if same_place
+                || lacked_before
+                || self.found.contains(&(rule, sentence))
+                || WHOLE_MESSAGE_RULES.contains(&id)
             {
                 continue;
             }

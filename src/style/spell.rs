@@ -303,7 +303,7 @@ impl Speller {
     /// Answers are cached per thread (the rules and each rewrite pass ask about the same words).
     pub fn is_correct(&self, word: &str) -> bool {
         thread_local! {
-            static CACHE: std::cell::RefCell<std::collections::HashMap<String, bool>> = Default::default();
+            static CACHE: std::cell::RefCell<foldhash::HashMap<String, bool>> = Default::default();
         }
         if let Some(hit) = CACHE.with(|c| c.borrow().get(word).copied()) {
             return hit;
@@ -357,7 +357,7 @@ impl Speller {
         // Cached per thread: the rewrite's guard checks every intermediate text, which repeats
         // the draft's unknown words, and one search costs tens of milliseconds.
         thread_local! {
-            static CACHE: std::cell::RefCell<std::collections::HashMap<(usize, String, usize), Vec<String>>> =
+            static CACHE: std::cell::RefCell<foldhash::HashMap<(usize, String, usize), Vec<String>>> =
                 Default::default();
         }
         // Keyed by the speller too: a process may load more than one dictionary.

@@ -10,7 +10,6 @@
 //! version from several rules.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -70,7 +69,7 @@ pub fn analyse(doc: &Doc) -> Option<Rc<Contextual>> {
         return None;
     }
     thread_local! {
-        static MEMO: RefCell<HashMap<String, Rc<Contextual>>> = RefCell::new(HashMap::new());
+        static MEMO: RefCell<foldhash::HashMap<String, Rc<Contextual>>> = Default::default();
     }
     if let Some(hit) = MEMO.with(|m| m.borrow().get(doc.text).cloned()) {
         return Some(hit);

@@ -13,7 +13,9 @@
 //! assert!(doc.tokens.iter().any(|t| t.kind == TokenKind::Smiley));
 //! ```
 
-use std::ops::Range;
+use crate::text::words::is_letter;
+use std::ops::{Deref, Range};
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -106,11 +108,18 @@ pub struct Sentence {
     pub ends_line: bool,
 }
 
-/// A segmented text.
+/// A segmented text: the text and what segmentation found in it ([`Segments`], shared between
+/// the documents of equal texts; a `Doc` reads its fields through `Deref`).
 #[derive(Debug, Clone)]
 pub struct Doc<'a> {
     /// The text.
     pub text: &'a str,
+    segments: Rc<Segments>,
+}
+
+/// Everything segmentation finds in a text.
+#[derive(Debug)]
+pub struct Segments {
     /// All tokens, covering the text without gaps.
     pub tokens: Vec<Token>,
     /// Sentences in order.
@@ -121,6 +130,14 @@ pub struct Doc<'a> {
     pub runs: Vec<Vec<usize>>,
     /// Indices of all word tokens, in order.
     pub word_tokens: Vec<usize>,
+}
+
+impl Deref for Doc<'_> {
+    type Target = Segments;
+
+    fn deref(&self) -> &Segments {
+        &self.segments
+    }
 }
 
 /// The ordered fact pattern: earlier alternatives win at the same position.
@@ -180,7 +197,11 @@ fn fact_patterns() -> Vec<(TokenKind, String)> {
                 r"(?:\$|€)\s?\d(?:[\d\s]*\d)?(?:[.,]\d+)?|\d{{1,3}}(?:[\s\u{{a0}}\u{{202f}}]\d{{3}})+(?:[.,]\d+)?\s?{currency}|\d+(?:[.,]\d+)?\s?{currency}"
             ),
         ),
-        (TokenKind::Id, r"№\s?[\w/-]*\d[\w/-]*|\#\d[\w-]*|[\p{L}]+[-_]?\d[\w/-]*|\d+[-_/][\w-]*\d[\w-]*|\d+\p{L}+\d[\w-]*".to_string()),
+        (
+            TokenKind::Id,
+            r"№\s?[\w/-]*\d[\w/-]*|\#\d[\w-]*|[\p{L}]+[-_]?\d[\w/-]*|\d+[-_/][\w-]*\d[\w-]*|\d+\p{L}+\d[\w-]*|\d+[-_/](?-i:\p{Lu}{1,5})"
+                .to_string(),
+        ),
         (
             TokenKind::Number,
             r"\d{1,3}(?:[\s\u{a0}\u{202f}]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?(?:\s?[–—-]\s?\d+(?:[.,]\d+)?)?%?".to_string(),
@@ -216,6 +237,16 @@ pub fn is_emoji(c: char) -> bool {
     )
 }
 
+/// Whether `id` is digits, a hyphen and a case ending of an ordinal numeral («12-ГО», «5-Й»).
+fn is_ordinal_suffix(id: &str) -> bool {
+    const ENDINGS: [&str; 24] = [
+        "й", "я", "е", "ю", "х", "м", "го", "му", "ми", "ое", "ой", "ый", "ий", "ая", "ую", "ые", "ие", "ых", "их",
+        "ым", "им", "ом", "ого", "ому",
+    ];
+    let Some((digits, suffix)) = id.split_once('-') else { return false };
+    digits.chars().all(|c| c.is_ascii_digit()) && ENDINGS.contains(&crate::text::words::lower(suffix).as_str())
+}
+
 /// Characters that end a sentence.
 pub fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | '…')
@@ -241,9 +272,16 @@ impl<'a> Doc<'a> {
                 fact_kinds().iter().find(|(_, re)| re.is_match(m.as_str())).map_or(TokenKind::Number, |(k, _)| *k);
             let (mut kind, mut end) = (kind, m.end());
             // «300 рабочих»: the «р» was the start of a word, not a currency.
-            let glued = |at: usize| text[at..].chars().next().is_some_and(char::is_alphabetic);
-            if kind == TokenKind::Money && text[..end].ends_with(char::is_alphabetic) && glued(end) {
+            let glued = |at: usize| text[at..].chars().next().is_some_and(is_letter);
+            if kind == TokenKind::Money && text[..end].ends_with(is_letter) && glued(end) {
                 end = m.start() + m.as_str().rfind(|c: char| c.is_ascii_digit()).map_or(0, |d| d + 1);
+                kind = TokenKind::Number;
+            }
+            // «12-ГО» in a shouted draft is an ordinal and «12-ПЛАТЁЖ» a number before a word,
+            // not a code like «3345-ПЛ».
+            let cut_word = text[..end].ends_with(is_letter) && glued(end);
+            if kind == TokenKind::Id && (is_ordinal_suffix(&text[m.start()..end]) || cut_word) {
+                end = m.start() + m.as_str().find(|c: char| !c.is_ascii_digit()).unwrap_or(m.len());
                 kind = TokenKind::Number;
             }
             tokens.push(Token { kind, start: m.start(), end, protected: true, quoted: false });
@@ -260,7 +298,22 @@ impl<'a> Doc<'a> {
             .collect();
         let runs = word_runs(&tokens);
         let word_tokens = (0..tokens.len()).filter(|&i| tokens[i].kind == TokenKind::Word).collect();
-        Doc { text, tokens, sentences, folded, runs, word_tokens }
+        Doc { text, segments: Rc::new(Segments { tokens, sentences, folded, runs, word_tokens }) }
+    }
+
+    /// The segments of `text` as one of the same text found them: the caller keeps them by text
+    /// (and segmentation options) to segment a text it has seen again for free.
+    ///
+    /// # Panics
+    /// When `segments` do not cover `text` (they were found in another text).
+    pub fn with_segments(text: &'a str, segments: Rc<Segments>) -> Doc<'a> {
+        assert_eq!(segments.tokens.last().map_or(0, |t| t.end), text.len(), "segments of another text");
+        Doc { text, segments }
+    }
+
+    /// What segmentation found, to share with [`Doc::with_segments`].
+    pub fn segments(&self) -> Rc<Segments> {
+        self.segments.clone()
     }
 
     /// The text of a token.
@@ -336,7 +389,7 @@ fn scan_plain(text: &str, from: usize, to: usize, tokens: &mut Vec<Token>) {
         // A «:)» glued to a word is still a smiley; «(» that opens a bracket is not matched
         // because the pattern needs two of them or a face. «xD» must stand alone.
         let alone = |c: Option<char>| !c.is_some_and(char::is_alphanumeric);
-        if m.as_str().chars().all(char::is_alphabetic)
+        if m.as_str().chars().all(is_letter)
             && !(alone(part[..m.start()].chars().next_back()) && alone(part[m.end()..].chars().next()))
         {
             continue;
@@ -639,6 +692,10 @@ mod tests {
             [(Phone, "+7 912 345-67-89".into()), (Phone, "8 (800) 555-35-35".into())]
         );
         assert_eq!(facts("код A-77812 и 5 марта"), [(Id, "A-77812".into()), (Date, "5 марта".into())]);
+        // A code of digits and capital letters; an ordinal's ending is not one.
+        assert_eq!(facts("заказ 3345-ПЛ, счёт 12-КР."), [(Id, "3345-ПЛ".into()), (Id, "12-КР".into())]);
+        assert_eq!(facts("ДО 12-ГО ЧИСЛА, 5-й день"), [(Number, "12".into()), (Number, "5".into())]);
+        assert_eq!(facts("12-ПЛАТЁЖ"), [(Number, "12".into())]);
     }
 
     #[test]

@@ -17,6 +17,32 @@ pub fn fold(word: &str) -> String {
     out
 }
 
+/// Lower-cases `word` («Ё» stays «ё»). Russian and ASCII letters are mapped directly:
+/// `str::to_lowercase` searches a table for every non-ASCII character.
+pub fn lower(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+            'Ё' => out.push('ё'),
+            'а'..='я' | 'ё' | 'a'..='z' => out.push(c),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Whether `c` is a letter. Russian and ASCII letters are tested first: `char::is_alphabetic`
+/// takes a slow table path for every non-ASCII character.
+pub fn is_letter(c: char) -> bool {
+    matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' | 'a'..='z' | 'A'..='Z') || (!c.is_ascii() && c.is_alphabetic())
+}
+
+/// Whether `c` is a letter or a digit, with the same fast path as [`is_letter`].
+pub fn is_alphanumeric(c: char) -> bool {
+    is_letter(c) || c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric())
+}
+
 /// The first letter in upper case.
 pub fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
@@ -93,6 +119,16 @@ pub fn is_cyrillic_word(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_paths_agree_with_the_standard_library() {
+        let text = "ЁЛКА Ёжик ПРИВЕТ мир Straße ÀÉ ǅ İstanbul ΑΒΓ 12-й 👍 _";
+        assert_eq!(lower(text), text.to_lowercase());
+        for c in text.chars().chain('\u{0}'..'\u{3000}') {
+            assert_eq!(is_letter(c), c.is_alphabetic(), "{c:?}");
+            assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+        }
+    }
 
     #[test]
     fn case_patterns_carry_over() {

@@ -7,11 +7,16 @@ use crate::encoder::{cosine, TextKind};
 use crate::style::catalog::RuleDef;
 use crate::text::fold;
 use crate::text::segment::{Doc, Sentence, TokenKind};
+use crate::text::words::lower;
 
 /// D1: never «я не знаю»: promise to find out instead.
 pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let particles = inp.def.list("particles");
+    // The clause wording is used once per message: twice («мне нужно уточнить, почему так, мне
+    // нужно уточнить, как…») reads as a machine's, so a second phrase is only reported.
+    let wording_of = |w: &str| lower(&polite_case(inp.profile, w));
+    let mut worded = inp.def.text("with_clause").is_some_and(|w| lower(doc.text).contains(&wording_of(w)));
     for (mut first, last, _) in forbidden(inp, inp.lex, "no-i-dont-know") {
         let Some(s) = doc.sentences.iter().find(|s| s.tokens.contains(&first)) else { continue };
         // «я даже не знаю»: the subject «я» belongs to the phrase when only particles stand
@@ -48,11 +53,16 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
         // знаю его номер») is only reported: no wording fits every sentence.
         let next = doc.next_non_space(last);
         let comma = next.filter(|&n| doc.tok(n) == ",");
-        let word_after = comma.map_or(next, |c| doc.next_non_space(c)).filter(|&w| doc.tokens[w].kind == TokenKind::Word);
+        let word_after =
+            comma.map_or(next, |c| doc.next_non_space(c)).filter(|&w| doc.tokens[w].kind == TokenKind::Word);
         let clause_words = inp.def.list("clause_words");
         match word_after {
             Some(w) if clause_words.contains(&doc.folded[w]) => {
                 let Some(wording) = inp.def.text("with_clause") else { continue };
+                if std::mem::replace(&mut worded, true) {
+                    out.push(Finding::flag(start, end));
+                    continue;
+                }
                 let wording = polite_case(inp.profile, wording);
                 let mut replacement = match_case(found, &wording.to_lowercase());
                 if comma.is_none() {

@@ -5,6 +5,7 @@ use super::{capitalize, match_case, phrase_matches, removal, starts_sentence, Ch
 use crate::style::lexicon::PhraseTable;
 use crate::text::fold;
 use crate::text::segment::{is_sentence_end, Doc, TokenKind};
+use crate::text::words::is_letter;
 
 /// C7: no CAPS LOCK words except known acronyms. A one-letter word («С», «В», «К») is shouted
 /// when a shouted word stands next to it («ЗАВТРА С 10 ДО 18»).
@@ -12,17 +13,14 @@ pub(crate) fn shouting(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let shouted = |i: usize, min_letters: usize| {
         let t = &doc.tokens[i];
+        if t.kind != TokenKind::Word || t.protected || t.quoted {
+            return false;
+        }
         let word = doc.tok(i);
-        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+        let letters = word.chars().filter(|&c| is_letter(c)).count();
         let cyrillic = word.chars().any(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё'));
-        let caps = word.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
-        t.kind == TokenKind::Word
-            && !t.protected
-            && !t.quoted
-            && letters >= min_letters
-            && cyrillic
-            && caps
-            && !inp.lex.acronyms.contains(word)
+        let caps = word.chars().filter(|&c| is_letter(c)).all(char::is_uppercase);
+        letters >= min_letters && cyrillic && caps && !inp.lex.acronyms.contains(word)
     };
     // The nearest word before and after token `i`, skipping spaces and facts («С 10 ДО 18»).
     let neighbour_words = |i: usize| {
@@ -37,9 +35,7 @@ pub(crate) fn shouting(inp: &Input, out: &mut Vec<Finding>) {
         let short = doc.tok(i).chars().count() <= 4;
         let before_fact = doc.next_non_space(i).is_some_and(|n| doc.tokens[n].kind.is_fact());
         let sentence = doc.sentences.iter().find(|s| s.tokens.contains(&i));
-        short
-            && before_fact
-            && sentence.is_some_and(|s| s.tokens.clone().all(|j| j == i || !shouted(j, 3)))
+        short && before_fact && sentence.is_some_and(|s| s.tokens.clone().all(|j| j == i || !shouted(j, 3)))
     };
     for (i, t) in doc.tokens.iter().enumerate() {
         let word = doc.tok(i);
@@ -306,10 +302,12 @@ fn is_signature(doc: &Doc, s: &crate::text::segment::Sentence, signoffs: &[Strin
     let before = doc.text[..line_start].trim_end();
     let block: Vec<&str> = before.rsplit('\n').map(str::trim).take_while(|l| !l.is_empty()).collect();
     let short = |l: &str| l.split_whitespace().count() <= 6 && !l.ends_with(['.', '!', '?']);
+    // The block also starts under the e-mail signature separator «--» (or a dash of its own).
+    let separator = |l: &str| matches!(l, "--" | "—" | "–" | "---");
     line.split_whitespace().count() <= 6
         && block
             .iter()
-            .position(|l| l.ends_with(',') && opens_with_signoff(l))
+            .position(|l| (l.ends_with(',') && opens_with_signoff(l)) || separator(l))
             .is_some_and(|k| block[..k].iter().all(|l| short(l)))
 }
 
@@ -416,12 +414,13 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
             if t[i].protected || t[i].quoted || !(opposes || conjunctions.contains(&doc.folded[i])) {
                 continue;
             }
-            let prev = words[k - 1];
-            // Only words (and spaces) between the previous word and the conjunction.
-            if t[prev + 1..i].iter().any(|tok| tok.kind != TokenKind::Space) || t[prev].quoted {
+            // The word or fact right before the conjunction («до 30.09 иначе …»).
+            let Some(prev) = doc.prev_non_space(i) else { continue };
+            let prev_is_fact = t[prev].kind.is_fact() && !t[prev].quoted;
+            if !(prev == words[k - 1] || prev_is_fact) || t[prev].quoted {
                 continue;
             }
-            if no_comma_after.contains(&doc.folded[prev]) || pos_is(inp, prev, &["PREP", "CONJ"]) {
+            if !prev_is_fact && (no_comma_after.contains(&doc.folded[prev]) || pos_is(inp, prev, &["PREP", "CONJ"])) {
                 continue;
             }
             // «Вы что не видите…»: «что» after an opening pronoun is a particle, not a conjunction.
@@ -585,7 +584,7 @@ pub(crate) fn spelling(inp: &Input, out: &mut Vec<Finding>) {
             }
             continue;
         }
-        let all_caps = word.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) && word.chars().count() > 1;
+        let all_caps = word.chars().filter(|&c| is_letter(c)).all(char::is_uppercase) && word.chars().count() > 1;
         let listed = lex.names.is_known(word)
             || lex.slang.contains_word(word)
             || lex.cutesy.contains_word(word)

@@ -20,6 +20,7 @@ use crate::text::fold;
 use crate::text::morph::{Analysis, Morph};
 use crate::text::segment::{Doc, TokenKind};
 pub(crate) use crate::text::words::{capitalize, edit_distance, match_case};
+use crate::text::words::{is_alphanumeric, is_letter};
 
 /// Everything a rule function may look at.
 pub(crate) struct Input<'a> {
@@ -175,9 +176,9 @@ pub(crate) fn polite_case(profile: &Profile, text: &str) -> String {
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(pos) = rest.find(|c: char| c.is_alphabetic()) {
+    while let Some(pos) = rest.find(is_letter) {
         out.push_str(&rest[..pos]);
-        let word_len = rest[pos..].find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len() - pos);
+        let word_len = rest[pos..].find(|c: char| !is_letter(c)).unwrap_or(rest.len() - pos);
         let word = &rest[pos..pos + word_len];
         // Only mid-sentence forms: a form right after sentence punctuation stays capitalised.
         let at_start = out.trim_end().is_empty() || out.trim_end().ends_with(['.', '!', '?']);
@@ -443,7 +444,7 @@ pub(crate) fn removal(doc: &Doc, first: usize, last: usize) -> Change {
 /// words is ignored, as in «Здравствуйте! Меня зовут …»).
 pub(crate) fn has_phrase(doc: &Doc, needle: &str) -> bool {
     let words: Vec<String> =
-        needle.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
+        needle.split(|c: char| !is_alphanumeric(c) && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
     if words.is_empty() {
         return false;
     }
@@ -453,7 +454,7 @@ pub(crate) fn has_phrase(doc: &Doc, needle: &str) -> bool {
 /// Whether `text` (a client message) contains `needle` as whole words, folded.
 pub(crate) fn contains_words(text: &str, needle: &str) -> bool {
     let hay: Vec<String> =
-        text.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
+        text.split(|c: char| !is_alphanumeric(c) && c != '-').filter(|w| !w.is_empty()).map(fold).collect();
     let words: Vec<String> = needle.split_whitespace().map(fold).collect();
     !words.is_empty() && hay.windows(words.len()).any(|w| w == words.as_slice())
 }

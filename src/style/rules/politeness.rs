@@ -82,10 +82,24 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     }
     // «Слушайте, …», «Смотрите, …»: a perception verb set off by a comma at the head of its
     // sentence is a discourse marker, not a request.
+    // So is one before a word that cannot be its object: only nominative («смотрите, ситуация
+    // такая»), where «смотрите видео» (nominative or accusative) asks.
     let comma_follows = doc.next_non_space(i).is_some_and(|n| {
-        doc.tok(n) == "," || matches!(doc.folded[n].as_str(), "ну" | "а" | "вот" | "я" | "мы" | "это")
+        let subject_only = || {
+            let readings = inp.morph.analyses(doc.tok(n));
+            doc.tokens[n].kind == TokenKind::Word
+                && readings.iter().any(|a| a.has("nomn"))
+                && readings.iter().all(|a| !a.has("accs") && !a.has("gent") && a.pos() != "INFN")
+        };
+        doc.tok(n) == "," || matches!(doc.folded[n].as_str(), "ну" | "а" | "вот" | "я" | "мы" | "это") || subject_only()
     });
-    if comma_follows && starts_sentence(doc, i) && inp.lex.discourse_markers.contains(&fold(word)) {
+    // At the head of its sentence, or right after the opening address («Анна, смотрите, …»).
+    let at_head = starts_sentence(doc, i)
+        || opening_address(inp).is_some_and(|(_, last)| {
+            let after = doc.next_non_space(last);
+            after == Some(i) || after.filter(|&c| doc.tok(c) == ",").and_then(|c| doc.next_non_space(c)) == Some(i)
+        });
+    if comma_follows && at_head && inp.lex.discourse_markers.contains(&fold(word)) {
         return false;
     }
     // A formal imperative often shares its form with the future («проверите»), so any reading
@@ -148,9 +162,13 @@ pub(crate) fn opening_greeting(inp: &Input) -> Option<(usize, usize, Option<Stri
     let informal = phrase_matches(doc, &inp.lex.greetings);
     let formal = phrase_matches(doc, &inp.lex.formal_greetings);
     // The greeting may follow an address: «Дмитрий Алексеевич, доброе утро!», «Коллеги привет».
-    let after_address = opening_address(inp)
-        .and_then(|(_, last)| doc.next_non_space(last))
-        .and_then(|c| if doc.tok(c) == "," { doc.next_non_space(c) } else { Some(c) });
+    let after_address = opening_address(inp).and_then(|(_, last)| doc.next_non_space(last)).and_then(|c| {
+        if doc.tok(c) == "," {
+            doc.next_non_space(c)
+        } else {
+            Some(c)
+        }
+    });
     let at_start = |first: usize| first == first_sentence.tokens.start || Some(first) == after_address;
     if let Some(&(f, l, _)) = formal.iter().find(|(f, _, _)| at_start(*f)) {
         return Some((f, l, None));
@@ -230,7 +248,9 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             let address = address_as_written(inp, address_first, address_last);
             let greeting = crate::text::words::lower_first(&formal);
             let (end, text) = match continuation(inp, last) {
-                Some((_, next)) => (doc.tokens[next].end, format!("{address}, {greeting}! {}", capitalize(doc.tok(next)))),
+                Some((_, next)) => {
+                    (doc.tokens[next].end, format!("{address}, {greeting}! {}", capitalize(doc.tok(next))))
+                }
                 None => (doc.tokens[last].end, format!("{address}, {greeting}")),
             };
             let change = Change { start: doc.tokens[address_first].start, end, text };
@@ -242,8 +262,8 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             let finding = match continuation(inp, last) {
                 // «привет, Анна, щас гляну» → «Здравствуйте, Анна! Щас гляну»: the greeting
                 // becomes a sentence of its own.
-                Some((name_end, next)) => {
-                    let name = &doc.text[end..name_end];
+                Some((address, next)) => {
+                    let name = address.map(|(a, b)| format!(", {}", address_as_written(inp, a, b))).unwrap_or_default();
                     let change = Change {
                         start,
                         end: doc.tokens[next].end,
@@ -287,42 +307,42 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
     }
 }
 
-/// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…»): the end
-/// of an address to the client right after the greeting (bytes) and the first word after it.
-fn continuation(inp: &Input, last: usize) -> Option<(usize, usize)> {
+/// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…», «привет
+/// анна щас…»): the client's name right after the greeting, in any case and with or without
+/// commas (its first and last token), and the first word after it.
+fn continuation(inp: &Input, last: usize) -> Option<(Option<(usize, usize)>, usize)> {
     let doc = inp.doc;
-    let is = |i: Option<usize>, s: &str| i.is_some_and(|i| doc.tok(i) == s);
-    let mut cursor = last;
-    let mut next = doc.next_non_space(cursor);
-    // «привет щас гляну»: no mark after the greeting, the sentence goes straight on.
-    if let Some(word) = next.filter(|&n| doc.tokens[n].kind == TokenKind::Word && !doc.tokens[n].protected) {
-        return Some((doc.tokens[last].end, word));
+    let is_comma = |i: Option<usize>| i.is_some_and(|i| doc.tok(i) == ",");
+    let skip_comma = |i: Option<usize>| if is_comma(i) { i.and_then(|c| doc.next_non_space(c)) } else { i };
+    let name: Vec<String> = inp.ctx.client_name().map(|n| n.split_whitespace().map(fold).collect()).unwrap_or_default();
+    let mut cursor = skip_comma(doc.next_non_space(last));
+    let mut address: Option<(usize, usize)> = None;
+    while let Some(w) = cursor.filter(|&w| doc.tokens[w].kind == TokenKind::Word && name.contains(&doc.folded[w])) {
+        address = Some((address.map_or(w, |(a, _)| a), w));
+        cursor = doc.next_non_space(w);
     }
-    if !is(next, ",") {
-        return None;
-    }
-    let name = inp.ctx.client_name().map(|n| n.split_whitespace().collect::<Vec<_>>()).unwrap_or_default();
-    let mut after_comma = next.and_then(|n| doc.next_non_space(n));
-    while let Some(w) = after_comma.filter(|&w| name.contains(&doc.tok(w))) {
-        cursor = w;
-        after_comma = doc.next_non_space(w);
-        next = after_comma;
-    }
-    let name_end = doc.tokens[cursor].end;
-    if cursor != last {
-        // After the name: a comma must follow, then the rest of the sentence.
-        if !is(next, ",") {
-            return None;
-        }
-        after_comma = next.and_then(|n| doc.next_non_space(n));
-    }
-    let word = after_comma.filter(|&w| doc.tokens[w].kind == TokenKind::Word && !doc.tokens[w].protected)?;
-    Some((name_end, word))
+    let next = if address.is_some() { skip_comma(cursor) } else { cursor };
+    // Without an address the greeting must be followed by the next word directly («привет щас
+    // гляну») or by a comma.
+    let word = next.filter(|&w| doc.tokens[w].kind == TokenKind::Word && !doc.tokens[w].protected)?;
+    Some((address, word))
 }
 
 /// A5: at first contact the operator says who they are.
 pub(crate) fn introduce_self(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
+    // «меня зовут Маша» from Мария: the operator gives the name the client will address.
+    if let Some(own) = inp.ctx.operator_name().and_then(|n| n.split_whitespace().next()) {
+        let words = &doc.word_tokens;
+        for k in 2..words.len() {
+            let i = words[k];
+            let introduces = doc.folded[words[k - 2]] == "меня" && doc.folded[words[k - 1]] == "зовут";
+            let pet_form = || inp.lex.names.by_full(own).any(|e| e.forms.iter().any(|f| fold(f) == doc.folded[i]));
+            if introduces && doc.folded[i] != fold(own) && pet_form() {
+                out.push(Finding::fix(doc.tokens[i].start, doc.tokens[i].end, own).message("message_pet_form"));
+            }
+        }
+    }
     let (Some(operator), true) = (inp.ctx.operator_name(), inp.ctx.is_first()) else { return };
     if doc.sentences.is_empty() || has_phrase(doc, "меня зовут") || has_phrase(doc, operator) {
         return;
