@@ -638,3 +638,11 @@ fn review4_it_jargon_gets_plain_words() {
     }
     assert!(has_word(&r.text, "разработчикам"), "{:?}", r.text);
 }
+
+#[test]
+fn review4_a_subject_pronoun_after_a_finished_clause_starts_a_sentence() {
+    let r = rewrite("щас посмотрю заказ 458812 он у курьера будет сегодня до 18:00", &ctx(Some(false)));
+    assert!(r.text.contains("заказ 458812. Он у курьера"), "{:?}", r.text);
+    let r = rewrite("к 15:00 он будет у вас", &ctx(Some(false)));
+    assert!(r.text.contains("15:00 он будет"), "{:?}", r.text);
+}

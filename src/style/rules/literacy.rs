@@ -345,6 +345,7 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
     }
     clause_commas(inp, out);
     comma_splices(inp, out);
+    run_on_pronouns(inp, out);
     for (i, tok) in t.iter().enumerate() {
         let text = doc.slice(tok);
         let spacing_mark = |s: &str| matches!(s, "," | ":" | ";") || (!s.is_empty() && s.chars().all(is_sentence_end));
@@ -383,6 +384,37 @@ fn pos_is(inp: &Input, i: usize, pos: &[&str]) -> bool {
 /// Parts of speech that make a clause: a finite verb, an infinitive, a predicative («можно»), a
 /// short adjective or participle («готов», «отправлен»).
 const PREDICATES: [&str; 5] = ["VERB", "INFN", "PRED", "ADJS", "PRTS"];
+
+/// C2, run-on sentences: a third-person subject pronoun right after a noun or a fact of a clause
+/// that already has its predicate starts a sentence of its own («посмотрю заказ 458812 он у
+/// курьера» → «…458812. Он у курьера»). A clause without a predicate before the pronoun is the
+/// pronoun's own («К 15:00 он будет у Вас»).
+fn run_on_pronouns(inp: &Input, out: &mut Vec<Finding>) {
+    const PRONOUNS: [&str; 4] = ["он", "она", "оно", "они"];
+    let doc = inp.doc;
+    let t = &doc.tokens;
+    for s in &doc.sentences {
+        let mut clause_start = s.tokens.start;
+        for i in s.tokens.clone() {
+            if t[i].kind == TokenKind::Punct {
+                clause_start = i + 1;
+                continue;
+            }
+            if t[i].kind != TokenKind::Word || t[i].protected || !PRONOUNS.contains(&doc.folded[i].as_str()) {
+                continue;
+            }
+            let Some(prev) = doc.prev_non_space(i).filter(|&p| p >= clause_start) else { continue };
+            let noun_or_fact =
+                t[prev].kind.is_fact() || (t[prev].kind == TokenKind::Word && pos_is(inp, prev, &["NOUN"]));
+            let has_predicate =
+                (clause_start..prev).any(|j| t[j].kind == TokenKind::Word && pos_is(inp, j, &PREDICATES));
+            let goes_on = doc.next_non_space(i).is_some_and(|n| t[n].kind == TokenKind::Word);
+            if noun_or_fact && has_predicate && goes_on && !t[prev].quoted {
+                out.push(Finding::fix(t[prev].end, t[i].end, format!(". {}", capitalize(doc.tok(i)))));
+            }
+        }
+    }
+}
 
 /// The word tokens of sentence `s` split at its commas: each part as its word indices.
 fn comma_parts(doc: &Doc, s: &crate::text::segment::Sentence) -> Vec<Vec<usize>> {
