@@ -646,3 +646,12 @@ fn review4_a_subject_pronoun_after_a_finished_clause_starts_a_sentence() {
     let r = rewrite("к 15:00 он будет у вас", &ctx(Some(false)));
     assert!(r.text.contains("15:00 он будет"), "{:?}", r.text);
 }
+
+#[test]
+fn review4_a_formal_greeting_run_into_the_sentence_becomes_its_own_and_ends_with_an_exclamation() {
+    let c = named("Анна", Some(true), 0);
+    assert_eq!(rewrite("здравствуйте, анна, ваш заказ готов", &c).text, "Здравствуйте, Анна! Ваш заказ готов.");
+    assert_eq!(rewrite("привет анна", &c).text, "Здравствуйте, Анна!");
+    // Without a comma or the name the greeting may govern the words after it.
+    assert_eq!(rewrite("Добрый день всем", &ctx(Some(true))).text, "Добрый день всем.");
+}

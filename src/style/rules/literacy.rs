@@ -282,6 +282,16 @@ fn is_question(inp: &Input, doc: &Doc, s: &crate::text::segment::Sentence) -> bo
     first.is_some_and(|w| question_words.contains(&w)) || words.any(|w| w == "ли")
 }
 
+/// Whether sentence `s` is only a formal greeting and the client's name or a group address
+/// («Здравствуйте, Анна», «Добрый день, коллеги»): it ends with «!».
+fn is_greeting_sentence(inp: &Input, s: &crate::text::segment::Sentence) -> bool {
+    let doc = inp.doc;
+    let words: Vec<&str> = doc.words(s).map(|i| doc.folded[i].as_str()).collect();
+    let Some((n, _)) = inp.lex.formal_greetings.longest_at(&words) else { return false };
+    let name: Vec<String> = inp.ctx.client_name().map(|n| n.split_whitespace().map(fold).collect()).unwrap_or_default();
+    words[n..].iter().all(|w| name.iter().any(|p| p == w) || inp.lex.group_addresses.contains(*w))
+}
+
 /// Whether a line opens with a closing formula and its comma («С уважением, …»).
 fn opens_with_signoff(line: &str, signoffs: &[String]) -> bool {
     let folded = fold(line);
@@ -340,7 +350,13 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
         if closed || t[last].kind == TokenKind::Other || (t[last].quoted && !closing(last)) {
             continue;
         }
-        let mark = if is_question(inp, doc, s) { "?" } else { "." };
+        let mark = if is_question(inp, doc, s) {
+            "?"
+        } else if is_greeting_sentence(inp, s) {
+            "!"
+        } else {
+            "."
+        };
         out.push(Finding::fix(t[last].end, t[last].end, mark));
     }
     clause_commas(inp, out);

@@ -234,6 +234,21 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
         return;
     }
     match opening_greeting(inp) {
+        Some((first, last, None)) if first == doc.sentences[0].tokens.start && !inp.ctx.is_later() => {
+            // A formal greeting run into the sentence with a comma or the name («Здравствуйте,
+            // Анна, ваш заказ готов») becomes a sentence of its own; «Добрый день всем» stays.
+            let comma = doc.next_non_space(last).is_some_and(|c| doc.tok(c) == ",");
+            let Some((address, next)) = continuation(inp, last) else { return };
+            if address.is_none() && !comma {
+                return;
+            }
+            let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+            let greeting = &doc.text[start..end];
+            let name = address.map(|(a, b)| format!(", {}", address_as_written(inp, a, b))).unwrap_or_default();
+            let text = format!("{greeting}{name}! {}", capitalize(doc.tok(next)));
+            let change = Change { start, end: doc.tokens[next].end, text: text.clone() };
+            out.push(Finding::fix_with(start, doc.tokens[next].end, text, change).message("message_run_on"));
+        }
         Some((_, _, None)) => {}
         Some((first, last, Some(_))) if inp.ctx.is_later() => {
             // Mid-dialogue the greeting goes: «привет, щас гляну» → «Щас гляну».
