@@ -244,7 +244,7 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             }
             let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
             let greeting = &doc.text[start..end];
-            let name = address.map(|(a, b)| format!(", {}", address_as_written(inp, a, b))).unwrap_or_default();
+            let name = after_greeting(inp, address);
             let text = format!("{greeting}{name}! {}", capitalize(doc.tok(next)));
             let change = Change { start, end: doc.tokens[next].end, text: text.clone() };
             out.push(Finding::fix_with(start, doc.tokens[next].end, text, change).message("message_run_on"));
@@ -278,7 +278,7 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
                 // «привет, Анна, щас гляну» → «Здравствуйте, Анна! Щас гляну»: the greeting
                 // becomes a sentence of its own.
                 Some((address, next)) => {
-                    let name = address.map(|(a, b)| format!(", {}", address_as_written(inp, a, b))).unwrap_or_default();
+                    let name = after_greeting(inp, address);
                     let change = Change {
                         start,
                         end: doc.tokens[next].end,
@@ -320,6 +320,11 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
         }
         None => {}
     }
+}
+
+/// The address found by [`continuation`] as it follows a greeting: «, Анна», or nothing.
+fn after_greeting(inp: &Input, address: Option<(usize, usize)>) -> String {
+    address.map(|(a, b)| format!(", {}", address_as_written(inp, a, b))).unwrap_or_default()
 }
 
 /// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…», «привет
