@@ -18,6 +18,7 @@
 //! «себя». Replacements are lowercase except where the original word was capitalised or in
 //! capitals; turning «вы» into «Вы» is a separate rule.
 
+use crate::text::memo::Memo;
 use crate::text::words::{is_letter, lower};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -98,20 +99,10 @@ const SUBJECT_PRONOUNS: [&str; 16] = [
 /// phrases in the formal register): the result is memoised per thread and text.
 pub fn polite_you_edits(morph: &Morph, doc: &Doc) -> Rc<Vec<PoliteEdit>> {
     thread_local! {
-        static MEMO: std::cell::RefCell<foldhash::HashMap<String, Rc<Vec<PoliteEdit>>>> = Default::default();
+        // Only the texts of the current rewrite are asked about again.
+        static MEMO: Memo<String, Rc<Vec<PoliteEdit>>> = Memo::new(64);
     }
-    if let Some(hit) = MEMO.with(|m| m.borrow().get(doc.text).cloned()) {
-        return hit;
-    }
-    let edits = Rc::new(compute_edits(morph, doc));
-    MEMO.with(|m| {
-        let mut memo = m.borrow_mut();
-        if memo.len() >= 64 {
-            memo.clear(); // bounded: only the texts of the current rewrite are asked about again
-        }
-        memo.insert(doc.text.to_string(), edits.clone());
-    });
-    edits
+    MEMO.with(|m| m.get_or_insert_with(doc.text, || doc.text.to_string(), || Rc::new(compute_edits(morph, doc))))
 }
 
 fn compute_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
@@ -532,27 +523,24 @@ fn is_finite_verb(word: &Word) -> bool {
 fn inflect(morph: &Morph, word: &Word, reading: &Analysis, grammemes: &[&str]) -> Option<String> {
     type Key = (String, String, String, String);
     thread_local! {
-        static CACHE: std::cell::RefCell<foldhash::HashMap<Key, Option<String>>> = Default::default();
+        static CACHE: Memo<Key, Option<String>> = Memo::new(100_000);
     }
     let key = (word.lower.clone(), reading.lemma.clone(), reading.tag.clone(), grammemes.join(","));
-    if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
-        return hit;
-    }
-    let form = morph.inflect(&word.lower, |a| a == reading, grammemes).map(|form| {
-        if word.lower.contains('ё') {
-            form
-        } else {
-            form.replace('ё', "е")
-        }
-    });
     CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if cache.len() >= 100_000 {
-            cache.clear(); // bounded for long-running servers
-        }
-        cache.insert(key, form.clone());
-    });
-    form
+        c.get_or_insert_with(
+            &key,
+            || key.clone(),
+            || {
+                morph.inflect(&word.lower, |a| a == reading, grammemes).map(|form| {
+                    if word.lower.contains('ё') {
+                        form
+                    } else {
+                        form.replace('ё', "е")
+                    }
+                })
+            },
+        )
+    })
 }
 
 /// `formal` (lowercase) in the case pattern of `informal`: «Ты» → «Вы», «ТЫ» → «ВЫ».

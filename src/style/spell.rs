@@ -16,6 +16,7 @@
 //! Slang («щас», «спс») and jargon are flagged by rules C4 and C6; they are deliberately *not*
 //! in the allow-list, so the integrator may want to suppress C3 on tokens those rules report.
 
+use crate::text::memo::Memo;
 use std::collections::HashSet;
 use std::fmt;
 use std::io;
@@ -303,20 +304,9 @@ impl Speller {
     /// Answers are cached per thread (the rules and each rewrite pass ask about the same words).
     pub fn is_correct(&self, word: &str) -> bool {
         thread_local! {
-            static CACHE: std::cell::RefCell<foldhash::HashMap<String, bool>> = Default::default();
+            static CACHE: Memo<String, bool> = Memo::new(100_000);
         }
-        if let Some(hit) = CACHE.with(|c| c.borrow().get(word).copied()) {
-            return hit;
-        }
-        let answer = self.check_uncached(word);
-        CACHE.with(|c| {
-            let mut cache = c.borrow_mut();
-            if cache.len() >= 100_000 {
-                cache.clear(); // bounded: a long-running server meets an unbounded vocabulary
-            }
-            cache.insert(word.to_string(), answer);
-        });
-        answer
+        CACHE.with(|c| c.get_or_insert_with(word, || word.to_string(), || self.check_uncached(word)))
     }
 
     fn check_uncached(&self, word: &str) -> bool {
@@ -357,23 +347,11 @@ impl Speller {
         // Cached per thread: the rewrite's guard checks every intermediate text, which repeats
         // the draft's unknown words, and one search costs tens of milliseconds.
         thread_local! {
-            static CACHE: std::cell::RefCell<foldhash::HashMap<(usize, String, usize), Vec<String>>> =
-                Default::default();
+            static CACHE: Memo<(usize, String, usize), Vec<String>> = Memo::new(4096);
         }
         // Keyed by the speller too: a process may load more than one dictionary.
         let key = (std::ptr::from_ref(self) as usize, word.to_string(), max);
-        if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
-            return hit;
-        }
-        let found = self.suggest_uncached(word, max);
-        CACHE.with(|c| {
-            let mut cache = c.borrow_mut();
-            if cache.len() >= 4096 {
-                cache.clear(); // bounded: a server meets an unbounded vocabulary
-            }
-            cache.insert(key, found.clone());
-        });
-        found
+        CACHE.with(|c| c.get_or_insert_with(&key, || key.clone(), || self.suggest_uncached(word, max)))
     }
 
     fn suggest_uncached(&self, word: &str, max: usize) -> Vec<String> {

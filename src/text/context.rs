@@ -9,7 +9,6 @@
 //! decisions. Analyses are memoised per thread and text: a rewrite asks about the same text
 //! version from several rules.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -69,20 +68,9 @@ pub fn analyse(doc: &Doc) -> Option<Rc<Contextual>> {
         return None;
     }
     thread_local! {
-        static MEMO: RefCell<foldhash::HashMap<String, Rc<Contextual>>> = Default::default();
+        static MEMO: crate::text::memo::Memo<String, Rc<Contextual>> = crate::text::memo::Memo::new(MEMO_TEXTS);
     }
-    if let Some(hit) = MEMO.with(|m| m.borrow().get(doc.text).cloned()) {
-        return Some(hit);
-    }
-    let analysed = Rc::new(analyse_with(models, doc));
-    MEMO.with(|m| {
-        let mut memo = m.borrow_mut();
-        if memo.len() >= MEMO_TEXTS {
-            memo.clear();
-        }
-        memo.insert(doc.text.to_string(), analysed.clone());
-    });
-    Some(analysed)
+    Some(MEMO.with(|m| m.get_or_insert_with(doc.text, || doc.text.to_string(), || Rc::new(analyse_with(models, doc)))))
 }
 
 /// Runs `models` over every sentence of `doc`: its tokens other than spaces and line breaks are

@@ -5,12 +5,14 @@
 //! - [`context`]: the contextual tags mapped onto a segmented text (optional models);
 //! - [`slovnet`]: contextual analysis by small trained models (part of speech and features in
 //!   context, dependency syntax, person names);
-//! - [`words`]: case folding, case patterns and edit distances.
+//! - [`words`]: case folding, case patterns and edit distances;
+//! - [`memo`]: the bounded per-thread memos of analysis results.
 //!
 //! Data flows one way: text → segments → readings → the style rules, the template filler and the
 //! ranker. Nothing here imports from those layers.
 
 pub mod context;
+pub mod memo;
 pub mod morph;
 pub mod segment;
 pub mod slovnet;

@@ -13,7 +13,6 @@
 //! [rsmorphy]: https://crates.io/crates/rsmorphy
 
 use std::cell::Cell;
-use std::cell::RefCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -254,32 +253,24 @@ impl Morph {
     /// and a dictionary lookup allocates a dozen strings.
     pub fn analyses(&self, word: &str) -> Rc<Vec<Analysis>> {
         thread_local! {
-            static CACHE: RefCell<foldhash::HashMap<String, Rc<Vec<Analysis>>>> = Default::default();
+            static CACHE: crate::text::memo::Memo<String, Rc<Vec<Analysis>>> = crate::text::memo::Memo::new(ANALYSIS_CACHE_WORDS);
         }
         let word = word.trim();
         // Most words come in lower case already: look them up without building a key.
         let lower_already = word.chars().all(|c| matches!(c, 'а'..='я' | 'ё' | 'a'..='z' | '-') || !c.is_uppercase());
         if lower_already {
-            if let Some(hit) = CACHE.with(|c| c.borrow().get(word).cloned()) {
+            if let Some(hit) = CACHE.with(|c| c.get(word)) {
                 return hit;
             }
         }
         let key = crate::text::words::lower(word);
-        if !lower_already {
-            if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
-                return hit;
-            }
-        }
-        let value: Rc<Vec<Analysis>> =
-            Rc::new(guarded(|| self.parse(&key).iter().map(|p| self.analysis(p)).collect()).unwrap_or_default());
         CACHE.with(|c| {
-            let mut cache = c.borrow_mut();
-            if cache.len() >= ANALYSIS_CACHE_WORDS {
-                cache.clear(); // bounded: a long-running server meets an unbounded vocabulary
-            }
-            cache.insert(key, value.clone());
-        });
-        value
+            c.get_or_insert_with(
+                &key,
+                || key.clone(),
+                || Rc::new(guarded(|| self.parse(&key).iter().map(|p| self.analysis(p)).collect()).unwrap_or_default()),
+            )
+        })
     }
 
     /// Inflects `word` to the `grammemes` (e.g. `&["plur"]`, `&["plur", "past"]`): takes the first
