@@ -655,3 +655,23 @@ fn review4_a_formal_greeting_run_into_the_sentence_becomes_its_own_and_ends_with
     // Without a comma or the name the greeting may govern the words after it.
     assert_eq!(rewrite("Добрый день всем", &ctx(Some(true))).text, "Добрый день всем.");
 }
+
+// A fifth fresh-eyes review (20 drafts on this session's final binary).
+
+#[test]
+fn review5_a_draft_that_already_says_it_will_find_out_gets_no_second_wording() {
+    let r =
+        rewrite("я не знаю почему списалось 1 490 руб дважды, надо уточнить у бухов", &named("Марина", Some(false), 1));
+    assert_eq!(r.text.matches("уточнить").count(), 1, "{:?}", r.text);
+    assert!(r.text.contains("1 490 руб"), "{:?}", r.text);
+}
+
+#[test]
+fn review5_an_inline_numbered_list_is_not_numbered_again() {
+    let draft =
+        "чтобы сбросить пароль сделай так: 1. зайди на https://lk.example.ru/reset 2. введи свой емейл 3. нажми кнопку";
+    let r = rewrite(draft, &named("Павел", Some(false), 1));
+    for n in ["1.", "2.", "3."] {
+        assert_eq!(r.text.matches(n).count(), 1, "{n} in {:?}", r.text);
+    }
+}

@@ -7,16 +7,18 @@ use crate::encoder::{cosine, TextKind};
 use crate::style::catalog::RuleDef;
 use crate::text::fold;
 use crate::text::segment::{Doc, Sentence, TokenKind};
-use crate::text::words::lower;
 
 /// D1: never «я не знаю»: promise to find out instead.
 pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let particles = inp.def.list("particles");
     // The clause wording is used once per message: twice («мне нужно уточнить, почему так, мне
-    // нужно уточнить, как…») reads as a machine's, so a second phrase is only reported.
-    let wording_of = |w: &str| lower(&polite_case(inp.profile, w));
-    let mut worded = inp.def.text("with_clause").is_some_and(|w| lower(doc.text).contains(&wording_of(w)));
+    // нужно уточнить, как…») reads as a machine's, so a second phrase is only reported. Its verb
+    // anywhere in the draft counts («…, надо уточнить у бухгалтерии»).
+    let verb = inp.def.text("with_clause").and_then(|w| w.split_whitespace().last()).map(fold);
+    let mut worded = verb.is_some_and(|verb| {
+        doc.word_tokens.iter().any(|&i| inp.morph.analyses(doc.tok(i)).first().is_some_and(|a| fold(&a.lemma) == verb))
+    });
     for (mut first, last, _) in forbidden(inp, inp.lex, "no-i-dont-know") {
         let Some(s) = doc.sentences.iter().find(|s| s.tokens.contains(&first)) else { continue };
         // «я даже не знаю»: the subject «я» belongs to the phrase when only particles stand
@@ -165,9 +167,17 @@ fn is_request(inp: &Input, s: &Sentence) -> bool {
 /// D3: two or more requests in a row become a numbered list.
 pub(crate) fn numbered(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    let already_numbered = doc.tokens.iter().zip(doc.tokens.iter().skip(1)).any(|(a, b)| {
-        a.kind == TokenKind::Number && matches!(doc.slice(b), "." | ")") && starts_line(doc.text, a.start)
-    });
+    // Numbered at the line starts, or inline («сделай так: 1. зайди … 2. введи …»): the draft
+    // has its list, and numbering its sentences again would double the numbers.
+    let marks: Vec<(&str, usize)> = doc
+        .tokens
+        .iter()
+        .zip(doc.tokens.iter().skip(1))
+        .filter(|(a, b)| a.kind == TokenKind::Number && matches!(doc.slice(b), "." | ")"))
+        .map(|(a, _)| (doc.slice(a), a.start))
+        .collect();
+    let inline_list = marks.iter().any(|(n, _)| *n == "1") && marks.iter().any(|(n, _)| *n == "2");
+    let already_numbered = inline_list || marks.iter().any(|&(_, at)| starts_line(doc.text, at));
     if already_numbered {
         return;
     }
