@@ -168,6 +168,14 @@ enum EvalCommand {
         #[command(flatten)]
         encoder: EncoderArgs,
     },
+    /// Rudeness set (JSONL of rude and clean drafts, eval/sets/rude/): recall of rule A10 per
+    /// category, false alarms on clean text, and rude drafts the rewrite spoilt.
+    Rudeness {
+        /// The set, e.g. eval/sets/rude/rude-dev.jsonl (format: eval/sets/rude/README.md).
+        file: PathBuf,
+        #[command(flatten)]
+        out: cli::report::ReportArgs,
+    },
     /// Suggest dev set: R@1, R@3, MRR and abstention, sufler vs the plain e5 bi-encoder.
     Suggest {
         /// The set (default: eval/sets/suggest-dev.jsonl).
@@ -253,6 +261,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { what: EvalCommand::Rewrite { file, out, verbose, no_encoder, encoder } } => {
             cli::style::eval_rewrite(&file, &out, verbose, (!no_encoder).then_some(&encoder))
         }
+        Command::Eval { what: EvalCommand::Rudeness { file, out } } => cli::style::eval_rudeness(&file, &out),
         Command::Eval { what: EvalCommand::Check { file, out, no_encoder, encoder } } => {
             cli::style::eval_check(&file, &out, (!no_encoder).then_some(&encoder))
         }

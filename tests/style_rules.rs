@@ -126,7 +126,7 @@ fn catalog_matches_the_spec() {
         codes.insert(code.clone());
     }
     assert_eq!(codes.len(), 33, "A1–A9, B1–B5, C1–C9, D1–D8, E1–E2");
-    assert_eq!(catalog.iter().count(), 33);
+    assert_eq!(catalog.iter().count(), 34, "the spec's rules and A10 `no-rudeness` (issue 18)");
 }
 
 #[test]
@@ -147,7 +147,10 @@ fn the_readme_rule_table_matches_the_catalog() {
         .map(|l| l.split('|').map(str::trim).filter(|c| !c.is_empty()).collect::<Vec<_>>())
         .filter(|cells| {
             let code = cells.first().map_or("", |c| *c).as_bytes();
-            cells.len() == 5 && code.len() == 2 && (b'A'..=b'E').contains(&code[0]) && code[1].is_ascii_digit()
+            cells.len() == 5
+                && (2..=3).contains(&code.len())
+                && (b'A'..=b'E').contains(&code[0])
+                && code[1..].iter().all(u8::is_ascii_digit)
         })
         .collect();
     let catalog: Vec<&RuleDef> = engine().catalog().iter().collect();

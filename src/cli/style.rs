@@ -281,6 +281,11 @@ pub fn rewrite(args: &StyleArgs, json: bool) -> Result<()> {
         println!("  {} «{}» → «{}»: {}", paint.wrap("36", &edit.rule), edit.before, edit.after, edit.reason);
     }
     for edit in &result.withheld {
+        if edit.rule == "no-rudeness" && edit.after.is_empty() {
+            // The whole rewrite was refused: the draft is rude.
+            println!("  {} {}", paint.wrap("31", &edit.rule), edit.reason);
+            continue;
+        }
         println!(
             "  {} «{}» → «{}»: отложено, смысл мог измениться",
             paint.wrap("33", &edit.rule),
@@ -372,6 +377,16 @@ pub fn eval_check(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) 
         sufler::eval::check_set::run(&engine, embedder, &loaded.cases, progress)
     })?;
     let mut report = sufler::eval::check_set::report(&file.display().to_string(), &loaded.cases, &results);
+    report.warnings = loaded.warnings;
+    emit(&report, out)
+}
+
+pub fn eval_rudeness(file: &Path, out: &ReportArgs) -> Result<()> {
+    let engine = StyleEngine::embedded()?;
+    let loaded = sufler::eval::rude_set::load(file)?;
+    let results =
+        run_set(loaded.cases.len(), None, |_, progress| sufler::eval::rude_set::run(&engine, &loaded.cases, progress))?;
+    let mut report = sufler::eval::rude_set::report(&file.display().to_string(), &loaded.cases, &results);
     report.warnings = loaded.warnings;
     emit(&report, out)
 }

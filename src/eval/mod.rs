@@ -6,6 +6,7 @@ pub mod external;
 pub mod formality;
 pub mod input;
 pub mod rewrite_set;
+pub mod rude_set;
 pub mod suggest;
 pub mod tone_set;
 pub mod tydip;

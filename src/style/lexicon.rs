@@ -155,6 +155,8 @@ pub struct Lexicon {
     pub signoffs: Vec<String>,
     /// Given names with diminutives.
     pub names: Names,
+    /// Obscene words, insults, threats, contempt and vulgar intensifiers.
+    pub rude: crate::text::rude::RudeLexicon,
 }
 
 /// One data file of the lexicon: name and embedded default text.
@@ -169,7 +171,7 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 14] = [
+const FILES: [DataFile; 15] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
     data_file!("jargon.tsv"),
@@ -184,6 +186,7 @@ const FILES: [DataFile; 14] = [
     data_file!("group-addresses.txt"),
     data_file!("signoffs.txt"),
     data_file!("names.tsv"),
+    data_file!("rude.tsv"),
 ];
 
 /// Data lines of a file: (1-based line number, fields split on tabs); comments and blank lines
@@ -316,6 +319,7 @@ impl Lexicon {
                         }
                         lex.names.entries.push(entry);
                     }
+                    "rude.tsv" => lex.rude.add_row(&fields).map_err(|reason| bad(line, &reason))?,
                     _ => unreachable!("every data file has a parser"),
                 }
             }

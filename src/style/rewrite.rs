@@ -76,7 +76,9 @@ pub struct Rewrite {
     pub issues: Vec<Issue>,
     /// Encoder cosine similarity between draft and rewrite (absent without an encoder).
     pub similarity: Option<f32>,
-    /// Edits of risky rules withheld by the meaning guard.
+    /// Edits withheld, each with its reason: by the meaning guard, by the never-worse guard, or
+    /// the whole rewrite of a rude draft (rule `no-rudeness`, the whole draft as its span, an
+    /// empty `after`).
     pub withheld: Vec<Edit>,
 }
 
@@ -520,6 +522,16 @@ pub(crate) fn run(
     deadline: &Deadline,
 ) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
+    if let Some(refusal) = rude_draft(engine, draft, ctx, profile) {
+        let report = engine.check_any_length(draft, ctx, embedder, deadline)?;
+        return Ok(Rewrite {
+            text: draft.to_string(),
+            edits: Vec::new(),
+            issues: report.issues,
+            similarity: None,
+            withheld: vec![refusal],
+        });
+    }
     let limit = growth_limit(engine, draft, ctx);
     let (safe, mut full, refused) = guarded(engine, draft, ctx, profile, limit, deadline)?;
     let mut withheld: Vec<Edit> = refused.into_iter().map(|(e, _)| e).collect();
@@ -558,6 +570,23 @@ pub(crate) fn run(
     deadline.check()?;
     let report = engine.check_any_length(&result.text, ctx, embedder, deadline)?;
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
+}
+
+/// The refusal of a whole rewrite: the draft has rude words (A10) with no safe edit. Softeners,
+/// a greeting or capital «Вы» around an insult would only make it worse; the operator has to
+/// say it in their own words.
+fn rude_draft(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile) -> Option<Edit> {
+    let (rule, def) = engine.active_rules(profile).find(|(_, def)| def.id == "no-rudeness")?;
+    let doc = engine.segment(draft, ctx);
+    let findings = engine.run_rule_memo(rule, &doc, ctx, profile, engine.scope(ctx));
+    findings.iter().any(|f| f.change.is_none()).then(|| Edit {
+        rule: def.id.clone(),
+        before: draft.to_string(),
+        after: String::new(),
+        start: 0,
+        end: draft.chars().count(),
+        reason: def.text("withheld").unwrap_or_default().to_string(),
+    })
 }
 
 /// Most guarded passes (see [`run`]).

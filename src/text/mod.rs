@@ -5,6 +5,7 @@
 //! - [`context`]: the contextual tags mapped onto a segmented text (optional models);
 //! - [`slovnet`]: contextual analysis by small trained models (part of speech and features in
 //!   context, dependency syntax, person names);
+//! - [`rude`]: obscene words in every inflection and disguise, insults, threats, contempt;
 //! - [`words`]: case folding, case patterns and edit distances;
 //! - [`memo`]: the bounded per-thread memos of analysis results.
 //!
@@ -14,6 +15,7 @@
 pub mod context;
 pub mod memo;
 pub mod morph;
+pub mod rude;
 pub mod segment;
 pub mod slovnet;
 pub mod words;

@@ -224,12 +224,13 @@ fn governed_case(inp: &Input, first: usize, last: usize, replacement: &str) -> O
 }
 
 /// Whether word `i`, listed with `replacement`, stands as an address of its own: a noun (its
-/// neutral replacement is a nominative noun: the dictionary does not know slang like «чел») set
-/// off by a comma or the sentence's end on each side — «Чел, …», «…, бро!».
+/// neutral replacement is an animate nominative noun: the dictionary does not know slang like
+/// «чел») set off by a comma or the sentence's end on each side — «Чел, …», «…, бро!».
 fn is_vocative(inp: &Input, i: usize, replacement: &str) -> bool {
     let doc = inp.doc;
+    // An address names a person: «тикет» after «Создайте, пожалуйста,» is an object, not one.
     let noun = replacement.split_whitespace().count() == 1
-        && inp.morph.analyses(replacement).first().is_some_and(|a| a.has("NOUN") && a.has("nomn"));
+        && inp.morph.analyses(replacement).first().is_some_and(|a| a.has("NOUN") && a.has("nomn") && a.has("anim"));
     let boundary = |j: Option<usize>| {
         j.is_none_or(|j| {
             let tok = doc.tok(j);
@@ -616,8 +617,13 @@ pub(crate) fn spelling(inp: &Input, out: &mut Vec<Finding>) {
     let (doc, Some(speller)) = (inp.doc, inp.speller) else { return };
     let lex = inp.lex;
     let mut suggested = 0;
+    // A rude word is A10's: «хуй» is no typo of «хай».
+    let rude = lex.rude.find(doc, inp.morph);
     for (i, t) in doc.tokens.iter().enumerate() {
         if t.kind != TokenKind::Word || t.protected || t.quoted {
+            continue;
+        }
+        if rude.iter().any(|r| r.start < t.end && t.start < r.end) {
             continue;
         }
         let word = doc.tok(i);

@@ -9,6 +9,7 @@ pub(crate) mod content;
 mod literacy;
 pub(crate) mod names;
 mod politeness;
+mod rudeness;
 mod safety;
 
 use super::catalog::{RuleDef, Severity};
@@ -110,7 +111,8 @@ impl Finding {
 pub(crate) type CheckFn = fn(&Input, &mut Vec<Finding>);
 
 /// Rule ids with their code, in rewrite order.
-pub(crate) const RULES: [(&str, CheckFn); 33] = [
+pub(crate) const RULES: [(&str, CheckFn); 34] = [
+    ("no-rudeness", rudeness::no_rudeness),
     ("shouting", literacy::shouting),
     ("emoji", literacy::emoji),
     ("exclamations", literacy::exclamations),
@@ -134,7 +136,7 @@ pub(crate) const RULES: [(&str, CheckFn); 33] = [
     ("thanks", politeness::thanks),
     ("no-blame", politeness::no_blame),
     ("no-directive", politeness::no_directive),
-    ("rude-client", politeness::rude_client),
+    ("rude-client", rudeness::rude_client),
     ("ask-name", names::ask_name),
     ("spelling", literacy::spelling),
     ("answer-all", content::answer_all),

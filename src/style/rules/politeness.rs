@@ -1,5 +1,5 @@
 //! A. Address and politeness: «Вы», capitalisation, softeners, greeting, introduction, thanks,
-//! blame, directives, rude clients.
+//! blame, directives.
 
 use super::{
     capitalize, forbidden, has_phrase, phrase_matches, polite_case, starts_sentence, whole, Change, Finding, Input,
@@ -497,20 +497,4 @@ pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
 /// A8: no directive reminders.
 pub(crate) fn no_directive(inp: &Input, out: &mut Vec<Finding>) {
     forbidden_suggestions(inp, "no-directive", out);
-}
-
-/// A9: an insulting client gets the approved de-escalation reply, never a mirrored tone.
-pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
-    let Some(client) = inp.ctx.latest_client_message() else { return };
-    let insults: Vec<String> = inp.def.list("insults").iter().map(|s| fold(s)).collect();
-    let rude = client
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .map(fold)
-        .any(|w| insults.iter().any(|stem| w.starts_with(stem.as_str())));
-    if rude {
-        let (start, end) = whole(inp.doc);
-        let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));
-        out.push(Finding::suggest(start, end, template.into_iter().collect()));
-    }
 }

@@ -1,0 +1,85 @@
+//! A10 and A9: rude language in the operator's draft, and a rude client. Both read the same
+//! detector ([`crate::text::rude`]).
+
+use super::{inflected_swap, polite_case, removal, whole, Finding, Input};
+use crate::style::catalog::Severity;
+use crate::text::rude::{MildFix, RudeKind, RudeSpan};
+use crate::text::segment::Doc;
+use crate::text::words::match_case;
+
+/// A10: no obscene words, insults, threats or contempt. Only a mild intensifier has a safe edit
+/// (deleted, or put in neutral words); anything else is reported, and the rewrite refuses the
+/// whole draft (see `rewrite::run`): decorating it with softeners would only make it worse.
+pub(crate) fn no_rudeness(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    for span in inp.lex.rude.find(doc, inp.morph) {
+        let finding = match (&span.fix, tokens_of(doc, &span)) {
+            (Some(MildFix::Delete), Some((first, last))) => {
+                Finding::fix_with(span.start, span.end, "", removal(doc, first, last))
+            }
+            (Some(MildFix::Replace(word)), Some((first, last))) => {
+                let form = if first != last {
+                    Some(word.clone())
+                } else if governs_object(inp, first) {
+                    None // «задолбал всех» is no «надоел всех»: the government differs
+                } else {
+                    inflected_swap(inp.morph, doc, first, word)
+                };
+                match form {
+                    Some(form) => Finding::fix(span.start, span.end, match_case(&doc.text[span.start..span.end], &form)),
+                    None => Finding::flag(span.start, span.end),
+                }
+            }
+            _ => Finding::flag(span.start, span.end),
+        };
+        let finding = finding.message(message_key(span.kind));
+        out.push(if span.kind == RudeKind::Mild { finding.severity(Severity::Warning) } else { finding });
+    }
+}
+
+/// Whether a word next to verb `i` may be its object (a noun or pronoun that can be accusative):
+/// a replacement verb may govern another case.
+fn governs_object(inp: &Input, i: usize) -> bool {
+    let doc = inp.doc;
+    [doc.prev_non_space(i), doc.next_non_space(i)].into_iter().flatten().any(|j| {
+        doc.tokens[j].kind == crate::text::segment::TokenKind::Word
+            && inp.morph.analyses(doc.tok(j)).iter().any(|a| a.has("accs") && (a.has("NOUN") || a.has("NPRO") || a.has("ADJF")))
+    })
+}
+
+/// The `[data]` key of the message for `kind`.
+fn message_key(kind: RudeKind) -> &'static str {
+    match kind {
+        RudeKind::Obscene => "message_obscene",
+        RudeKind::Insult => "message_insult",
+        RudeKind::Threat => "message_threat",
+        RudeKind::Contempt => "message_contempt",
+        RudeKind::Mild => "message_mild",
+    }
+}
+
+/// The first and last token of a span that covers whole tokens.
+fn tokens_of(doc: &Doc, span: &RudeSpan) -> Option<(usize, usize)> {
+    let first = doc.token_at(span.start)?;
+    let last = (first..doc.tokens.len()).find(|&i| doc.tokens[i].end == span.end)?;
+    Some((first, last))
+}
+
+/// A9: an insulting client gets the approved de-escalation reply, never a mirrored tone. A
+/// client's «блин» is no insult: only the interjections that the rewrite would simply delete
+/// are let pass.
+pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
+    let Some(client) = inp.ctx.latest_client_message() else { return };
+    let doc = Doc::new(client, &[], &[]);
+    let rude = inp
+        .lex
+        .rude
+        .find(&doc, inp.morph)
+        .iter()
+        .any(|s| s.kind != RudeKind::Mild || s.fix != Some(MildFix::Delete));
+    if rude {
+        let (start, end) = whole(inp.doc);
+        let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));
+        out.push(Finding::suggest(start, end, template.into_iter().collect()));
+    }
+}

@@ -1,0 +1,894 @@
+//! Rude language in a text: obscene words in every inflection and common disguise, insults,
+//! threats and contempt aimed at the reader, and the milder vulgar intensifiers.
+//!
+//! The detector is data (`prompts/style/rude.tsv`) plus the morphology, not a substring list:
+//! - a word the dictionary knows is rude only when its lemma is listed («сука», «дебил»,
+//!   «задолбать»), so the thousands of real words that contain an obscene root («тебе»,
+//!   «хлебать», «употреблять», «команда», «рубля», «себестоимость») never fire;
+//! - a word the dictionary does not know (most obscene derivations, and every disguise) is rude
+//!   when an obscene stem stands where a root stands: at its start or after a chain of
+//!   prefixes («на·хуя», «у·ебок», «долбо·ёб»), never inside another root («ско·пидар»
+//!   is no match; «скипидар» is known anyway);
+//! - a «strong» stem (one no ordinary word has at a root's place: «пизд», «хуй») fires even
+//!   in a word the dictionary knows;
+//! - disguises are undone before any of that: letters masked by `*`, `#`, `%` or digits
+//!   («х*й», «бл9», «3.14здец»), Latin look-alike letters («xуй»), transliteration («blyat»),
+//!   letters repeated («хууууй») or separated by dots, dashes or spaces («х.у.й», «х у й»);
+//! - threats and contempt are phrases of lemmas, each word optionally with grammemes
+//!   («отстать:impr»), with gaps («не … орать»).
+//!
+//! Hand-written because no maintained Rust crate does Russian morphology-aware obscenity
+//! detection: the crates found (`rustrict`, `rust-censure`) match surface patterns, which is the
+//! substring approach this replaces.
+
+use std::collections::{HashMap, HashSet};
+
+use super::morph::Morph;
+use super::segment::{is_sentence_end, Doc, TokenKind};
+use super::words::{fold, is_letter};
+
+/// What kind of rudeness a span is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RudeKind {
+    /// Russian мат and its derivations.
+    Obscene,
+    /// Name-calling and insults.
+    Insult,
+    /// Threats and intimidation.
+    Threat,
+    /// Contempt and dismissal without a swear word.
+    Contempt,
+    /// Milder vulgar intensifiers and euphemisms («блин», «нафиг», «задолбали»).
+    Mild,
+}
+
+impl RudeKind {
+    /// The category's name in the data file and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            RudeKind::Obscene => "obscene",
+            RudeKind::Insult => "insult",
+            RudeKind::Threat => "threat",
+            RudeKind::Contempt => "contempt",
+            RudeKind::Mild => "mild",
+        }
+    }
+
+    fn parse(name: &str) -> Option<RudeKind> {
+        [RudeKind::Obscene, RudeKind::Insult, RudeKind::Threat, RudeKind::Contempt, RudeKind::Mild]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+/// The safe edit for a mild word, when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MildFix {
+    /// A pure intensifier: delete it.
+    Delete,
+    /// A neutral word (in its dictionary form) that keeps the meaning.
+    Replace(String),
+}
+
+/// One rude span of a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RudeSpan {
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset past the last byte.
+    pub end: usize,
+    /// What it is.
+    pub kind: RudeKind,
+    /// Written in a disguise (masked, Latin letters, spaced, repeated letters).
+    pub disguised: bool,
+    /// The safe edit of a mild word, if the data gives one.
+    pub fix: Option<MildFix>,
+}
+
+/// Where an obscene stem may stand in a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    /// Only at the start.
+    Start,
+    /// At the start or after a chain of listed prefixes.
+    Prefix,
+    /// Anywhere.
+    Any,
+}
+
+#[derive(Debug, Clone)]
+struct Stem {
+    letters: Vec<char>,
+    anchor: Anchor,
+    kind: RudeKind,
+    /// Fires in dictionary words too.
+    strong: bool,
+}
+
+#[derive(Debug, Clone)]
+struct WordEntry {
+    kind: RudeKind,
+    /// Rude only when aimed at someone: a second-person word in the sentence, or the word
+    /// standing as an address («козёл» is an animal in «корм для козла»).
+    needs_target: bool,
+    /// Rude only as an interjection set off from what follows, and only in the listed form
+    /// («блин, опять» — not «блины с мясом»).
+    aside: bool,
+    fix: Option<MildFix>,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    /// Up to [`GAP_WORDS`] words.
+    Gap,
+    /// A word by its form or lemma, with grammemes one of its readings must have.
+    Word { forms: Vec<String>, grams: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+struct Phrase {
+    slots: Vec<Slot>,
+    kind: RudeKind,
+    fix: Option<MildFix>,
+}
+
+/// What a listed word needs around it to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    None,
+    /// Aimed at someone ([`WordEntry::needs_target`]).
+    Aimed,
+    /// Set off as an interjection ([`WordEntry::aside`]).
+    Aside,
+}
+
+impl Target {
+    fn of(e: &WordEntry) -> Target {
+        if e.needs_target {
+            Target::Aimed
+        } else if e.aside {
+            Target::Aside
+        } else {
+            Target::None
+        }
+    }
+}
+
+/// What a word is found to be: its kind, what it needs around it, its safe edit.
+type Verdict = (RudeKind, Target, Option<MildFix>);
+
+/// A mild word's fix option: `delete`, or `=replacement`.
+fn fix_option(option: &str) -> Result<MildFix, String> {
+    match option {
+        "delete" => Ok(MildFix::Delete),
+        o if o.starts_with('=') && o.len() > 1 => Ok(MildFix::Replace(o[1..].to_string())),
+        other => Err(format!("unknown option {other:?}")),
+    }
+}
+
+/// Whether the word ending at byte `end` is followed by punctuation or the end of the text.
+fn aside(doc: &Doc, end: usize) -> bool {
+    let rest = doc.text[end..].trim_start_matches([' ', '\t']);
+    rest.is_empty() || rest.starts_with([',', '!', '.', '?', ')', '…', '\n', '—', '-', ';', ':'])
+}
+
+/// Most words a gap («…») of a phrase spans.
+const GAP_WORDS: usize = 3;
+
+/// Most prefixes before an obscene stem.
+const MAX_PREFIXES: usize = 2;
+
+/// Longest word (in characters) the detector looks at: a longer one is no word.
+const MAX_WORD_CHARS: usize = 40;
+
+/// The detector's data: stems, prefixes, listed words, phrases, the words that never fire and
+/// the second-person words that make an insult aimed at the reader.
+#[derive(Debug, Clone, Default)]
+pub struct RudeLexicon {
+    prefixes: Vec<Vec<char>>,
+    stems: Vec<Stem>,
+    words: HashMap<String, WordEntry>,
+    phrases: Vec<Phrase>,
+    allow: HashSet<String>,
+    /// Allowed word beginnings (`веб*`: «вебинар», «вебхук»).
+    allow_prefixes: Vec<String>,
+    targets: HashSet<String>,
+}
+
+/// A character of a word being normalised: the letter (or [`MASK`]) and its source bytes.
+#[derive(Debug, Clone, Copy)]
+struct Ch {
+    c: char,
+    start: usize,
+    end: usize,
+}
+
+/// A masked letter («*», «#», «%», «1»).
+const MASK: char = '\u{0}';
+
+impl RudeLexicon {
+    /// Adds one data row (the fields of a `rude.tsv` line). `Err`: what is wrong with it.
+    pub fn add_row(&mut self, fields: &[&str]) -> Result<(), String> {
+        let field = |i: usize| fields.get(i).copied().unwrap_or("").trim();
+        let (kind, entry) = (field(0), fold(field(1)));
+        if entry.is_empty() {
+            return Err("the second field (the entry) is empty".into());
+        }
+        let category = || {
+            RudeKind::parse(field(2)).ok_or_else(|| {
+                format!("third field must be obscene, insult, threat, contempt or mild, not {:?}", field(2))
+            })
+        };
+        let options: Vec<&str> = field(3).split(',').map(str::trim).filter(|o| !o.is_empty()).collect();
+        match kind {
+            "prefix" => self.prefixes.push(entry.chars().collect()),
+            "allow" => match entry.strip_suffix('*') {
+                Some(head) => self.allow_prefixes.push(head.to_string()),
+                None => {
+                    self.allow.insert(entry);
+                }
+            },
+            "target" => {
+                self.targets.insert(entry);
+            }
+            "stem" => {
+                let mut anchor = Anchor::Prefix;
+                let mut strong = false;
+                for o in &options {
+                    match *o {
+                        "start" => anchor = Anchor::Start,
+                        "prefix" => anchor = Anchor::Prefix,
+                        "any" => anchor = Anchor::Any,
+                        "strong" => strong = true,
+                        other => return Err(format!("unknown stem option {other:?}")),
+                    }
+                }
+                self.stems.push(Stem { letters: entry.chars().collect(), anchor, kind: category()?, strong });
+            }
+            "word" => {
+                let mut word = WordEntry { kind: category()?, needs_target: false, aside: false, fix: None };
+                for o in &options {
+                    match *o {
+                        "target" => word.needs_target = true,
+                        "aside" => word.aside = true,
+                        o => word.fix = Some(fix_option(o)?),
+                    }
+                }
+                if self.words.insert(entry, word).is_some() {
+                    return Err("the word is listed twice".into());
+                }
+            }
+            "phrase" => {
+                let slots = entry
+                    .split_whitespace()
+                    .map(|w| match w {
+                        "…" | "..." => Slot::Gap,
+                        w => {
+                            let (forms, grams) = w.split_once(':').unwrap_or((w, ""));
+                            let forms = forms.split('|').map(str::to_string).collect();
+                            let grams = grams.split(',').filter(|g| !g.is_empty()).map(str::to_string).collect();
+                            Slot::Word { forms, grams }
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                if !matches!(slots.first(), Some(Slot::Word { .. })) || !matches!(slots.last(), Some(Slot::Word { .. })) {
+                    return Err("a phrase starts and ends with a word".into());
+                }
+                let fix = options.first().map(|o| fix_option(o)).transpose()?;
+                self.phrases.push(Phrase { slots, kind: category()?, fix });
+            }
+            other => return Err(format!("first field must be prefix, stem, word, phrase, allow or target, not {other:?}")),
+        }
+        Ok(())
+    }
+
+    /// Every rude span of `doc`, in text order, none overlapping another.
+    pub fn find(&self, doc: &Doc, morph: &Morph) -> Vec<RudeSpan> {
+        let mut found = Vec::new();
+        let chunks = chunks(doc.text);
+        for &(start, end) in &chunks {
+            self.find_in_chunk(doc, morph, start, end, &mut found);
+        }
+        self.find_spaced(doc, morph, &chunks, &mut found);
+        self.find_phrases(doc, morph, &mut found);
+        found.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+        let mut out: Vec<RudeSpan> = Vec::with_capacity(found.len());
+        for span in found {
+            if out.last().is_none_or(|last| span.start >= last.end) {
+                out.push(span);
+            }
+        }
+        // A fact or the client's name is no rude word — unless digits disguise one («3.14здец»).
+        out.retain(|s| s.disguised || !doc.touches_protected(s.start..s.end));
+        out
+    }
+
+    /// The words of one whitespace-separated chunk.
+    fn find_in_chunk(&self, doc: &Doc, morph: &Morph, start: usize, end: usize, out: &mut Vec<RudeSpan>) {
+        let text = &doc.text[start..end];
+        if looks_like_address(text) {
+            return;
+        }
+        for piece in pieces(text, start) {
+            let segments: Vec<&[Ch]> = piece.split(|ch| matches!(ch.c, '.' | '-' | '_' | '\'')).filter(|s| !s.is_empty()).collect();
+            // «х.у.й», «п-и-з-д-е-ц»: letters one by one.
+            let spelled = segments.len() >= 3 && segments.iter().all(|s| s.len() <= 2);
+            if spelled {
+                let letters: Vec<Ch> = segments.concat();
+                self.judge(doc, morph, &letters, true, out);
+            } else {
+                for segment in segments {
+                    self.judge(doc, morph, segment, false, out);
+                }
+            }
+        }
+    }
+
+    /// Runs of three or more one-letter chunks: «х у й».
+    fn find_spaced(&self, doc: &Doc, morph: &Morph, chunks: &[(usize, usize)], out: &mut Vec<RudeSpan>) {
+        let single = |&(s, e): &(usize, usize)| {
+            let mut chars = doc.text[s..e].chars();
+            chars.next().is_some_and(|c| is_letter(c) || c == '*') && chars.next().is_none()
+        };
+        let mut i = 0;
+        while i < chunks.len() {
+            let mut j = i;
+            while j < chunks.len() && single(&chunks[j]) {
+                j += 1;
+            }
+            if j - i >= 3 {
+                let letters: Vec<Ch> = chunks[i..j]
+                    .iter()
+                    .flat_map(|&(s, e)| pieces(&doc.text[s..e], s))
+                    .flatten()
+                    .collect();
+                // «ну и п и д о р»: the spelled word may start after a real one-letter word.
+                let before = out.len();
+                'run: for a in 0..letters.len().saturating_sub(2) {
+                    for b in (a + 3..=letters.len().min(a + MAX_WORD_CHARS)).rev() {
+                        self.judge(doc, morph, &letters[a..b], true, out);
+                        if out.len() > before {
+                            break 'run;
+                        }
+                    }
+                }
+            }
+            i = j.max(i + 1);
+        }
+    }
+
+    /// Judges one word (its raw characters with their source bytes).
+    fn judge(&self, doc: &Doc, morph: &Morph, raw: &[Ch], spelled: bool, out: &mut Vec<RudeSpan>) {
+        if raw.is_empty() || raw.len() > MAX_WORD_CHARS || !raw.iter().any(|ch| is_letter(ch.c) || ch.c == '*') {
+            return;
+        }
+        let (letters, disguised) = normalise(raw);
+        let (start, end) = (raw[0].start, raw[raw.len() - 1].end);
+        // Read from other characters than it is written with («3.14здец»).
+        let disguised = disguised || fold(&doc.text[start..end]).chars().ne(letters.iter().copied());
+        let verdict = if letters.contains(&MASK) {
+            self.masked(morph, &letters)
+        } else {
+            let word: String = letters.iter().collect();
+            if self.allowed(&word) {
+                return;
+            }
+            let collapsed = collapse_repeats(&word);
+            self.plain(morph, &word, disguised || spelled).or_else(|| {
+                (collapsed != word).then(|| self.plain(morph, &collapsed, true)).flatten()
+            })
+        };
+        let Some((kind, target, fix)) = verdict else { return };
+        let fits = match target {
+            Target::None => true,
+            Target::Aimed => self.aimed(doc, morph, start, end),
+            Target::Aside => aside(doc, end),
+        };
+        if !fits {
+            return;
+        }
+        let disguised = disguised || spelled || letters.contains(&MASK);
+        out.push(RudeSpan { start, end, kind, disguised, fix: if disguised { None } else { fix } });
+    }
+
+    /// Whether `word` is listed as never rude.
+    fn allowed(&self, word: &str) -> bool {
+        self.allow.contains(word) || self.allow_prefixes.iter().any(|p| word.starts_with(p.as_str()))
+    }
+
+    /// A word without masks: its listed lemma, else its stems.
+    fn plain(&self, morph: &Morph, word: &str, disguised: bool) -> Option<Verdict> {
+        if self.allowed(word) {
+            return None;
+        }
+        let letters: Vec<char> = word.chars().collect();
+        if let Some(e) = self.words.get(word) {
+            return Some((e.kind, Target::of(e), e.fix.clone()));
+        }
+        let readings = morph.analyses(word);
+        let known = readings.iter().any(|a| a.known);
+        let hit = readings.iter().filter(|a| a.known || !known).find_map(|a| {
+            let e = self.words.get(&fold(&a.lemma)).filter(|e| !e.aside)?;
+            Some((e.kind, Target::of(e), e.fix.clone()))
+        });
+        if hit.is_some() {
+            return hit;
+        }
+        let name = readings.iter().any(|a| a.known && ["Name", "Surn", "Patr", "Geox", "Orgn"].iter().any(|g| a.has(g)));
+        if name && !disguised {
+            return None;
+        }
+        self.stems
+            .iter()
+            .filter(|s| s.strong || !known || disguised)
+            .find(|s| self.stem_at_root(&letters, s))
+            .map(|s| (s.kind, Target::None, None))
+    }
+
+    /// A word with masked letters: a stem or listed word that the visible letters spell, with
+    /// each mask standing for one letter (a mask at the end for any number).
+    fn masked(&self, morph: &Morph, letters: &[char]) -> Option<Verdict> {
+        let visible = letters.iter().filter(|&&c| c != MASK).count();
+        if visible == 0 {
+            return None;
+        }
+        if visible == 1 {
+            // «х**», «б**»: only a listed word of exactly that length, first letter shown.
+            return self.words.iter().find_map(|(w, e)| {
+                let w: Vec<char> = w.chars().collect();
+                (letters[0] != MASK && e.kind == RudeKind::Obscene && w.len() == letters.len() && spells(letters, &w, true))
+                    .then_some((e.kind, Target::of(e), None))
+            });
+        }
+        if letters.iter().filter(|&&c| c == MASK).count() == 1 {
+            // «с*ки»: one masked letter of an inflected form — each letter tried with the dictionary.
+            let at = letters.iter().position(|&c| c == MASK).unwrap_or(0);
+            for c in 'а'..='я' {
+                let mut word: Vec<char> = letters.to_vec();
+                word[at] = c;
+                let word: String = word.into_iter().collect();
+                if let Some((kind, target, _)) = self.plain(morph, &word, true).filter(|v| v.0 != RudeKind::Mild) {
+                    return Some((kind, target, None));
+                }
+            }
+        }
+        let stem = self.stems.iter().find(|s| {
+            (0..letters.len()).any(|at| self.anchored(letters, at, s.anchor) && spells(&letters[at..], &s.letters, false))
+        });
+        if let Some(s) = stem {
+            return Some((s.kind, Target::None, None));
+        }
+        self.words.iter().find_map(|(w, e)| {
+            let w: Vec<char> = w.chars().collect();
+            spells(letters, &w, true).then_some((e.kind, Target::of(e), None))
+        })
+    }
+
+    /// Whether `stem` stands at a root's place in `letters`.
+    fn stem_at_root(&self, letters: &[char], stem: &Stem) -> bool {
+        (0..letters.len().saturating_sub(stem.letters.len() - 1))
+            .any(|at| letters[at..].starts_with(&stem.letters) && self.anchored(letters, at, stem.anchor))
+    }
+
+    /// Whether position `at` of `letters` suits `anchor`.
+    fn anchored(&self, letters: &[char], at: usize, anchor: Anchor) -> bool {
+        match anchor {
+            Anchor::Any => true,
+            Anchor::Start => at == 0,
+            Anchor::Prefix => at == 0 || self.prefix_chain(&letters[..at]),
+        }
+    }
+
+    /// Whether `head` is a chain of at most [`MAX_PREFIXES`] listed prefixes («недо·вы»; a
+    /// longer chain of short prefixes would read any word's start as one: «об·о·с·о·блять»).
+    fn prefix_chain(&self, head: &[char]) -> bool {
+        fn chain(prefixes: &[Vec<char>], head: &[char], left: usize) -> bool {
+            head.is_empty()
+                || left > 0 && prefixes.iter().any(|p| head.starts_with(p) && chain(prefixes, &head[p.len()..], left - 1))
+        }
+        chain(&self.prefixes, head, MAX_PREFIXES)
+    }
+
+    /// Whether the word at `start..end` is aimed at someone: a second-person word in its
+    /// sentence, or the word standing alone as an address («…, баран!»).
+    fn aimed(&self, doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
+        let Some(sentence) = doc.sentences.iter().find(|s| s.start <= start && end <= s.end) else {
+            return true;
+        };
+        let second_person = doc.words(sentence).any(|i| {
+            self.targets.contains(&doc.folded[i])
+                || morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("2per") || a.has("impr"))
+        });
+        let boundary = |t: Option<usize>| {
+            t.is_none_or(|t| {
+                let tok = doc.tok(t);
+                doc.tokens[t].kind == TokenKind::Newline || tok == "," || tok.chars().all(is_sentence_end)
+            })
+        };
+        let at = doc.token_at(start);
+        let (before, after) = match (at, doc.tokens.iter().position(|t| t.end == end)) {
+            (Some(a), Some(b)) => (
+                if a == sentence.tokens.start { None } else { doc.prev_non_space(a) },
+                doc.next_non_space(b),
+            ),
+            _ => return second_person,
+        };
+        second_person || (boundary(before) && boundary(after))
+    }
+
+    /// Threat and contempt phrases, matched by form or lemma inside one sentence.
+    fn find_phrases(&self, doc: &Doc, morph: &Morph, out: &mut Vec<RudeSpan>) {
+        for sentence in &doc.sentences {
+            let words: Vec<usize> = doc.words(sentence).collect();
+            for at in 0..words.len() {
+                for phrase in &self.phrases {
+                    if let Some(last) = self.match_slots(doc, morph, &phrase.slots, &words, at) {
+                        let (start, end) = (doc.tokens[words[at]].start, doc.tokens[words[last]].end);
+                        out.push(RudeSpan { start, end, kind: phrase.kind, disguised: false, fix: phrase.fix.clone() });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Matches `slots` against `words[at..]`; the index of the last word matched.
+    fn match_slots(&self, doc: &Doc, morph: &Morph, slots: &[Slot], words: &[usize], at: usize) -> Option<usize> {
+        let (slot, rest) = slots.split_first()?;
+        match slot {
+            Slot::Gap => (0..=GAP_WORDS).find_map(|skip| self.match_slots(doc, morph, rest, words, at + skip)),
+            Slot::Word { forms, grams } => {
+                let &i = words.get(at)?;
+                let folded = &doc.folded[i];
+                let fits = if grams.is_empty() && forms.contains(folded) {
+                    true
+                } else {
+                    morph.analyses(doc.tok(i)).iter().any(|a| {
+                        (forms.contains(folded) || forms.contains(&fold(&a.lemma))) && grams.iter().all(|g| a.has(g))
+                    })
+                };
+                if !fits {
+                    None
+                } else if rest.is_empty() {
+                    Some(at)
+                } else {
+                    self.match_slots(doc, morph, rest, words, at + 1)
+                }
+            }
+        }
+    }
+}
+
+/// Whitespace-separated chunks of `text` (byte ranges).
+fn chunks(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// E-mail and web addresses are facts, not words.
+fn looks_like_address(chunk: &str) -> bool {
+    chunk.contains("://")
+        || chunk.starts_with("www.")
+        || chunk.split_once('@').is_some_and(|(_, host)| host.contains('.') && host.len() > 3)
+}
+
+/// Characters that may stand inside a disguised word.
+fn is_word_char(c: char) -> bool {
+    is_letter(c) || c.is_ascii_digit() || matches!(c, '*' | '#' | '%' | '@' | '$')
+}
+
+/// The pieces of a chunk: runs of word characters, joined by single dots, dashes, underscores
+/// or apostrophes between them; «3.14» before a letter is read as «пи» («3.14здец»).
+fn pieces(chunk: &str, offset: usize) -> Vec<Vec<Ch>> {
+    let chars: Vec<(usize, char)> = chunk.char_indices().collect();
+    let mut out = Vec::new();
+    let mut piece: Vec<Ch> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let next = |k: usize| chars.get(i + k).map(|&(_, c)| c);
+        let pi = c == '3'
+            && matches!(next(1), Some('.' | ','))
+            && next(2) == Some('1')
+            && next(3) == Some('4')
+            && next(4).is_some_and(is_letter);
+        if pi {
+            let end = offset + chars[i + 3].0 + 1;
+            piece.push(Ch { c: 'п', start: offset + at, end });
+            piece.push(Ch { c: 'и', start: offset + at, end });
+            i += 4;
+            continue;
+        }
+        let joiner = matches!(c, '.' | '-' | '_' | '\'')
+            && !piece.is_empty()
+            && next(1).is_some_and(is_word_char);
+        if is_word_char(c) || joiner {
+            piece.push(Ch { c, start: offset + at, end: offset + at + c.len_utf8() });
+        } else if !piece.is_empty() {
+            out.push(std::mem::take(&mut piece));
+        }
+        i += 1;
+    }
+    if !piece.is_empty() {
+        out.push(piece);
+    }
+    // «*важно*»: asterisks around a word are emphasis, not a mask.
+    for p in &mut out {
+        if p.len() > 2 && p[0].c == '*' && p[p.len() - 1].c == '*' {
+            p.remove(0);
+            p.pop();
+        }
+    }
+    out
+}
+
+/// The word in lower-case Cyrillic, with masks, and whether that took more than case folding.
+fn normalise(raw: &[Ch]) -> (Vec<char>, bool) {
+    let lower: Vec<char> = raw.iter().flat_map(|ch| ch.c.to_lowercase()).map(|c| if c == 'ё' { 'е' } else { c }).collect();
+    let cyrillic = lower.iter().any(|c| ('а'..='я').contains(c));
+    let letters = lower.iter().any(|c| c.is_alphabetic());
+    if !cyrillic {
+        let latin: String = lower.iter().collect();
+        let translit = transliterate(&latin);
+        let changed = translit != latin;
+        return (translit.chars().collect(), changed);
+    }
+    let mut disguised = false;
+    let out = lower
+        .iter()
+        .map(|&c| {
+            let mapped = match c {
+                'a' => 'а',
+                'c' | '$' => 'с',
+                'e' => 'е',
+                'k' => 'к',
+                'm' => 'м',
+                'o' | '0' => 'о',
+                'p' => 'р',
+                't' => 'т',
+                'x' => 'х',
+                'y' => 'у',
+                'u' => 'и',
+                'h' => 'н',
+                'n' => 'п',
+                'r' => 'г',
+                'b' | '6' => 'б',
+                '3' => 'з',
+                '4' => 'ч',
+                '9' => 'я',
+                // «@» stands for «а» as often as for any other letter («бл@»).
+                '*' | '#' | '%' | '1' | '@' if letters => MASK,
+                other => other,
+            };
+            disguised |= mapped != c;
+            mapped
+        })
+        .collect();
+    (out, disguised)
+}
+
+/// Latin transliteration of Russian read back («blyat» → «блят», «nahui» → «нахуи»).
+fn transliterate(latin: &str) -> String {
+    const PAIRS: [(&str, &str); 12] = [
+        ("shch", "щ"),
+        ("sch", "щ"),
+        ("sh", "ш"),
+        ("ch", "ч"),
+        ("zh", "ж"),
+        ("kh", "х"),
+        ("ts", "ц"),
+        ("ya", "я"),
+        ("yu", "ю"),
+        ("yo", "е"),
+        ("ye", "е"),
+        ("ja", "я"),
+    ];
+    let mut out = String::with_capacity(latin.len() * 2);
+    let bytes = latin.as_bytes();
+    let mut i = 0;
+    'outer: while i < latin.len() {
+        for (from, to) in PAIRS {
+            if latin[i..].starts_with(from) {
+                out.push_str(to);
+                i += from.len();
+                continue 'outer;
+            }
+        }
+        let c = latin[i..].chars().next().unwrap_or(' ');
+        let prev_vowel = out.chars().last().is_some_and(|p| "аеиоуыэюя".contains(p));
+        let mapped = match c {
+            'a' | '@' => 'а',
+            'b' | '6' => 'б',
+            'c' => 'ц',
+            'd' => 'д',
+            'e' => 'е',
+            'f' => 'ф',
+            'g' => 'г',
+            'h' | 'x' => 'х',
+            'i' => 'и',
+            'j' => 'й',
+            'k' | 'q' => 'к',
+            'l' => 'л',
+            'm' => 'м',
+            'n' => 'н',
+            'o' | '0' => 'о',
+            'p' => 'п',
+            'r' => 'р',
+            's' | '$' => 'с',
+            't' => 'т',
+            'u' => 'у',
+            'v' | 'w' => 'в',
+            'y' if prev_vowel || i + 1 == bytes.len() => 'й',
+            'y' => 'ы',
+            'z' | '3' => 'з',
+            '4' => 'ч',
+            other => other,
+        };
+        out.push(mapped);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Runs of one letter collapsed to one («хууууй» → «хуй»).
+fn collapse_repeats(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut last = None;
+    for c in word.chars() {
+        if Some(c) != last {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    out
+}
+
+/// Whether `letters` (with masks) spell `target` from their start: every visible letter equal,
+/// each mask one letter; with `whole`, the word must end where `target` ends, except that a mask at
+/// the end may stand for the rest («бл*»).
+fn spells(letters: &[char], target: &[char], whole: bool) -> bool {
+    let mut visible = 0;
+    for (k, &t) in target.iter().enumerate() {
+        match letters.get(k) {
+            Some(&MASK) => {}
+            Some(&c) if c == t => visible += 1,
+            Some(_) => return false,
+            None => return letters.last() == Some(&MASK) && visible >= 2,
+        }
+    }
+    !whole || letters.len() == target.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lexicon() -> RudeLexicon {
+        let mut lex = RudeLexicon::default();
+        for row in include_str!("../../prompts/style/rude.tsv").lines() {
+            if row.trim().is_empty() || row.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = row.split('\t').collect();
+            lex.add_row(&fields).unwrap_or_else(|e| panic!("{row}: {e}"));
+        }
+        lex
+    }
+
+    fn found(text: &str) -> Vec<(String, RudeKind)> {
+        let doc = Doc::new(text, &[], &[]);
+        lexicon()
+            .find(&doc, Morph::global())
+            .into_iter()
+            .map(|s| (text[s.start..s.end].to_string(), s.kind))
+            .collect()
+    }
+
+    #[test]
+    fn transliteration_reads_russian_back() {
+        assert_eq!(transliterate("blyat"), "блят");
+        assert_eq!(transliterate("nahui"), "нахуи");
+        assert_eq!(transliterate("huy"), "хуй");
+        assert_eq!(transliterate("pizdec"), "пиздец");
+    }
+
+    #[test]
+    fn masks_spell_a_stem_only_with_visible_letters() {
+        let m = |s: &str| s.chars().map(|c| if c == '*' { MASK } else { c }).collect::<Vec<_>>();
+        assert!(spells(&m("х*й"), &['х', 'у', 'й'], true));
+        assert!(spells(&m("бл*"), &['б', 'л', 'я', 'д', 'ь'], true));
+        assert!(!spells(&m("х*р"), &['х', 'у', 'й'], true));
+        assert!(!spells(&m("**"), &['х', 'у', 'й'], true));
+    }
+
+    #[test]
+    fn pieces_split_on_punctuation_and_keep_inner_joiners() {
+        let words: Vec<String> = pieces("(х.у.й),заказ", 0).iter().map(|p| p.iter().map(|c| c.c).collect()).collect();
+        assert_eq!(words, ["х.у.й", "заказ"]);
+        let pi: String = pieces("3.14здец", 0)[0].iter().map(|c| c.c).collect();
+        assert_eq!(pi, "пиздец");
+        let emphasis: String = pieces("*важно*", 0)[0].iter().map(|c| c.c).collect();
+        assert_eq!(emphasis, "важно");
+    }
+
+    #[test]
+    fn finds_obscene_words_in_inflections_and_disguises() {
+        for text in [
+            "вали на хуй",
+            "нахуя ты это сделал",
+            "ну ты и уебок",
+            "это пиздец",
+            "х*й знает",
+            "бл@, опять",
+            "3.14здец полный",
+            "xуй",
+            "хууууй",
+            "х у й",
+            "blyat",
+            "долбоёб",
+            "заебали уже",
+        ] {
+            let hits = found(text);
+            assert!(hits.iter().any(|(_, k)| *k == RudeKind::Obscene), "{text}: {hits:?}");
+        }
+    }
+
+    #[test]
+    fn real_words_with_the_roots_do_not_fire() {
+        for text in [
+            "Можно хлебать суп.",
+            "Сабля в музее.",
+            "Не рекомендуем употреблять после срока.",
+            "Наша команда на связи.",
+            "Профессор Ебелинг ответит завтра.",
+            "Стоимость 300 рублей, без рубля сдачи.",
+            "Себестоимость доставки выросла.",
+            "Передам тебе и себе.",
+            "Застрахуйте посылку.",
+            "Скипидар в наличии.",
+            "Мандарины по 120 рублей.",
+            "Сукно и херес на складе в Херсоне.",
+        ] {
+            assert_eq!(found(text), [], "{text}");
+        }
+    }
+
+    #[test]
+    fn animal_words_are_insults_only_when_aimed() {
+        assert_eq!(found("Корм для козла есть в наличии."), []);
+        assert_eq!(found("Вы козлы, верните деньги."), [("козлы".to_string(), RudeKind::Insult)]);
+    }
+
+    #[test]
+    fn phrases_match_by_lemma_across_gaps() {
+        assert!(found("Не надо на меня орать.").iter().any(|(_, k)| *k == RudeKind::Contempt));
+        assert!(found("Отстаньте от меня.").iter().any(|(_, k)| *k == RudeKind::Contempt));
+    }
+
+    #[test]
+    fn addresses_are_not_words() {
+        assert_eq!(found("Пишите на pizdec@mail.ru или https://huy.example"), []);
+    }
+
+    #[test]
+    fn a_bad_row_says_what_is_wrong() {
+        let mut lex = RudeLexicon::default();
+        assert!(lex.add_row(&["stem", "хуй", "rude"]).unwrap_err().contains("third field"));
+        assert!(lex.add_row(&["word", "дебил", "insult", "loud"]).unwrap_err().contains("unknown option"));
+        assert!(lex.add_row(&["phrase", "… орать", "contempt"]).unwrap_err().contains("starts and ends"));
+        assert!(lex.add_row(&["verb", "x"]).unwrap_err().contains("first field"));
+    }
+}
