@@ -1,5 +1,5 @@
 //! Drafts written by people who never saw the dev sets, on which the rewrite once failed
-//! (issue 17). Each test states what every correct rewrite has; none of these drafts is in a dev
+//! (issue 17), and rude drafts, which must be caught and never decorated (issue 18). Each test states what every correct rewrite has; none of these drafts is in a dev
 //! set. No encoder: these are the style engine's own decisions.
 
 use std::sync::OnceLock;
@@ -674,4 +674,137 @@ fn review5_an_inline_numbered_list_is_not_numbered_again() {
     for n in ["1.", "2.", "3."] {
         assert_eq!(r.text.matches(n).count(), 1, "{n} in {:?}", r.text);
     }
+}
+
+// Issue 18: rude drafts are caught, never «politely» decorated.
+
+fn rudeness(text: &str) -> Vec<(String, sufler::style::Severity)> {
+    let report = engine().check(text, &Context::default(), None).expect("check runs");
+    let span = |start: usize, end: usize| text.chars().skip(start).take(end - start).collect::<String>();
+    report.issues.into_iter().filter(|i| i.rule == "no-rudeness").map(|i| (span(i.start, i.end), i.severity)).collect()
+}
+
+fn refused(r: &Rewrite) -> bool {
+    r.withheld.iter().any(|e| e.rule == "no-rudeness" && e.after.is_empty())
+}
+
+#[test]
+fn issue18_an_obscene_imperative_is_refused_not_decorated() {
+    let draft = "вали на хуй ты уебок";
+    let found: Vec<String> = rudeness(draft).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(found, ["хуй", "уебок"]);
+    let report = engine().check(draft, &Context::default(), None).unwrap();
+    assert!(!report.issues.iter().any(|i| i.rule == "spelling"), "an obscene word is no typo: {:?}", report.issues);
+    let r = rewrite(draft, &ctx(None));
+    assert_eq!(r.text, draft);
+    assert!(r.edits.is_empty() && refused(&r), "{r:?}");
+    assert!(r.withheld[0].reason.contains("перепишите его своими словами"), "{:?}", r.withheld);
+}
+
+#[test]
+fn issue18_an_insult_is_an_error_and_the_draft_is_refused() {
+    let draft = "блин, задолбали уже, вы что дебилы";
+    let found = rudeness(draft);
+    assert!(found.contains(&("дебилы".to_string(), sufler::style::Severity::Error)), "{found:?}");
+    assert!(refused(&rewrite(draft, &ctx(None))));
+}
+
+#[test]
+fn issue18_a_pure_intensifier_is_deleted_and_the_rest_rewritten() {
+    let r = rewrite("блин, опять сервер лёг, подождите минут 10", &ctx(None));
+    assert!(!refused(&r) && !r.text.to_lowercase().contains("блин"), "{:?}", r.text);
+    assert!(r.text.contains("10"), "{:?}", r.text);
+    // «Блины» in a food order are no interjection.
+    assert_eq!(rudeness("Блины с мясом привезём к 14:00."), []);
+}
+
+/// The rudeness set, both splits (eval/sets/rude/README.md).
+fn rude_set() -> Vec<(String, serde_json::Value)> {
+    ["rude-dev", "rude-holdout"]
+        .iter()
+        .flat_map(|split| {
+            let path = format!("{}/eval/sets/rude/{split}.jsonl", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("the rudeness set is in the repository");
+            text.lines().map(|l| (split.to_string(), serde_json::from_str(l).unwrap())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn issue18_real_words_that_contain_the_roots_stay_clean() {
+    // ≥ 300 distinct look-alike words («застрахуйте», «команда», «рубля», «употреблять»…) in
+    // their sentences; the held-out split is never tuned on, so it may have a few.
+    let cases = rude_set();
+    let mut words = std::collections::BTreeSet::new();
+    for split in ["rude-dev", "rude-holdout"] {
+        let (mut lines, mut alarms) = (0, Vec::new());
+        for (_, case) in cases.iter().filter(|(s, c)| s == split && c["category"] == "trap") {
+            lines += 1;
+            let text = case["text"].as_str().unwrap();
+            let spans: Vec<&str> = case["spans"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+            words.extend(spans.iter().map(|s| s.to_lowercase()));
+            if !rudeness(text).is_empty() {
+                alarms.push(text.to_string());
+            }
+        }
+        let rate = alarms.len() as f64 / lines as f64;
+        assert!(rate <= 0.02, "{split}: {} of {lines} look-alike lines flagged: {alarms:#?}", alarms.len());
+        if split == "rude-dev" {
+            assert!(alarms.is_empty(), "the tuned split has no false alarm: {alarms:#?}");
+        }
+    }
+    assert!(words.len() >= 300, "{} look-alike words", words.len());
+}
+
+#[test]
+fn issue18_a_caught_rude_draft_is_never_decorated() {
+    // Every rude draft of the set that A10 reports: the rewrite is refused whole, or deletes
+    // the rude words; it never adds «пожалуйста» next to one. (Every other draft of the set is
+    // checked in the check tests above and by `sufler eval rudeness`.)
+    let mut faults = Vec::new();
+    for (_, case) in rude_set().iter().filter(|(_, c)| c["rude"] == true).step_by(3) {
+        let text = case["text"].as_str().unwrap();
+        if rudeness(text).is_empty() {
+            continue;
+        }
+        let r = engine().rewrite(text, &Context::default(), None).unwrap();
+        if refused(&r) {
+            assert_eq!(r.text, text);
+            continue;
+        }
+        let lower = r.text.to_lowercase();
+        let left: Vec<&str> = case["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .filter(|s| lower.contains(&s.to_lowercase()))
+            .collect();
+        if !left.is_empty() {
+            faults.push(format!("{text:?} → {:?}: {left:?} left", r.text));
+        }
+    }
+    assert!(faults.is_empty(), "{faults:#?}");
+}
+
+// A sixth fresh-eyes review (24 drafts, 6 of them rude and 6 with look-alike words).
+
+#[test]
+fn review6_a_surname_inside_a_sentence_is_no_swear_word() {
+    let draft = "Ваш персональный менеджер — Олег Сукачёв, а курьер Борис Ебзеев привезёт документы завтра до 12:00.";
+    assert_eq!(rudeness(draft), []);
+}
+
+#[test]
+fn review6_an_interjection_keeps_its_comma_when_blin_goes() {
+    let r = rewrite("Ой, блин, извините, пожалуйста, я перепутала номер заказа — правильный 778-12.", &ctx(Some(false)));
+    assert!(r.text.starts_with("Ой, извините, пожалуйста, я перепутала"), "{:?}", r.text);
+}
+
+#[test]
+fn review6_contempt_and_latin_letters_are_caught() {
+    let contempt = "Ну конечно, у вас всегда кто-то другой виноват. Может, сначала мозг включите, а потом пишите?";
+    assert!(refused(&rewrite(contempt, &ctx(Some(false)))));
+    let found: Vec<String> = rudeness("ну ты и дeбил, три раза объяснял, пиzдец просто").into_iter().map(|(s, _)| s).collect();
+    assert_eq!(found, ["дeбил", "пиzдец"]);
 }

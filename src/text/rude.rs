@@ -22,7 +22,9 @@
 //! substring approach this replaces.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
+use super::memo::Memo;
 use super::morph::Morph;
 use super::segment::{is_sentence_end, Doc, TokenKind};
 use super::words::{fold, is_letter};
@@ -175,6 +177,12 @@ fn aside(doc: &Doc, end: usize) -> bool {
 /// Most words a gap («…») of a phrase spans.
 const GAP_WORDS: usize = 3;
 
+/// Texts whose spans one thread keeps.
+const MEMO_TEXTS: usize = 256;
+
+/// Words whose verdicts one thread keeps.
+const MEMO_WORDS: usize = 50_000;
+
 /// Most prefixes before an obscene stem.
 const MAX_PREFIXES: usize = 2;
 
@@ -189,6 +197,8 @@ pub struct RudeLexicon {
     stems: Vec<Stem>,
     words: HashMap<String, WordEntry>,
     phrases: Vec<Phrase>,
+    /// Phrase indices by each form of their first word.
+    phrase_starts: HashMap<String, Vec<usize>>,
     allow: HashSet<String>,
     /// Allowed word beginnings (`веб*`: «вебинар», «вебхук»).
     allow_prefixes: Vec<String>,
@@ -275,6 +285,11 @@ impl RudeLexicon {
                     return Err("a phrase starts and ends with a word".into());
                 }
                 let fix = options.first().map(|o| fix_option(o)).transpose()?;
+                if let Some(Slot::Word { forms, .. }) = slots.first() {
+                    for form in forms {
+                        self.phrase_starts.entry(form.clone()).or_default().push(self.phrases.len());
+                    }
+                }
                 self.phrases.push(Phrase { slots, kind: category()?, fix });
             }
             other => return Err(format!("first field must be prefix, stem, word, phrase, allow or target, not {other:?}")),
@@ -283,7 +298,26 @@ impl RudeLexicon {
     }
 
     /// Every rude span of `doc`, in text order, none overlapping another.
+    ///
+    /// A check and every pass of a rewrite ask about the same texts again (two rules read the
+    /// spans): the spans of recent texts are kept per thread, by lexicon, text and the protected
+    /// tokens (the client's name differs between requests).
     pub fn find(&self, doc: &Doc, morph: &Morph) -> Vec<RudeSpan> {
+        type Key = (usize, String, Vec<(usize, usize)>);
+        thread_local! {
+            static MEMO: Memo<Key, Rc<Vec<RudeSpan>>> = Memo::new(MEMO_TEXTS);
+        }
+        let protected: Vec<(usize, usize)> = doc.tokens.iter().filter(|t| t.protected).map(|t| (t.start, t.end)).collect();
+        let key = (self as *const RudeLexicon as usize, doc.text.to_string(), protected);
+        if let Some(hit) = MEMO.with(|m| m.get(&key)) {
+            return hit.as_ref().clone();
+        }
+        let found = Rc::new(self.find_uncached(doc, morph));
+        MEMO.with(|m| m.insert(key, found.clone()));
+        found.as_ref().clone()
+    }
+
+    fn find_uncached(&self, doc: &Doc, morph: &Morph) -> Vec<RudeSpan> {
         let mut found = Vec::new();
         let chunks = chunks(doc.text);
         for &(start, end) in &chunks {
@@ -374,8 +408,14 @@ impl RudeLexicon {
                 return;
             }
             let collapsed = collapse_repeats(&word);
-            self.plain(morph, &word, disguised || spelled).or_else(|| {
-                (collapsed != word).then(|| self.plain(morph, &collapsed, true)).flatten()
+            // «курьер Борис Ебзеев»: a capitalised word inside a sentence is a name, unless a
+            // strong stem or a listed word says otherwise.
+            let name = !disguised && !spelled && capitalised(&doc.text[start..end]) && !opens_sentence(doc.text, start);
+            self.plain(morph, &word, disguised || spelled, name).or_else(|| {
+                // A letter run of three or more is a disguise («хууууй»); a double letter is
+                // ordinary spelling («Ебзеев»), and the word is judged as it stands.
+                let stretched = word.chars().count() >= collapsed.chars().count() + 2 || has_run(&word, 3);
+                (collapsed != word).then(|| self.plain(morph, &collapsed, stretched || disguised || spelled, name)).flatten()
             })
         };
         let Some((kind, target, fix)) = verdict else { return };
@@ -396,8 +436,23 @@ impl RudeLexicon {
         self.allow.contains(word) || self.allow_prefixes.iter().any(|p| word.starts_with(p.as_str()))
     }
 
-    /// A word without masks: its listed lemma, else its stems.
-    fn plain(&self, morph: &Morph, word: &str, disguised: bool) -> Option<Verdict> {
+    /// A word without masks: its listed lemma, else its stems (kept per thread, by lexicon and
+    /// word: most words of a text are asked about again in the next pass of a rewrite).
+    fn plain(&self, morph: &Morph, word: &str, disguised: bool, proper: bool) -> Option<Verdict> {
+        type Key = (usize, String, bool, bool);
+        thread_local! {
+            static MEMO: Memo<Key, Option<Verdict>> = Memo::new(MEMO_WORDS);
+        }
+        let key = (self as *const RudeLexicon as usize, word.to_string(), disguised, proper);
+        if let Some(hit) = MEMO.with(|m| m.get(&key)) {
+            return hit;
+        }
+        let verdict = self.plain_uncached(morph, word, disguised, proper);
+        MEMO.with(|m| m.insert(key, verdict.clone()));
+        verdict
+    }
+
+    fn plain_uncached(&self, morph: &Morph, word: &str, disguised: bool, proper: bool) -> Option<Verdict> {
         if self.allowed(word) {
             return None;
         }
@@ -420,7 +475,7 @@ impl RudeLexicon {
         }
         self.stems
             .iter()
-            .filter(|s| s.strong || !known || disguised)
+            .filter(|s| s.strong || (!known && !proper) || disguised)
             .find(|s| self.stem_at_root(&letters, s))
             .map(|s| (s.kind, Target::None, None))
     }
@@ -447,7 +502,7 @@ impl RudeLexicon {
                 let mut word: Vec<char> = letters.to_vec();
                 word[at] = c;
                 let word: String = word.into_iter().collect();
-                if let Some((kind, target, _)) = self.plain(morph, &word, true).filter(|v| v.0 != RudeKind::Mild) {
+                if let Some((kind, target, _)) = self.plain(morph, &word, true, false).filter(|v| v.0 != RudeKind::Mild) {
                     return Some((kind, target, None));
                 }
             }
@@ -516,46 +571,113 @@ impl RudeLexicon {
         second_person || (boundary(before) && boundary(after))
     }
 
-    /// Threat and contempt phrases, matched by form or lemma inside one sentence.
+    /// Threat and contempt phrases, matched by form or lemma inside one sentence. Each word's
+    /// readings are looked up once; a phrase is tried only where its first word stands.
     fn find_phrases(&self, doc: &Doc, morph: &Morph, out: &mut Vec<RudeSpan>) {
+        // By sentence: the passes of a rewrite change a sentence or two of a text at a time.
+        type Key = (usize, String);
+        thread_local! {
+            static MEMO: Memo<Key, Rc<Vec<RudeSpan>>> = Memo::new(MEMO_TEXTS * 8);
+        }
         for sentence in &doc.sentences {
-            let words: Vec<usize> = doc.words(sentence).collect();
+            let key = (self as *const RudeLexicon as usize, doc.text[sentence.start..sentence.end].to_string());
+            let found = match MEMO.with(|m| m.get(&key)) {
+                Some(hit) => hit,
+                None => {
+                    let mut found = Vec::new();
+                    self.sentence_phrases(doc, morph, sentence, &mut found);
+                    for span in &mut found {
+                        span.start -= sentence.start;
+                        span.end -= sentence.start;
+                    }
+                    let found = Rc::new(found);
+                    MEMO.with(|m| m.insert(key, found.clone()));
+                    found
+                }
+            };
+            out.extend(found.iter().map(|s| RudeSpan { start: s.start + sentence.start, end: s.end + sentence.start, ..s.clone() }));
+        }
+    }
+
+    fn sentence_phrases(&self, doc: &Doc, morph: &Morph, sentence: &super::segment::Sentence, out: &mut Vec<RudeSpan>) {
+        {
+            let words: Vec<Keys> = doc
+                .words(sentence)
+                .map(|i| {
+                    let readings = morph.analyses(doc.tok(i));
+                    let lemmas = readings.iter().map(|a| fold(&a.lemma)).collect();
+                    Keys { token: i, folded: doc.folded[i].clone(), readings, lemmas }
+                })
+                .collect();
             for at in 0..words.len() {
-                for phrase in &self.phrases {
-                    if let Some(last) = self.match_slots(doc, morph, &phrase.slots, &words, at) {
-                        let (start, end) = (doc.tokens[words[at]].start, doc.tokens[words[last]].end);
+                let w = &words[at];
+                let mut candidates: Vec<usize> = std::iter::once(&w.folded)
+                    .chain(&w.lemmas)
+                    .filter_map(|k| self.phrase_starts.get(k))
+                    .flatten()
+                    .copied()
+                    .collect();
+                candidates.sort_unstable();
+                candidates.dedup();
+                for p in candidates {
+                    let phrase = &self.phrases[p];
+                    if let Some(last) = match_slots(&phrase.slots, &words, at) {
+                        let (start, end) = (doc.tokens[w.token].start, doc.tokens[words[last].token].end);
                         out.push(RudeSpan { start, end, kind: phrase.kind, disguised: false, fix: phrase.fix.clone() });
                     }
                 }
             }
         }
     }
+}
 
-    /// Matches `slots` against `words[at..]`; the index of the last word matched.
-    fn match_slots(&self, doc: &Doc, morph: &Morph, slots: &[Slot], words: &[usize], at: usize) -> Option<usize> {
-        let (slot, rest) = slots.split_first()?;
-        match slot {
-            Slot::Gap => (0..=GAP_WORDS).find_map(|skip| self.match_slots(doc, morph, rest, words, at + skip)),
-            Slot::Word { forms, grams } => {
-                let &i = words.get(at)?;
-                let folded = &doc.folded[i];
-                let fits = if grams.is_empty() && forms.contains(folded) {
-                    true
-                } else {
-                    morph.analyses(doc.tok(i)).iter().any(|a| {
-                        (forms.contains(folded) || forms.contains(&fold(&a.lemma))) && grams.iter().all(|g| a.has(g))
-                    })
-                };
-                if !fits {
-                    None
-                } else if rest.is_empty() {
-                    Some(at)
-                } else {
-                    self.match_slots(doc, morph, rest, words, at + 1)
-                }
+/// A word of a sentence with its readings, for phrase matching.
+struct Keys {
+    token: usize,
+    folded: String,
+    readings: Rc<Vec<super::morph::Analysis>>,
+    /// The folded lemma of each reading.
+    lemmas: Vec<String>,
+}
+
+/// Matches `slots` against `words[at..]`; the index of the last word matched.
+fn match_slots(slots: &[Slot], words: &[Keys], at: usize) -> Option<usize> {
+    let (slot, rest) = slots.split_first()?;
+    match slot {
+        Slot::Gap => (0..=GAP_WORDS).find_map(|skip| match_slots(rest, words, at + skip)),
+        Slot::Word { forms, grams } => {
+            let w = words.get(at)?;
+            let form = forms.contains(&w.folded);
+            let fits = (form && grams.is_empty())
+                || w.readings.iter().zip(&w.lemmas).any(|(a, lemma)| {
+                    (form || forms.contains(lemma)) && grams.iter().all(|g| a.has(g))
+                });
+            if !fits {
+                None
+            } else if rest.is_empty() {
+                Some(at)
+            } else {
+                match_slots(rest, words, at + 1)
             }
         }
     }
+}
+
+/// Whether `word` is written with a capital and then small letters («Ебзеев», not «ЕБЗЕЕВ»).
+fn capitalised(word: &str) -> bool {
+    let mut letters = word.chars().filter(|c| c.is_alphabetic());
+    letters.next().is_some_and(char::is_uppercase) && letters.all(char::is_lowercase)
+}
+
+/// Whether byte `at` of `text` opens a sentence: nothing but spaces, quotes or brackets after
+/// the text's start, a line break or a sentence mark.
+fn opens_sentence(text: &str, at: usize) -> bool {
+    text[..at]
+        .chars()
+        .rev()
+        .find(|c| !c.is_whitespace() || *c == '\n')
+        .filter(|c| !matches!(c, '«' | '"' | '('))
+        .is_none_or(|c| c == '\n' || is_sentence_end(c))
 }
 
 /// Whitespace-separated chunks of `text` (byte ranges).
@@ -661,6 +783,7 @@ fn normalise(raw: &[Ch]) -> (Vec<char>, bool) {
                 't' => 'т',
                 'x' => 'х',
                 'y' => 'у',
+                'z' => 'з',
                 'u' => 'и',
                 'h' => 'н',
                 'n' => 'п',
@@ -741,6 +864,12 @@ fn transliterate(latin: &str) -> String {
         i += c.len_utf8();
     }
     out
+}
+
+/// Whether `word` has a run of `n` or more of one letter.
+fn has_run(word: &str, n: usize) -> bool {
+    let chars: Vec<char> = word.chars().collect();
+    chars.windows(n).any(|w| w.iter().all(|&c| c == w[0]))
 }
 
 /// Runs of one letter collapsed to one («хууууй» → «хуй»).
@@ -839,6 +968,7 @@ mod tests {
             "х у й",
             "blyat",
             "долбоёб",
+            "пиzдец просто",
             "заебали уже",
         ] {
             let hits = found(text);
@@ -859,6 +989,7 @@ mod tests {
             "Передам тебе и себе.",
             "Застрахуйте посылку.",
             "Скипидар в наличии.",
+            "Курьер Борис Ебзеев привезёт документы.",
             "Мандарины по 120 рублей.",
             "Сукно и херес на складе в Херсоне.",
         ] {

@@ -407,7 +407,8 @@ pub(crate) fn starts_sentence(doc: &Doc, i: usize) -> bool {
 
 /// How to delete tokens `first..=last` (a filler word, an extra name) so that the sentence
 /// stays well-formed: (reported span end, change). At a sentence start the next word is
-/// capitalised; between commas one comma goes; otherwise one adjacent space goes.
+/// capitalised; between commas both go (a parenthetical word), but an interjection keeps its
+/// own; otherwise one adjacent space goes.
 pub(crate) fn removal(doc: &Doc, first: usize, last: usize) -> Change {
     let t = &doc.tokens;
     let start = t[first].start;
@@ -430,6 +431,14 @@ pub(crate) fn removal(doc: &Doc, first: usize, last: usize) -> Change {
     if let Some(p) = prev.filter(|&p| is(p, ",")) {
         // «заказ, короче, готов» → «заказ готов»; «спасибо, Анна!» → «спасибо!».
         if let Some(n) = next.filter(|&n| is(n, ",")) {
+            // After an interjection its own comma stays: «Ой, блин, извините» → «Ой, извините».
+            let interjection = doc.prev_non_space(p).is_some_and(|w| {
+                t[w].kind == TokenKind::Word && Morph::global().analyses(doc.tok(w)).iter().any(|a| a.has("INTJ"))
+            });
+            if interjection {
+                let after = if t.get(n + 1).is_some_and(|tok| tok.kind == TokenKind::Space) { t[n + 1].end } else { t[n].end };
+                return Change { start, end: after, text: String::new() };
+            }
             return Change { start: t[p].start, end: t[n].end, text: String::new() };
         }
         return Change { start: t[p].start, end, text: String::new() };
