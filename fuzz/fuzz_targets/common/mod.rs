@@ -124,10 +124,18 @@ pub fn exercise(engine: &StyleEngine, draft: &str, ctx: &Context) {
         );
     }
     // Without an encoder the meaning guard cannot run: an edit is withheld only by the
-    // never-worse guard or the growth limit, each with its «Правка не применена: …» reason.
+    // never-worse guard or the growth limit, each with its «Правка не применена: …» reason —
+    // or the whole rewrite of a rude draft is refused (A10), which leaves the draft as it is.
     assert!(out.similarity.is_none(), "meaning guard ran without an encoder");
+    let refusal = |e: &sufler::style::Edit| e.rule == "no-rudeness" && e.after.is_empty();
+    if out.withheld.iter().any(refusal) {
+        assert!(
+            out.text == draft && out.edits.is_empty() && out.withheld.len() == 1,
+            "a refused rewrite changed the draft: {out:?}\ndraft: {draft:?}"
+        );
+    }
     assert!(
-        out.withheld.iter().all(|e| e.reason.starts_with("Правка не применена")),
+        out.withheld.iter().all(|e| e.reason.starts_with("Правка не применена") || refusal(e)),
         "an edit withheld without a guard's reason: {:?}\ndraft: {draft:?}\nctx: {ctx:?}",
         out.withheld
     );
