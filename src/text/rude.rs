@@ -320,8 +320,21 @@ impl RudeLexicon {
     fn find_uncached(&self, doc: &Doc, morph: &Morph) -> Vec<RudeSpan> {
         let mut found = Vec::new();
         let chunks = chunks(doc.text);
+        // A lower-case chunk in which no word had a verdict is clean wherever it stands: most
+        // words of a text come back in every pass of a rewrite.
+        thread_local! {
+            static CLEAN: Memo<(usize, String), ()> = Memo::new(MEMO_WORDS);
+        }
+        let lexicon = self as *const RudeLexicon as usize;
         for &(start, end) in &chunks {
-            self.find_in_chunk(doc, morph, start, end, &mut found);
+            let chunk = &doc.text[start..end];
+            let lower = !chunk.chars().any(char::is_uppercase);
+            if lower && CLEAN.with(|m| m.get(&(lexicon, chunk.to_string())).is_some()) {
+                continue;
+            }
+            if !self.find_in_chunk(doc, morph, start, end, &mut found) && lower {
+                CLEAN.with(|m| m.insert((lexicon, chunk.to_string()), ()));
+            }
         }
         self.find_spaced(doc, morph, &chunks, &mut found);
         self.find_phrases(doc, morph, &mut found);
@@ -338,24 +351,28 @@ impl RudeLexicon {
     }
 
     /// The words of one whitespace-separated chunk.
-    fn find_in_chunk(&self, doc: &Doc, morph: &Morph, start: usize, end: usize, out: &mut Vec<RudeSpan>) {
+    /// The words of one whitespace-separated chunk; whether any of them had a verdict (found,
+    /// or let pass only for what stands around it).
+    fn find_in_chunk(&self, doc: &Doc, morph: &Morph, start: usize, end: usize, out: &mut Vec<RudeSpan>) -> bool {
         let text = &doc.text[start..end];
         if looks_like_address(text) {
-            return;
+            return false;
         }
+        let mut verdicts = false;
         for piece in pieces(text, start) {
             let segments: Vec<&[Ch]> = piece.split(|ch| matches!(ch.c, '.' | '-' | '_' | '\'')).filter(|s| !s.is_empty()).collect();
             // «х.у.й», «п-и-з-д-е-ц»: letters one by one.
             let spelled = segments.len() >= 3 && segments.iter().all(|s| s.len() <= 2);
             if spelled {
                 let letters: Vec<Ch> = segments.concat();
-                self.judge(doc, morph, &letters, true, out);
+                verdicts |= self.judge(doc, morph, &letters, true, out);
             } else {
                 for segment in segments {
-                    self.judge(doc, morph, segment, false, out);
+                    verdicts |= self.judge(doc, morph, segment, false, out);
                 }
             }
         }
+        verdicts
     }
 
     /// Runs of three or more one-letter chunks: «х у й».
@@ -391,10 +408,10 @@ impl RudeLexicon {
         }
     }
 
-    /// Judges one word (its raw characters with their source bytes).
-    fn judge(&self, doc: &Doc, morph: &Morph, raw: &[Ch], spelled: bool, out: &mut Vec<RudeSpan>) {
+    /// Judges one word (its raw characters with their source bytes); whether it had a verdict.
+    fn judge(&self, doc: &Doc, morph: &Morph, raw: &[Ch], spelled: bool, out: &mut Vec<RudeSpan>) -> bool {
         if raw.is_empty() || raw.len() > MAX_WORD_CHARS || !raw.iter().any(|ch| is_letter(ch.c) || ch.c == '*') {
-            return;
+            return false;
         }
         let (letters, disguised) = normalise(raw);
         let (start, end) = (raw[0].start, raw[raw.len() - 1].end);
@@ -405,7 +422,7 @@ impl RudeLexicon {
         } else {
             let word: String = letters.iter().collect();
             if self.allowed(&word) {
-                return;
+                return false;
             }
             let collapsed = collapse_repeats(&word);
             // «курьер Борис Ебзеев»: a capitalised word inside a sentence is a name, unless a
@@ -418,17 +435,18 @@ impl RudeLexicon {
                 (collapsed != word).then(|| self.plain(morph, &collapsed, stretched || disguised || spelled, name)).flatten()
             })
         };
-        let Some((kind, target, fix)) = verdict else { return };
+        let Some((kind, target, fix)) = verdict else { return false };
         let fits = match target {
             Target::None => true,
             Target::Aimed => self.aimed(doc, morph, start, end),
             Target::Aside => aside(doc, end),
         };
         if !fits {
-            return;
+            return true;
         }
         let disguised = disguised || spelled || letters.contains(&MASK);
         out.push(RudeSpan { start, end, kind, disguised, fix: if disguised { None } else { fix } });
+        true
     }
 
     /// Whether `word` is listed as never rude.
