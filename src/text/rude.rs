@@ -578,13 +578,12 @@ impl RudeLexicon {
                 doc.tokens[t].kind == TokenKind::Newline || tok == "," || tok.chars().all(is_sentence_end)
             })
         };
-        let at = doc.token_at(start);
-        let (before, after) = match (at, doc.tokens.iter().position(|t| t.end == end)) {
-            (Some(a), Some(b)) => (
+        let (before, after) = match doc.tokens_spanning(start, end) {
+            Some((a, b)) => (
                 if a == sentence.tokens.start { None } else { doc.prev_non_space(a) },
                 doc.next_non_space(b),
             ),
-            _ => return second_person,
+            None => return second_person,
         };
         second_person || (boundary(before) && boundary(after))
     }

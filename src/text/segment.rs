@@ -352,6 +352,13 @@ impl<'a> Doc<'a> {
         self.tokens.binary_search_by_key(&start, |t| t.start).ok()
     }
 
+    /// The first and last token of bytes `start..end`, when the range covers whole tokens.
+    pub fn tokens_spanning(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let first = self.token_at(start)?;
+        let last = self.tokens.binary_search_by_key(&end, |t| t.end).ok()?;
+        (first <= last).then_some((first, last))
+    }
+
     /// The next non-space token index after `i` within the text.
     pub fn next_non_space(&self, i: usize) -> Option<usize> {
         (i + 1..self.tokens.len()).find(|&j| self.tokens[j].kind != TokenKind::Space)

@@ -3,7 +3,7 @@
 
 use super::{inflected_swap, polite_case, removal, whole, Finding, Input};
 use crate::style::catalog::Severity;
-use crate::text::rude::{MildFix, RudeKind, RudeSpan};
+use crate::text::rude::{MildFix, RudeKind};
 use crate::text::segment::Doc;
 use crate::text::words::match_case;
 
@@ -13,7 +13,7 @@ use crate::text::words::match_case;
 pub(crate) fn no_rudeness(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     for span in inp.lex.rude.find(doc, inp.morph) {
-        let finding = match (&span.fix, tokens_of(doc, &span)) {
+        let finding = match (&span.fix, doc.tokens_spanning(span.start, span.end)) {
             (Some(MildFix::Delete), Some((first, last))) => {
                 Finding::fix_with(span.start, span.end, "", removal(doc, first, last))
             }
@@ -56,13 +56,6 @@ fn message_key(kind: RudeKind) -> &'static str {
         RudeKind::Contempt => "message_contempt",
         RudeKind::Mild => "message_mild",
     }
-}
-
-/// The first and last token of a span that covers whole tokens.
-fn tokens_of(doc: &Doc, span: &RudeSpan) -> Option<(usize, usize)> {
-    let first = doc.token_at(span.start)?;
-    let last = (first..doc.tokens.len()).find(|&i| doc.tokens[i].end == span.end)?;
-    Some((first, last))
 }
 
 /// A9: an insulting client gets the approved de-escalation reply, never a mirrored tone. A
