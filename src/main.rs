@@ -175,6 +175,11 @@ enum EvalCommand {
         file: PathBuf,
         #[command(flatten)]
         out: cli::report::ReportArgs,
+        /// Do not load the encoder (A10 then has its word lists only, and the tone is not scored).
+        #[arg(long)]
+        no_encoder: bool,
+        #[command(flatten)]
+        encoder: EncoderArgs,
     },
     /// Suggest dev set: R@1, R@3, MRR and abstention, sufler vs the plain e5 bi-encoder.
     Suggest {
@@ -261,7 +266,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { what: EvalCommand::Rewrite { file, out, verbose, no_encoder, encoder } } => {
             cli::style::eval_rewrite(&file, &out, verbose, (!no_encoder).then_some(&encoder))
         }
-        Command::Eval { what: EvalCommand::Rudeness { file, out } } => cli::style::eval_rudeness(&file, &out),
+        Command::Eval { what: EvalCommand::Rudeness { file, out, no_encoder, encoder } } => {
+            cli::style::eval_rudeness(&file, &out, (!no_encoder).then_some(&encoder))
+        }
         Command::Eval { what: EvalCommand::Check { file, out, no_encoder, encoder } } => {
             cli::style::eval_check(&file, &out, (!no_encoder).then_some(&encoder))
         }

@@ -797,7 +797,8 @@ fn review6_a_surname_inside_a_sentence_is_no_swear_word() {
 
 #[test]
 fn review6_an_interjection_keeps_its_comma_when_blin_goes() {
-    let r = rewrite("Ой, блин, извините, пожалуйста, я перепутала номер заказа — правильный 778-12.", &ctx(Some(false)));
+    let r =
+        rewrite("Ой, блин, извините, пожалуйста, я перепутала номер заказа — правильный 778-12.", &ctx(Some(false)));
     assert!(r.text.starts_with("Ой, извините, пожалуйста, я перепутала"), "{:?}", r.text);
 }
 
@@ -805,6 +806,25 @@ fn review6_an_interjection_keeps_its_comma_when_blin_goes() {
 fn review6_contempt_and_latin_letters_are_caught() {
     let contempt = "Ну конечно, у вас всегда кто-то другой виноват. Может, сначала мозг включите, а потом пишите?";
     assert!(refused(&rewrite(contempt, &ctx(Some(false)))));
-    let found: Vec<String> = rudeness("ну ты и дeбил, три раза объяснял, пиzдец просто").into_iter().map(|(s, _)| s).collect();
+    let found: Vec<String> =
+        rudeness("ну ты и дeбил, три раза объяснял, пиzдец просто").into_iter().map(|(s, _)| s).collect();
     assert_eq!(found, ["дeбил", "пиzдец"]);
+}
+
+#[test]
+fn review7_a_verb_in_an_if_or_when_clause_gets_no_softener() {
+    // «Если продолжите, пожалуйста, писать…» asked for what the draft warns against.
+    for draft in [
+        "Если оплатите заказ до пятницы, доставка будет бесплатной.",
+        "Если продолжите писать в таком тоне, диалог будет завершён.",
+        "Когда получите код, назовите его оператору.",
+    ] {
+        let r = rewrite(draft, &ctx(Some(false)));
+        let head = r.text.split(',').next().unwrap();
+        assert!(!r.text.contains("оплатите, пожалуйста") && !r.text.contains("продолжите, пожалуйста"), "{:?}", r.text);
+        assert!(!head.contains("получите, пожалуйста"), "{:?}", r.text);
+    }
+    // A request after the clause still gets one.
+    let r = rewrite("Когда получите код, назовите его оператору.", &ctx(Some(false)));
+    assert!(r.text.contains("назовите, пожалуйста,"), "{:?}", r.text);
 }

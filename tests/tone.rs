@@ -3,6 +3,8 @@
 //! lead relies on — a rude reply scores as rude and below a polite one.
 
 mod common;
+#[path = "http_server/mod.rs"]
+mod http_server;
 
 use common::*;
 use sufler::tone::{ToneLabel, ToneModel};
@@ -50,4 +52,102 @@ fn train_tone_meets_the_tydip_goal_and_scores_rude_below_polite() {
     // Not in the training data.
     let curt = model.score(&encoder, &["Мне некогда с вами возиться."]).unwrap();
     assert_eq!(curt[0].label, ToneLabel::Rude, "{curt:?}");
+}
+
+/// A contemptuous draft with no listed word: A10's lists are silent, its learned half (the
+/// toxicity head) is not, and the rewrite is refused whole; a chatty «ты» draft is not rude.
+#[test]
+fn the_check_reports_the_tone_and_a10_catches_what_its_lists_miss() {
+    let contempt = "Вы правда думаете, что кому-то интересны ваши жалобы? Смешно.";
+    let json = |args: &[&str], text: &str| -> serde_json::Value {
+        let out = sufler(args, text.as_bytes());
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let a10 = |report: &serde_json::Value| -> Vec<String> {
+        let issues = report["issues"].as_array().unwrap();
+        issues
+            .iter()
+            .filter(|i| i["rule"] == "no-rudeness")
+            .map(|i| i["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let lists_only = json(&["check", "--json", "--no-encoder"], contempt);
+    assert!(a10(&lists_only).is_empty() && lists_only.get("tone").is_none(), "{lists_only}");
+    let learned = json(&["check", "--json"], contempt);
+    assert_eq!(learned["tone"]["label"], "rude", "{learned}");
+    assert_eq!(learned["tone"]["toxic"], true, "{learned}");
+    assert!(learned["tone"]["politeness"].as_f64().unwrap() < 20.0, "{learned}");
+    assert!(a10(&learned).iter().any(|m| m.contains("Тон черновика грубый")), "{learned}");
+    let rewrite = json(&["rewrite", "--json"], contempt);
+    assert_eq!(rewrite["text"], contempt, "{rewrite}");
+    assert_eq!(rewrite["withheld"][0]["rule"], "no-rudeness", "{rewrite}");
+
+    // An alarm beside a mild word the lists would delete: refused, not half-cleaned into
+    // «Ну сколько можно мне Ваши снимки экрана».
+    let mild = "Блин, ну сколько можно, нафиг мне ваши скриншоты, я и так всё вижу.";
+    let rewrite = json(&["rewrite", "--json"], mild);
+    assert_eq!(rewrite["text"], mild, "{rewrite}");
+
+    let chatty = "Слушай, скинь номер заказа, щас гляну.";
+    let report = json(&["check", "--json"], chatty);
+    assert_eq!(report["tone"]["toxic"], false, "{report}");
+    assert_ne!(report["tone"]["label"], "rude", "{report}");
+    assert!(a10(&report).is_empty(), "{report}");
+    let rewrite = json(&["rewrite", "--json"], chatty);
+    assert_ne!(rewrite["text"], chatty, "{rewrite}");
+}
+
+/// The issue's goals on the rudeness set's held-out split (never trained or tuned on): the
+/// politeness ranks clean drafts above rude ones with ROC-AUC ≥ 0.95, and A10 with its learned
+/// half finds more than its lists alone.
+#[test]
+fn the_tone_separates_rude_from_clean_drafts_on_the_held_out_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("rude.json");
+    let out = sufler(
+        &[
+            "eval",
+            "rudeness",
+            "eval/sets/rude/rude-holdout.jsonl",
+            "--json",
+            json.to_str().unwrap(),
+            "--fail-under",
+            "politeness_auc=0.95",
+            "--fail-under",
+            "toxicity_auc=0.95",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}\n{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let metric = |id: &str| {
+        report["metrics"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap()["value"].as_f64().unwrap()
+    };
+    assert!(metric("recall") > metric("recall_words") + 0.05, "{report}");
+    assert!(metric("false_positive_rate") <= 0.02, "{report}");
+}
+
+/// `POST /v1/check` answers with the tone too (the same library call as the CLI).
+#[test]
+fn the_http_check_includes_the_tone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = http_server::Server::start_with(
+        &dir.path().join("library.db"),
+        http_server::Auth::Dev,
+        &["--init"],
+        std::time::Duration::from_secs(180),
+    );
+    server.wait_loaded(std::time::Duration::from_secs(180));
+    let check = |text: &str| {
+        let r = server.json("POST", "/v1/check", "", Some(&serde_json::json!({ "text": text })));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    };
+    let rude = check("Вы правда думаете, что кому-то интересны ваши жалобы? Смешно.");
+    assert_eq!(rude["tone"]["toxic"], true, "{rude}");
+    assert!(rude["issues"].as_array().unwrap().iter().any(|i| i["rule"] == "no-rudeness"), "{rude}");
+    let polite = check("Здравствуйте! Заказ 4821 приедет завтра с 10 до 14, курьер позвонит за час.");
+    assert_eq!(polite["tone"]["toxic"], false, "{polite}");
+    assert!(polite["tone"]["politeness"].as_f64().unwrap() > rude["tone"]["politeness"].as_f64().unwrap() + 30.0);
 }

@@ -421,10 +421,10 @@ impl State {
         let tones = match (engines.embedder, engines.tone) {
             (Some(embedder), Some(tone)) => {
                 let texts: Vec<&str> = jobs.iter().map(|j| j.text.as_str()).collect();
-                match tone.score(embedder, &texts) {
-                    Ok(scores) => {
+                match embedder.embed(&texts, crate::encoder::TextKind::Query) {
+                    Ok(vectors) => {
                         self.tone_scored = true;
-                        Some(scores)
+                        Some((tone, vectors))
                     }
                     Err(e) => {
                         self.warnings.push(
@@ -440,7 +440,12 @@ impl State {
         };
         for (k, (job, report)) in jobs.into_iter().zip(reports).enumerate() {
             let stats = &mut self.operators[job.operator].1;
-            if let Some(score) = tones.as_ref().map(|t| &t[k]) {
+            if let Some((tone, vectors)) = &tones {
+                // As a check scores it: rude words found by A10 weigh in (see ToneModel).
+                let rude_words = report.as_ref().is_ok_and(|r| {
+                    r.issues.iter().any(|i| i.rule == "no-rudeness" && i.severity == crate::style::Severity::Error)
+                });
+                let score = tone.score_with_words(&job.text, &vectors[k], rude_words);
                 stats.record_tone(score.label, score.politeness);
             }
             let report = match report {

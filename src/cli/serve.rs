@@ -20,6 +20,7 @@ use sufler::api::{self, AppState, Engine, Limits, LoadFailure};
 use sufler::style::StyleEngine;
 use sufler::templates::Store;
 use sufler::text::morph::Morph;
+use sufler::tone::ToneModel;
 
 use super::library::DbArgs;
 use super::EncoderArgs;
@@ -188,6 +189,15 @@ fn load(
         None => StyleEngine::embedded(),
     }
     .map_err(|e| (LoadFailure::Style, e.into()))?;
+    // The tone heads are optional: without them /v1/check answers without the tone and A10
+    // with its word lists only.
+    let style = match ToneModel::load_default() {
+        Ok(tone) => style.with_tone(tone),
+        Err(e) => {
+            eprintln!("sufler: serving without the tone heads: {e}");
+            style
+        }
+    };
     let store = Store::open(db).map_err(|e| (LoadFailure::Library, e.into()))?;
     let encoder = encoder.load().map_err(|e| (LoadFailure::Model, e))?;
     let embedder = BatchingEmbedder::start(Arc::new(encoder), batch);

@@ -93,10 +93,16 @@ impl StyleArgs {
         })
     }
 
+    /// The engine, with the tone heads when they are trained (`sufler train-tone`) and the
+    /// encoder is not switched off: they report the tone and catch rude drafts the lists miss.
     fn engine(&self) -> Result<StyleEngine> {
-        Ok(match &self.style_dir {
+        let engine = match &self.style_dir {
             Some(dir) => StyleEngine::with_style_dir(dir)?,
             None => StyleEngine::embedded()?,
+        };
+        Ok(match (self.no_encoder, ToneModel::load_default()) {
+            (false, Ok(tone)) => engine.with_tone(tone),
+            _ => engine,
         })
     }
 
@@ -215,22 +221,12 @@ pub fn check(args: &StyleArgs, json: bool) -> Result<()> {
     let draft = read_draft()?;
     let ctx = args.context()?;
     let engine = args.engine()?;
-    // The tone is reported when its weights exist (`sufler train-tone`); it needs the encoder.
-    let tone = if args.no_encoder { None } else { ToneModel::load_default().ok() };
-    let encoder = args.encoder(!ctx.client_messages.is_empty() || tone.is_some())?;
+    let encoder = args.encoder(!ctx.client_messages.is_empty() || engine.tone().is_some())?;
     let deadline = Deadline::after(args.timeout);
     let embedder = encoder.as_ref().map(|e| e as &dyn Embedder);
     let report = within(engine.check_within(&draft, &ctx, embedder, &deadline), "check", args.timeout)?;
-    let tone = match (&tone, &encoder) {
-        (Some(tone), Some(encoder)) if !draft.trim().is_empty() => {
-            tone.score(encoder, &[draft.as_str()])?.into_iter().next()
-        }
-        _ => None,
-    };
     if json {
-        let mut out = serde_json::to_value(&report)?;
-        out["tone"] = serde_json::to_value(&tone)?;
-        println!("{out}");
+        println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
     let paint = Paint::detect();
@@ -238,7 +234,7 @@ pub fn check(args: &StyleArgs, json: bool) -> Result<()> {
         println!("Замечаний нет.");
     }
     print_issues(&draft, &report.issues, &paint);
-    if let Some(t) = &tone {
+    if let Some(t) = &report.tone {
         println!("Тон: {}, вежливость {:.0} из 100.", t.label.russian(), t.politeness);
     }
     for d in &report.disabled {
@@ -346,8 +342,13 @@ fn run_set<'a, T>(
 
 pub fn eval_rewrite(file: &Path, out: &ReportArgs, verbose: bool, encoder: Option<&EncoderArgs>) -> Result<()> {
     let loaded = sufler::eval::rewrite_set::load(file)?;
-    let engine = StyleEngine::embedded()?;
     let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    // As `sufler rewrite` runs: with the tone heads when there is an encoder (a false alarm of
+    // the toxicity head refuses a rewrite, and the set should see it).
+    let engine = match (&encoder, ToneModel::load_default()) {
+        (Some(_), Ok(tone)) => StyleEngine::embedded()?.with_tone(tone),
+        _ => StyleEngine::embedded()?,
+    };
     let embedder = encoder.as_ref().map(|e| e as &dyn Embedder);
     let result = run_set(loaded.cases.len(), embedder, |embedder, progress| {
         sufler::eval::rewrite_set::run(&engine, embedder, &loaded.cases, progress)
@@ -381,13 +382,23 @@ pub fn eval_check(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) 
     emit(&report, out)
 }
 
-pub fn eval_rudeness(file: &Path, out: &ReportArgs) -> Result<()> {
-    let engine = StyleEngine::embedded()?;
+pub fn eval_rudeness(file: &Path, out: &ReportArgs, encoder: Option<&EncoderArgs>) -> Result<()> {
     let loaded = sufler::eval::rude_set::load(file)?;
-    let results =
-        run_set(loaded.cases.len(), None, |_, progress| sufler::eval::rude_set::run(&engine, &loaded.cases, progress))?;
+    let encoder = encoder.map(EncoderArgs::load).transpose().context("loading the encoder (or pass --no-encoder)")?;
+    let mut warnings = loaded.warnings;
+    let engine = match (&encoder, ToneModel::load_default()) {
+        (Some(_), Ok(tone)) => StyleEngine::embedded()?.with_tone(tone),
+        (Some(_), Err(e)) => {
+            warnings.push(InputWarning { line: 0, message: format!("тон не оценён: {e}") });
+            StyleEngine::embedded()?
+        }
+        (None, _) => StyleEngine::embedded()?,
+    };
+    let results = run_set(loaded.cases.len(), encoder.as_ref().map(|e| e as &dyn Embedder), |embedder, progress| {
+        sufler::eval::rude_set::run(&engine, embedder, &loaded.cases, progress)
+    })?;
     let mut report = sufler::eval::rude_set::report(&file.display().to_string(), &loaded.cases, &results);
-    report.warnings = loaded.warnings;
+    report.warnings = warnings;
     emit(&report, out)
 }
 

@@ -20,6 +20,15 @@ pub struct TrainToneArgs {
     /// pairs differ only in «ты»/«вы», which teaches it that «вы» means formal, rude or not).
     #[arg(long)]
     iwslt: Option<PathBuf>,
+    /// Rude and clean messages added to `toxic.tsv` for the toxicity head: the rudeness set's
+    /// development split (its held-out split is never trained on). Skipped when missing.
+    #[arg(long, default_value = "eval/sets/rude/rude-dev.jsonl")]
+    rude_set: PathBuf,
+    /// Operators' drafts the toxicity head learns as clean: informal, clumsy, but for the
+    /// rewrite to fix, not to refuse (the rewrite sets' development splits; their held-out split
+    /// is never trained on). Missing files are skipped.
+    #[arg(long, value_delimiter = ',', default_value = "eval/sets/rewrite-dev.jsonl,eval/sets/rewrite-dev2.jsonl")]
+    clean_drafts: Vec<PathBuf>,
     /// TyDiP ru, scored after training for the model card (never trained on), if it exists.
     #[arg(long, default_value = "../shared/data/tydip-ru")]
     tydip: PathBuf,
@@ -42,7 +51,17 @@ pub fn train_tone(args: &TrainToneArgs) -> Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    let data = ToneData::load(&args.data, pairs)?;
+    let mut toxic = Vec::new();
+    if args.rude_set.is_file() {
+        let loaded = sufler::eval::rude_set::load(&args.rude_set)
+            .with_context(|| format!("reading {}", args.rude_set.display()))?;
+        toxic.extend(loaded.cases.into_iter().map(|c| (c.text, c.rude)));
+    }
+    for path in args.clean_drafts.iter().filter(|p| p.is_file()) {
+        let loaded = sufler::eval::rewrite_set::load(path).with_context(|| format!("reading {}", path.display()))?;
+        toxic.extend(loaded.cases.into_iter().map(|c| (c.draft, false)));
+    }
+    let data = ToneData::load(&args.data, pairs, toxic)?;
     if !args.force {
         if let Ok(existing) = ToneModel::load(&args.out) {
             if existing.metadata("data_sha256") == Some(data.sha256.as_str()) {
@@ -63,6 +82,10 @@ pub fn train_tone(args: &TrainToneArgs) -> Result<()> {
     println!(
         "tone: {} pairs, labels {:?}; cross-validated pair accuracy {:.3}, label accuracy {:.3}, macro-F1 {:.3}",
         report.pairs, report.labelled, report.pair_accuracy_cv, report.label_accuracy_cv, report.label_macro_f1_cv
+    );
+    println!(
+        "toxicity: {} rude, {} clean; cross-validated ROC-AUC {:.3}, alarm recall {:.3} at false alarms {:.3}",
+        report.toxic.0, report.toxic.1, report.toxic_auc_cv, report.toxic_recall_cv, report.toxic_false_alarms_cv
     );
     if let Some(t) = &tydip {
         println!("TyDiP ru ({} sentences): Spearman {:.3}, lexicon {:.3}", t.sentences, t.spearman, t.lexicon_spearman);
@@ -92,12 +115,15 @@ fn model_card(
     });
     format!(
         "# sufler tone heads\n\n\
-         Two linear heads over multilingual-e5-small `query:` embeddings, written by `sufler train-tone` \
+         Three linear heads over multilingual-e5-small `query:` embeddings, written by `sufler train-tone` \
          in {seconds:.1} s. Data sha256 `{sha}`.\n\n\
          ## What they output\n\
          - a label: formal / neutral / informal / rude (softmax regression);\n\
+         - toxicity 0–1: σ(t), t the logit of a two-class logistic regression, rude or toxic vs clean; the \
+         alarm `toxic` fires from t ≥ the threshold at which {false_alarms:.1} % of clean messages fired in \
+         cross-validation; when σ(t) exceeds the label head's `rude` probability it replaces it;\n\
          - politeness 0–100: 100·σ(z), z = standardised projection on the politeness direction + 0.3 × \
-         standardised count of politeness markers.\n\n\
+         standardised count of politeness markers − softplus(t).\n\n\
          ## Data (no TyDiP)\n\
          - `prompts/tone/politeness-pairs.tsv`: {pairs} pairs of the same message said impolitely and politely \
          (support chats and wiki talk-page requests), written for this project. The politeness direction is a \
@@ -107,10 +133,17 @@ fn model_card(
          for this project.\n\
          - Extra formality pairs: {iwslt}.\n\
          - `prompts/tone/markers.txt`: {markers} marker stems.\n\
+         - Toxicity: {rude} rude and {clean} clean messages from `prompts/tone/toxic.tsv` (written for this \
+         project), the development split of `eval/sets/rude/` and the drafts of the rewrite sets' \
+         development splits as clean (all written for this project; the held-out splits are never trained \
+         on), and the neutral, informal and polite tone texts above as clean. No licensed Russian toxicity corpus could be had here: the public ones \
+         (e.g. the 2ch/pikabu comments, RuToxic, the detoxification pairs) are not on the registries this \
+         project may download from.\n\
          Labelled texts: {labelled}.\n\n\
          ## Metrics\n\
          - 5-fold cross-validation on the training data: pair accuracy {pair:.3} (polite side above impolite), \
-         label accuracy {acc:.3}, macro-F1 {f1:.3}.\n\
+         label accuracy {acc:.3}, macro-F1 {f1:.3}; toxicity ROC-AUC {tauc:.3}, alarm recall {trec:.3} at a \
+         false alarm rate of {tfa:.3}.\n\
          - TyDiP ru politeness (test only): {tydip}.\n\n\
          ## Design choices made while looking at TyDiP\n\
          The score's design was chosen among a few variants by their TyDiP figure, which this card reports \
@@ -118,7 +151,9 @@ fn model_card(
          texts ≈ 0.41; the marker feature weight was fixed at 0.3 (0.2 and 0.5 gave within ±0.01).\n\n\
          ## Intended use and limits\n\
          Ranking operators' messages by politeness in reports and flagging rude ones. Short factual messages \
-         score near 50. Sarcasm and politeness expressed only by context are missed. Trained on Russian only.\n",
+         score near 50. Sarcasm and politeness expressed only by context are missed; the toxicity head has \
+         seen only messages written for this project, so threats and contempt phrased unlike them are \
+         its weakest part (see `sufler eval rudeness` on the held-out split). Trained on Russian only.\n",
         sha = data.sha256,
         pairs = data.pairs.len(),
         neutral = data.neutral.len(),
@@ -132,6 +167,12 @@ fn model_card(
         pair = report.pair_accuracy_cv,
         acc = report.label_accuracy_cv,
         f1 = report.label_macro_f1_cv,
+        false_alarms = 100.0 * report.toxic_false_alarms_cv,
+        rude = report.toxic.0,
+        clean = report.toxic.1,
+        tauc = report.toxic_auc_cv,
+        trec = report.toxic_recall_cv,
+        tfa = report.toxic_false_alarms_cv,
     )
 }
 

@@ -149,6 +149,8 @@ pub struct Lexicon {
     pub not_requests: HashSet<String>,
     /// Perception imperatives that open a sentence as a discourse marker («Слушайте, …»).
     pub discourse_markers: HashSet<String>,
+    /// Subordinating conjunctions: a verb in their clause is no request («если оплатите»).
+    pub subordinators: HashSet<String>,
     /// Addresses to several people that open a message («Коллеги, …»).
     pub group_addresses: HashSet<String>,
     /// Closing formulas of a letter («с уважением»), folded.
@@ -171,7 +173,7 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 15] = [
+const FILES: [DataFile; 16] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
     data_file!("jargon.tsv"),
@@ -183,6 +185,7 @@ const FILES: [DataFile; 15] = [
     data_file!("abbreviations.txt"),
     data_file!("not-requests.txt"),
     data_file!("discourse-markers.txt"),
+    data_file!("subordinators.txt"),
     data_file!("group-addresses.txt"),
     data_file!("signoffs.txt"),
     data_file!("names.tsv"),
@@ -298,6 +301,9 @@ impl Lexicon {
                     }
                     "discourse-markers.txt" => {
                         lex.discourse_markers.insert(fold(field(0)));
+                    }
+                    "subordinators.txt" => {
+                        lex.subordinators.insert(fold(field(0)));
                     }
                     "group-addresses.txt" => {
                         lex.group_addresses.insert(fold(field(0)));

@@ -37,6 +37,7 @@ use crate::encoder::Embedder;
 use crate::error::{Error, Result};
 use crate::text::morph::Morph;
 use crate::text::segment::{Doc, Segments};
+use crate::tone::{ToneModel, ToneScore};
 use catalog::Need;
 use rules::{Finding, Input, RULES};
 use spell::{SpellStatus, Speller};
@@ -87,6 +88,10 @@ pub struct CheckReport {
     pub disabled: Vec<DisabledRule>,
     /// The profile used.
     pub profile: String,
+    /// The draft's tone (with the encoder and the tone heads; absent otherwise). Its alarm
+    /// (`tone.toxic`) is an A10 issue when the word lists found nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tone: Option<ToneScore>,
 }
 
 /// A rule's finding with the rule it came from (internal, byte offsets).
@@ -105,6 +110,8 @@ pub struct StyleEngine {
     profiles: Vec<Profile>,
     speller: SpellStatus,
     morph: &'static Morph,
+    /// The tone heads: with the encoder, the draft's tone and A10's learned half.
+    tone: Option<ToneModel>,
 }
 
 impl std::fmt::Debug for StyleEngine {
@@ -142,7 +149,42 @@ impl StyleEngine {
             profiles,
             speller: spell::load_default(),
             morph: Morph::global(),
+            tone: None,
         })
+    }
+
+    /// The engine with tone heads: a check with the encoder reports the draft's tone, and a
+    /// draft the toxicity head alarms on is an A10 issue (and its rewrite is refused) even when
+    /// no listed word is in it — threats and contempt are phrased in too many ways for lists.
+    pub fn with_tone(self, tone: ToneModel) -> StyleEngine {
+        StyleEngine { tone: Some(tone), ..self }
+    }
+
+    /// The tone heads, if any.
+    pub fn tone(&self) -> Option<&ToneModel> {
+        self.tone.as_ref()
+    }
+
+    /// The `query:` embedding the tone of `text` is scored from (with the encoder and the tone
+    /// heads): `Ok(None)` without them; an encoder error other than an overload is returned as
+    /// the reason the tone is missing.
+    pub(crate) fn tone_embedding(
+        &self,
+        text: &str,
+        embedder: Option<&dyn Embedder>,
+    ) -> Result<std::result::Result<Option<Vec<f32>>, DisabledRule>> {
+        let (Some(_), Some(embedder)) = (&self.tone, embedder) else { return Ok(Ok(None)) };
+        if text.trim().is_empty() {
+            return Ok(Ok(None));
+        }
+        match embedder.embed(&[text], crate::encoder::TextKind::Query) {
+            Ok(vectors) => Ok(Ok(vectors.into_iter().next())),
+            Err(e @ Error::Busy(_)) => Err(e),
+            Err(e) => Ok(Err(DisabledRule {
+                rule: "no-rudeness".into(),
+                reason: format!("Оценка тона недоступна: кодировщик не ответил ({e}). Словари правила работают."),
+            })),
+        }
     }
 
     /// The word lists under `profile`.
@@ -374,10 +416,26 @@ impl StyleEngine {
         embedder: Option<&dyn Embedder>,
         deadline: &Deadline,
     ) -> Result<CheckReport> {
+        let (tone, disabled) = match self.tone_embedding(text, embedder)? {
+            Ok(tone) => (tone, Vec::new()),
+            Err(why) => (None, vec![why]),
+        };
+        self.check_embedded(text, ctx, embedder, deadline, tone.as_deref(), disabled)
+    }
+
+    /// [`StyleEngine::check_any_length`] with the text's tone embedding already made.
+    pub(crate) fn check_embedded(
+        &self,
+        text: &str,
+        ctx: &Context,
+        embedder: Option<&dyn Embedder>,
+        deadline: &Deadline,
+        tone_embedding: Option<&[f32]>,
+        mut disabled: Vec<DisabledRule>,
+    ) -> Result<CheckReport> {
         let profile = self.profile(ctx)?;
         let doc = self.segment(text, ctx);
         let scope = self.scope(ctx);
-        let mut disabled = Vec::new();
         let mut found = Vec::new();
         for (rule, def) in self.active_rules(profile) {
             deadline.check()?;
@@ -405,8 +463,48 @@ impl StyleEngine {
             };
             found.extend(findings.into_iter().map(|finding| RuleFinding { rule, finding }));
         }
+        let tone = self.tone_with_words(text, profile, tone_embedding, &found);
+        if let Some(finding) = self.tone_finding(text, profile, tone.as_ref(), &found) {
+            found.push(finding);
+        }
         let issues = self.issues(text, profile, found);
-        Ok(CheckReport { issues, disabled, profile: profile.name.clone() })
+        Ok(CheckReport { issues, disabled, profile: profile.name.clone(), tone })
+    }
+
+    /// The tone of `text` from its embedding, knowing whether A10's lists found rude words in it
+    /// (a mild intensifier is not such a word).
+    fn tone_with_words(
+        &self,
+        text: &str,
+        profile: &Profile,
+        embedding: Option<&[f32]>,
+        found: &[RuleFinding],
+    ) -> Option<ToneScore> {
+        let (model, embedding) = (self.tone.as_ref()?, embedding?);
+        let a10 = self.active_rules(profile).find(|(_, def)| def.id == "no-rudeness").map(|(rule, _)| rule);
+        let rude_words = found.iter().any(|f| Some(f.rule) == a10 && f.finding.severity != Some(Severity::Warning));
+        Some(model.score_with_words(text, embedding, rude_words))
+    }
+
+    /// A10's learned half: the toxicity head's alarm on a text in which A10's word lists found
+    /// nothing, as an issue over the whole text.
+    pub(crate) fn tone_finding(
+        &self,
+        text: &str,
+        profile: &Profile,
+        tone: Option<&ToneScore>,
+        found: &[RuleFinding],
+    ) -> Option<RuleFinding> {
+        if !tone?.toxic || found.iter().any(|f| RULES[f.rule].0 == "no-rudeness") {
+            return None;
+        }
+        self.tone_alarm(text, profile)
+    }
+
+    /// A10's issue over the whole of `text` for the toxicity head's alarm (when A10 runs).
+    pub(crate) fn tone_alarm(&self, text: &str, profile: &Profile) -> Option<RuleFinding> {
+        let (rule, _) = self.active_rules(profile).find(|(_, def)| def.id == "no-rudeness")?;
+        rules::rudeness::tone_finding(text).map(|finding| RuleFinding { rule, finding })
     }
 
     /// Turns findings into issues with character offsets and rendered messages, in text order.

@@ -522,8 +522,15 @@ pub(crate) fn run(
     deadline: &Deadline,
 ) -> Result<Rewrite> {
     let profile = engine.profile(ctx)?;
-    if let Some(refusal) = rude_draft(engine, draft, ctx, profile) {
-        let report = engine.check_any_length(draft, ctx, embedder, deadline)?;
+    let (embedding, disabled) = match engine.tone_embedding(draft, embedder)? {
+        Ok(embedding) => (embedding, Vec::new()),
+        Err(why) => (None, vec![why]),
+    };
+    let tone = engine.tone().zip(embedding.as_ref()).map(|(model, e)| model.score_embedded(draft, e));
+    let alarm = tone.as_ref().is_some_and(|t| t.toxic);
+    let sure = alarm && tone.as_ref().is_some_and(|t| t.as_sure_as_words());
+    if let Some(refusal) = rude_draft(engine, draft, ctx, profile, (alarm, sure)) {
+        let report = engine.check_embedded(draft, ctx, embedder, deadline, embedding.as_deref(), disabled)?;
         return Ok(Rewrite {
             text: draft.to_string(),
             edits: Vec::new(),
@@ -533,14 +540,17 @@ pub(crate) fn run(
         });
     }
     let limit = growth_limit(engine, draft, ctx);
-    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile, limit, deadline)?;
+    // A draft the toxicity head alarms on, but not surely: rewritten without the words that
+    // decorate (a softener or thanks beside a threat would make it worse), its A10 issue kept.
+    let sober = alarm;
+    let (safe, mut full, refused) = guarded(engine, draft, ctx, profile, limit, deadline, sober)?;
     let mut withheld: Vec<Edit> = refused.into_iter().map(|(e, _)| e).collect();
     // A refused edit leaves a text whose own analysis differs from the draft's: rewriting it
     // again may find more to do. Going on until nothing changes keeps the rewrite idempotent;
     // the later passes' edits are reported in the draft's coordinates.
     let mut passes = 1;
     while !withheld.is_empty() && passes < GUARD_PASSES {
-        let (_, next, refused) = guarded(engine, &full.text, ctx, profile, limit, deadline)?;
+        let (_, next, refused) = guarded(engine, &full.text, ctx, profile, limit, deadline, sober)?;
         if next.text == full.text {
             break;
         }
@@ -568,18 +578,34 @@ pub(crate) fn run(
         similarity = Some(meaning.similarity(0, if kept_full { 2 } else { 1 }));
     }
     deadline.check()?;
-    let report = engine.check_any_length(&result.text, ctx, embedder, deadline)?;
+    let mut report = engine.check_any_length(&result.text, ctx, embedder, deadline)?;
+    if sober && !report.issues.iter().any(|i| i.rule == "no-rudeness") {
+        // The draft's alarm stays with its rewrite: a «Вы» or a fixed word does not make a
+        // threat polite, even if the sentence vector now says so.
+        let alarm = engine.tone_alarm(&result.text, profile).into_iter().collect();
+        report.issues.extend(engine.issues(&result.text, profile, alarm));
+        report.issues.sort_by_key(|i| (i.start, i.end));
+    }
     Ok(Rewrite { text: result.text, edits: result.edits, issues: report.issues, similarity, withheld })
 }
 
-/// The refusal of a whole rewrite: the draft has rude words (A10) with no safe edit. Softeners,
-/// a greeting or capital «Вы» around an insult would only make it worse; the operator has to
-/// say it in their own words.
-fn rude_draft(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profile) -> Option<Edit> {
+/// The refusal of a whole rewrite: the draft has rude words (A10) with no safe edit, or the tone
+/// model's toxicity head alarms and is as sure as such words would make it (`sure`) or A10's
+/// lists found a mild word too. Softeners, a greeting or capital «Вы» around an insult or
+/// a threat would only make it worse; the operator has to say it in their own words.
+fn rude_draft(
+    engine: &StyleEngine,
+    draft: &str,
+    ctx: &Context,
+    profile: &Profile,
+    (alarm, sure): (bool, bool),
+) -> Option<Edit> {
     let (rule, def) = engine.active_rules(profile).find(|(_, def)| def.id == "no-rudeness")?;
     let doc = engine.segment(draft, ctx);
     let findings = engine.run_rule_memo(rule, &doc, ctx, profile, engine.scope(ctx));
-    findings.iter().any(|f| f.change.is_none()).then(|| Edit {
+    // A mild word the lists would fix is no longer mild in a draft the tone model alarms on.
+    let rude = findings.iter().any(|f| f.change.is_none()) || sure || alarm && !findings.is_empty();
+    rude.then(|| Edit {
         rule: def.id.clone(),
         before: draft.to_string(),
         after: String::new(),
@@ -592,8 +618,12 @@ fn rude_draft(engine: &StyleEngine, draft: &str, ctx: &Context, profile: &Profil
 /// Most guarded passes (see [`run`]).
 const GUARD_PASSES: usize = 3;
 
+/// Rules whose edits only add courtesy (see `sober` in [`guarded`]).
+const DECORATING: [&str; 5] = ["greeting", "introduce-self", "use-name", "softener", "thanks"];
+
 /// The rewrite of `draft` under the never-worse guard: the safe rules' result, the full result
-/// and the refused edits with their reasons (and byte spans in `draft`).
+/// and the refused edits with their reasons (and byte spans in `draft`). A `sober` rewrite makes
+/// no edit of the [`DECORATING`] rules.
 #[allow(clippy::type_complexity)]
 fn guarded<'e>(
     engine: &'e StyleEngine,
@@ -602,10 +632,20 @@ fn guarded<'e>(
     profile: &'e Profile,
     limit: usize,
     deadline: &'e Deadline,
+    sober: bool,
 ) -> Result<(Rewriter<'e>, Rewriter<'e>, Vec<(Edit, Range<usize>)>)> {
     let risky = |id: &str| engine.catalog.get(id).is_some_and(|d| d.risky);
     let judge = Judge::new(engine, draft, ctx, profile);
-    let mut blocked: Vec<(usize, Range<usize>)> = Vec::new();
+    // A rule blocked over the whole draft makes no edit anywhere in it.
+    let mut blocked: Vec<(usize, Range<usize>)> = match sober {
+        true => engine
+            .active_rules(profile)
+            .filter(|(_, def)| DECORATING.contains(&def.id.as_str()))
+            .map(|(rule, _)| (rule, 0..draft.len()))
+            .collect(),
+        false => Vec::new(),
+    };
+    let preset = blocked.len();
     let mut withheld = Vec::new();
     loop {
         deadline.check()?;
@@ -613,7 +653,7 @@ fn guarded<'e>(
         safe.run(&risky)?;
         let mut full = safe.clone();
         full.run(&|_| false)?;
-        let refused = if blocked.len() < MAX_REFUSED { judge.refuse(&full) } else { Vec::new() };
+        let refused = if blocked.len() - preset < MAX_REFUSED { judge.refuse(&full) } else { Vec::new() };
         if refused.is_empty() {
             withheld.extend(full.overgrown.iter().cloned());
             return Ok((safe, full, withheld));

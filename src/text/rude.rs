@@ -281,7 +281,8 @@ impl RudeLexicon {
                         }
                     })
                     .collect::<Vec<_>>();
-                if !matches!(slots.first(), Some(Slot::Word { .. })) || !matches!(slots.last(), Some(Slot::Word { .. })) {
+                if !matches!(slots.first(), Some(Slot::Word { .. })) || !matches!(slots.last(), Some(Slot::Word { .. }))
+                {
                     return Err("a phrase starts and ends with a word".into());
                 }
                 let fix = options.first().map(|o| fix_option(o)).transpose()?;
@@ -292,7 +293,9 @@ impl RudeLexicon {
                 }
                 self.phrases.push(Phrase { slots, kind: category()?, fix });
             }
-            other => return Err(format!("first field must be prefix, stem, word, phrase, allow or target, not {other:?}")),
+            other => {
+                return Err(format!("first field must be prefix, stem, word, phrase, allow or target, not {other:?}"))
+            }
         }
         Ok(())
     }
@@ -307,7 +310,8 @@ impl RudeLexicon {
         thread_local! {
             static MEMO: Memo<Key, Rc<Vec<RudeSpan>>> = Memo::new(MEMO_TEXTS);
         }
-        let protected: Vec<(usize, usize)> = doc.tokens.iter().filter(|t| t.protected).map(|t| (t.start, t.end)).collect();
+        let protected: Vec<(usize, usize)> =
+            doc.tokens.iter().filter(|t| t.protected).map(|t| (t.start, t.end)).collect();
         let key = (self as *const RudeLexicon as usize, doc.text.to_string(), protected);
         if let Some(hit) = MEMO.with(|m| m.get(&key)) {
             return hit.as_ref().clone();
@@ -360,7 +364,8 @@ impl RudeLexicon {
         }
         let mut verdicts = false;
         for piece in pieces(text, start) {
-            let segments: Vec<&[Ch]> = piece.split(|ch| matches!(ch.c, '.' | '-' | '_' | '\'')).filter(|s| !s.is_empty()).collect();
+            let segments: Vec<&[Ch]> =
+                piece.split(|ch| matches!(ch.c, '.' | '-' | '_' | '\'')).filter(|s| !s.is_empty()).collect();
             // «х.у.й», «п-и-з-д-е-ц»: letters one by one.
             let spelled = segments.len() >= 3 && segments.iter().all(|s| s.len() <= 2);
             if spelled {
@@ -388,11 +393,8 @@ impl RudeLexicon {
                 j += 1;
             }
             if j - i >= 3 {
-                let letters: Vec<Ch> = chunks[i..j]
-                    .iter()
-                    .flat_map(|&(s, e)| pieces(&doc.text[s..e], s))
-                    .flatten()
-                    .collect();
+                let letters: Vec<Ch> =
+                    chunks[i..j].iter().flat_map(|&(s, e)| pieces(&doc.text[s..e], s)).flatten().collect();
                 // «ну и п и д о р»: the spelled word may start after a real one-letter word.
                 let before = out.len();
                 'run: for a in 0..letters.len().saturating_sub(2) {
@@ -432,7 +434,9 @@ impl RudeLexicon {
                 // A letter run of three or more is a disguise («хууууй»); a double letter is
                 // ordinary spelling («Ебзеев»), and the word is judged as it stands.
                 let stretched = word.chars().count() >= collapsed.chars().count() + 2 || has_run(&word, 3);
-                (collapsed != word).then(|| self.plain(morph, &collapsed, stretched || disguised || spelled, name)).flatten()
+                (collapsed != word)
+                    .then(|| self.plain(morph, &collapsed, stretched || disguised || spelled, name))
+                    .flatten()
             })
         };
         let Some((kind, target, fix)) = verdict else { return false };
@@ -487,7 +491,8 @@ impl RudeLexicon {
         if hit.is_some() {
             return hit;
         }
-        let name = readings.iter().any(|a| a.known && ["Name", "Surn", "Patr", "Geox", "Orgn"].iter().any(|g| a.has(g)));
+        let name =
+            readings.iter().any(|a| a.known && ["Name", "Surn", "Patr", "Geox", "Orgn"].iter().any(|g| a.has(g)));
         if name && !disguised {
             return None;
         }
@@ -509,8 +514,11 @@ impl RudeLexicon {
             // «х**», «б**»: only a listed word of exactly that length, first letter shown.
             return self.words.iter().find_map(|(w, e)| {
                 let w: Vec<char> = w.chars().collect();
-                (letters[0] != MASK && e.kind == RudeKind::Obscene && w.len() == letters.len() && spells(letters, &w, true))
-                    .then_some((e.kind, Target::of(e), None))
+                (letters[0] != MASK
+                    && e.kind == RudeKind::Obscene
+                    && w.len() == letters.len()
+                    && spells(letters, &w, true))
+                .then_some((e.kind, Target::of(e), None))
             });
         }
         if letters.iter().filter(|&&c| c == MASK).count() == 1 {
@@ -520,13 +528,15 @@ impl RudeLexicon {
                 let mut word: Vec<char> = letters.to_vec();
                 word[at] = c;
                 let word: String = word.into_iter().collect();
-                if let Some((kind, target, _)) = self.plain(morph, &word, true, false).filter(|v| v.0 != RudeKind::Mild) {
+                if let Some((kind, target, _)) = self.plain(morph, &word, true, false).filter(|v| v.0 != RudeKind::Mild)
+                {
                     return Some((kind, target, None));
                 }
             }
         }
         let stem = self.stems.iter().find(|s| {
-            (0..letters.len()).any(|at| self.anchored(letters, at, s.anchor) && spells(&letters[at..], &s.letters, false))
+            (0..letters.len())
+                .any(|at| self.anchored(letters, at, s.anchor) && spells(&letters[at..], &s.letters, false))
         });
         if let Some(s) = stem {
             return Some((s.kind, Target::None, None));
@@ -557,7 +567,8 @@ impl RudeLexicon {
     fn prefix_chain(&self, head: &[char]) -> bool {
         fn chain(prefixes: &[Vec<char>], head: &[char], left: usize) -> bool {
             head.is_empty()
-                || left > 0 && prefixes.iter().any(|p| head.starts_with(p) && chain(prefixes, &head[p.len()..], left - 1))
+                || left > 0
+                    && prefixes.iter().any(|p| head.starts_with(p) && chain(prefixes, &head[p.len()..], left - 1))
         }
         chain(&self.prefixes, head, MAX_PREFIXES)
     }
@@ -579,10 +590,9 @@ impl RudeLexicon {
             })
         };
         let (before, after) = match doc.tokens_spanning(start, end) {
-            Some((a, b)) => (
-                if a == sentence.tokens.start { None } else { doc.prev_non_space(a) },
-                doc.next_non_space(b),
-            ),
+            Some((a, b)) => {
+                (if a == sentence.tokens.start { None } else { doc.prev_non_space(a) }, doc.next_non_space(b))
+            }
             None => return second_person,
         };
         second_person || (boundary(before) && boundary(after))
@@ -612,7 +622,11 @@ impl RudeLexicon {
                     found
                 }
             };
-            out.extend(found.iter().map(|s| RudeSpan { start: s.start + sentence.start, end: s.end + sentence.start, ..s.clone() }));
+            out.extend(found.iter().map(|s| RudeSpan {
+                start: s.start + sentence.start,
+                end: s.end + sentence.start,
+                ..s.clone()
+            }));
         }
     }
 
@@ -666,9 +680,10 @@ fn match_slots(slots: &[Slot], words: &[Keys], at: usize) -> Option<usize> {
             let w = words.get(at)?;
             let form = forms.contains(&w.folded);
             let fits = (form && grams.is_empty())
-                || w.readings.iter().zip(&w.lemmas).any(|(a, lemma)| {
-                    (form || forms.contains(lemma)) && grams.iter().all(|g| a.has(g))
-                });
+                || w.readings
+                    .iter()
+                    .zip(&w.lemmas)
+                    .any(|(a, lemma)| (form || forms.contains(lemma)) && grams.iter().all(|g| a.has(g)));
             if !fits {
                 None
             } else if rest.is_empty() {
@@ -751,9 +766,7 @@ fn pieces(chunk: &str, offset: usize) -> Vec<Vec<Ch>> {
             i += 4;
             continue;
         }
-        let joiner = matches!(c, '.' | '-' | '_' | '\'')
-            && !piece.is_empty()
-            && next(1).is_some_and(is_word_char);
+        let joiner = matches!(c, '.' | '-' | '_' | '\'') && !piece.is_empty() && next(1).is_some_and(is_word_char);
         if is_word_char(c) || joiner {
             piece.push(Ch { c, start: offset + at, end: offset + at + c.len_utf8() });
         } else if !piece.is_empty() {
@@ -776,7 +789,8 @@ fn pieces(chunk: &str, offset: usize) -> Vec<Vec<Ch>> {
 
 /// The word in lower-case Cyrillic, with masks, and whether that took more than case folding.
 fn normalise(raw: &[Ch]) -> (Vec<char>, bool) {
-    let lower: Vec<char> = raw.iter().flat_map(|ch| ch.c.to_lowercase()).map(|c| if c == 'ё' { 'е' } else { c }).collect();
+    let lower: Vec<char> =
+        raw.iter().flat_map(|ch| ch.c.to_lowercase()).map(|c| if c == 'ё' { 'е' } else { c }).collect();
     let cyrillic = lower.iter().any(|c| ('а'..='я').contains(c));
     let letters = lower.iter().any(|c| c.is_alphabetic());
     if !cyrillic {
@@ -936,11 +950,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(String, RudeKind)> {
         let doc = Doc::new(text, &[], &[]);
-        lexicon()
-            .find(&doc, Morph::global())
-            .into_iter()
-            .map(|s| (text[s.start..s.end].to_string(), s.kind))
-            .collect()
+        lexicon().find(&doc, Morph::global()).into_iter().map(|s| (text[s.start..s.end].to_string(), s.kind)).collect()
     }
 
     #[test]

@@ -8,6 +8,13 @@
 //! the way it is said is learnt. A count of politeness markers (greetings, «пожалуйста»,
 //! «не могли бы», thanks, apologies) is added as one standardised feature, because e5's
 //! sentence vectors carry the request's topic far more strongly than these small words.
+//!
+//! Rudeness is not impoliteness either: a curt «Ждите» and «заткнись, дебил» differ in kind.
+//! A third head, a logistic regression trained on rude and clean chat messages (insults,
+//! threats, contempt, obscene and disguised words against civil complaints and firm refusals),
+//! gives the toxicity; it pulls the politeness down and raises the `rude` label, and its alarm
+//! (a threshold fixed in cross-validation at a ~1 % false alarm rate on clean messages) is what
+//! rule A10 adds to its word lists when the encoder is there.
 
 mod train;
 
@@ -20,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
 
-pub use train::{train, ToneData, TrainReport};
+pub use train::{roc_auc, train, ToneData, TrainReport};
 
 /// Where `sufler train-tone` writes the weights by default.
 pub const DEFAULT_PATH: &str = "models/cache/tone/tone.safetensors";
@@ -79,6 +86,11 @@ pub struct ToneScore {
     pub probabilities: [f32; 4],
     /// Politeness, 0 (rude) to 100 (very polite); 50 is an ordinary message.
     pub politeness: f32,
+    /// How rude or toxic the message is (insults, threats, contempt, obscenity), 0–1; from 0.5
+    /// on, the alarm is raised.
+    pub toxicity: f32,
+    /// Whether the toxicity passes the alarm threshold: the message should not be sent as is.
+    pub toxic: bool,
 }
 
 /// The trained heads.
@@ -98,6 +110,11 @@ pub struct ToneModel {
     /// Label head: 4 × dim weights (row per label) and 4 biases.
     label_weights: Vec<f32>,
     label_bias: [f32; 4],
+    /// Toxicity head: dim weights and a bias (the logit of «rude or toxic»).
+    toxic_weights: Vec<f32>,
+    toxic_bias: f32,
+    /// The logit above which [`ToneScore::toxic`] is set.
+    toxic_threshold: f32,
     /// Free-form facts about the training run, kept in the file's metadata.
     metadata: HashMap<String, String>,
 }
@@ -145,8 +162,15 @@ impl ToneModel {
         let politeness = read("politeness")?;
         let label_weights = read("labels.weight")?;
         let bias = read("labels.bias")?;
+        let toxic_weights = read("toxic.weight")?;
+        let toxic_bias = read("toxic.bias")?;
         let dim = politeness.len();
-        if dim == 0 || label_weights.len() != 4 * dim || bias.len() != 4 {
+        if dim == 0
+            || label_weights.len() != 4 * dim
+            || bias.len() != 4
+            || toxic_weights.len() != dim
+            || toxic_bias.len() != 1
+        {
             return Err(corrupt("tensor shapes do not match".into()));
         }
         let markers: Vec<String> = metadata
@@ -162,6 +186,9 @@ impl ToneModel {
             markers,
             label_weights,
             label_bias: [bias[0], bias[1], bias[2], bias[3]],
+            toxic_weights,
+            toxic_bias: toxic_bias[0],
+            toxic_threshold: number("toxic_threshold")?,
             metadata,
         })
     }
@@ -175,12 +202,14 @@ impl ToneModel {
             ("marker_mean", self.marker_scale.0),
             ("marker_std", self.marker_scale.1),
             ("marker_weight", self.marker_weight),
+            ("toxic_threshold", self.toxic_threshold),
         ] {
             metadata.insert(key.into(), value.to_string());
         }
         metadata.insert("markers".into(), self.markers.join("\n"));
         let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         let (p, w, b) = (bytes(&self.politeness), bytes(&self.label_weights), bytes(&self.label_bias));
+        let (tw, tb) = (bytes(&self.toxic_weights), bytes(&[self.toxic_bias]));
         fn view(data: &[u8], shape: Vec<usize>) -> Result<TensorView<'_>> {
             TensorView::new(Dtype::F32, shape, data).map_err(|e| Error::InvalidInput(e.to_string()))
         }
@@ -188,6 +217,8 @@ impl ToneModel {
             ("politeness", view(&p, vec![self.dim])?),
             ("labels.weight", view(&w, vec![4, self.dim])?),
             ("labels.bias", view(&b, vec![4])?),
+            ("toxic.weight", view(&tw, vec![self.dim])?),
+            ("toxic.bias", view(&tb, vec![1])?),
         ];
         let data = safetensors::serialize(tensors, Some(metadata)).map_err(|e| Error::InvalidInput(e.to_string()))?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -216,16 +247,68 @@ impl ToneModel {
 
     /// The tone of `text` whose `query:` embedding is `embedding`.
     pub fn score_embedded(&self, text: &str, embedding: &[f32]) -> ToneScore {
+        self.score_with_words(text, embedding, false)
+    }
+
+    /// [`ToneModel::score_embedded`] knowing whether the text has rude words (found by rule
+    /// A10's lists): they are evidence the sentence vector cannot outweigh, so the toxicity logit
+    /// is raised to at least [`WORDS_MARGIN`] over the alarm.
+    ///
+    /// The toxicity lowers the politeness by softplus(logit) (≈ 0 for a clean message, about
+    /// the logit for a rude one) and lifts the `rude` label to at least its own probability.
+    pub fn score_with_words(&self, text: &str, embedding: &[f32], rude_words: bool) -> ToneScore {
         let dot = |w: &[f32]| w.iter().zip(embedding).map(|(a, b)| a * b).sum::<f32>();
+        let mut toxic_logit = dot(&self.toxic_weights) + self.toxic_bias;
+        if rude_words {
+            toxic_logit = toxic_logit.max(self.toxic_threshold + WORDS_MARGIN);
+        }
+        // Calibrated to the alarm: 0.5 at the threshold, so `toxic` and a `rude` label from
+        // the toxicity agree.
+        let toxicity = sigmoid(toxic_logit - self.toxic_threshold);
         let projection = (dot(&self.politeness) - self.projection_scale.0) / self.projection_scale.1;
         let markers = (self.marker_count(text) as f32 - self.marker_scale.0) / self.marker_scale.1;
-        let z = projection + self.marker_weight * markers;
-        let politeness = 100.0 / (1.0 + (-z).exp());
+        let z = projection + self.marker_weight * markers - TOXIC_WEIGHT * softplus(toxic_logit);
+        let politeness = 100.0 * sigmoid(z);
         let logits: Vec<f32> =
             (0..4).map(|k| dot(&self.label_weights[k * self.dim..(k + 1) * self.dim]) + self.label_bias[k]).collect();
-        let probabilities = softmax4(&logits);
+        let mut probabilities = softmax4(&logits);
+        let rude = ToneLabel::Rude.index();
+        if toxicity > probabilities[rude] {
+            // The other labels share what is left in their own proportions.
+            let rest = (1.0 - toxicity) / (1.0 - probabilities[rude]).max(1e-6);
+            for (k, p) in probabilities.iter_mut().enumerate() {
+                *p = if k == rude { toxicity } else { *p * rest };
+            }
+        }
         let best = (0..4).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b])).unwrap_or(1);
-        ToneScore { label: ToneLabel::ALL[best], probabilities, politeness }
+        ToneScore { label: ToneLabel::ALL[best], probabilities, politeness, toxicity, toxic: toxicity >= 0.5 }
+    }
+}
+
+/// How far over the alarm threshold rude words put the toxicity logit (σ(2) ≈ 0.88).
+pub const WORDS_MARGIN: f32 = 2.0;
+
+impl ToneScore {
+    /// Whether the toxicity is as high as rude words would make it: sure enough to refuse a
+    /// rewrite on the sentence vector alone.
+    pub fn as_sure_as_words(&self) -> bool {
+        self.toxicity >= sigmoid(WORDS_MARGIN)
+    }
+}
+
+/// How strongly the toxicity pulls the politeness down (one unit of the standardised score per
+/// unit of softplus(toxicity logit)).
+const TOXIC_WEIGHT: f32 = 1.0;
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn softplus(x: f32) -> f32 {
+    if x > 20.0 {
+        x
+    } else {
+        x.exp().ln_1p()
     }
 }
 
@@ -289,6 +372,10 @@ mod tests {
             markers: vec!["пожалуйст".into()],
             label_weights: vec![4.0, 0.0, 0.0, 0.0, 0.0, 4.0, -4.0, 0.0],
             label_bias: [0.0, 0.5, 0.0, 0.0],
+            // Toxic along −y, alarm from logit 2.
+            toxic_weights: vec![0.0, -8.0],
+            toxic_bias: -3.0,
+            toxic_threshold: 2.0,
             metadata: HashMap::from([("data_sha256".into(), "abc".into())]),
         }
     }
@@ -302,6 +389,25 @@ mod tests {
         assert!(polite.politeness > 85.0 && rude.politeness < 15.0, "{polite:?} {rude:?}");
         assert!((polite.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         assert_eq!(m.score_embedded("ну", &[0.0, 1.0]).label, ToneLabel::Informal);
+        assert!(!polite.toxic && polite.toxicity < 0.1, "{polite:?}");
+    }
+
+    #[test]
+    fn toxicity_lowers_politeness_and_lifts_the_rude_label() {
+        let m = toy();
+        // Neutral by the label head and the politeness projection; toxic by the third head.
+        let toxic = m.score_embedded("ну", &[0.0, -1.0]);
+        let calm = m.score_embedded("ну", &[0.0, 0.0]);
+        assert!(toxic.toxic && toxic.toxicity > 0.95, "{toxic:?}");
+        assert_eq!(toxic.label, ToneLabel::Rude);
+        assert!(toxic.politeness < calm.politeness, "{toxic:?} {calm:?}");
+        assert!((toxic.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        // Below the alarm threshold: not alarmed, unless rude words were found.
+        let doubtful = m.score_embedded("ну", &[0.0, -0.5]);
+        assert!(!doubtful.toxic && doubtful.toxicity > 0.2, "{doubtful:?}");
+        let worded = m.score_with_words("ну", &[0.0, -0.5], true);
+        assert!(worded.toxic && worded.toxicity > 0.85 && worded.label == ToneLabel::Rude, "{worded:?}");
+        assert!(worded.politeness < doubtful.politeness);
     }
 
     #[test]

@@ -22,6 +22,11 @@ const MARKER_WEIGHT: f32 = 0.3;
 const LABEL_L2: f32 = 1e-3;
 const LABEL_STEPS: usize = 400;
 const LABEL_RATE: f32 = 0.5;
+/// L2 strength of the toxicity head (stronger than the label head's: its data is written by a
+/// few hands, and a wider margin held better on the held-out rude set).
+const TOXIC_L2: f32 = 0.03;
+/// Share of clean training messages the toxicity alarm may fire on in cross-validation.
+const TOXIC_FALSE_ALARMS: f64 = 0.01;
 /// Folds of the cross-validation reported in the model card.
 const FOLDS: usize = 5;
 
@@ -38,6 +43,8 @@ pub struct ToneData {
     pub formality: Vec<(String, String)>,
     /// Politeness marker stems.
     pub markers: Vec<String>,
+    /// Messages labelled rude (true) or clean (false), for the toxicity head.
+    pub toxic: Vec<(String, bool)>,
     /// SHA-256 over every input, to know when the weights are stale.
     pub sha256: String,
 }
@@ -48,9 +55,10 @@ fn lines(path: &Path) -> Result<Vec<String>> {
 }
 
 impl ToneData {
-    /// Reads `dir` (politeness-pairs.tsv, neutral.txt, informal.txt, markers.txt) and the
-    /// optional formality pairs.
-    pub fn load(dir: &Path, formality: Vec<(String, String)>) -> Result<ToneData> {
+    /// Reads `dir` (politeness-pairs.tsv, neutral.txt, informal.txt, markers.txt, toxic.tsv),
+    /// the optional formality pairs and extra rude/clean messages (e.g. the rudeness set's dev
+    /// split).
+    pub fn load(dir: &Path, formality: Vec<(String, String)>, extra_toxic: Vec<(String, bool)>) -> Result<ToneData> {
         let pairs_path = dir.join("politeness-pairs.tsv");
         let mut pairs = Vec::new();
         for (i, line) in lines(&pairs_path)?.into_iter().enumerate().skip(1) {
@@ -59,16 +67,34 @@ impl ToneData {
             };
             pairs.push((impolite.trim().to_string(), polite.trim().to_string()));
         }
+        let toxic_path = dir.join("toxic.tsv");
+        let mut toxic = Vec::new();
+        for (i, line) in lines(&toxic_path)?.into_iter().enumerate().skip(1) {
+            let rude = match line.split_once('\t') {
+                Some(("rude", text)) => (text.trim().to_string(), true),
+                Some(("clean", text)) => (text.trim().to_string(), false),
+                _ => {
+                    return Err(Error::dataset(&toxic_path, 0, format!("line {i}: expected rude|clean, a tab, a text")))
+                }
+            };
+            toxic.push(rude);
+        }
+        toxic.extend(extra_toxic);
         let data = ToneData {
             pairs,
             neutral: lines(&dir.join("neutral.txt"))?,
             informal: lines(&dir.join("informal.txt"))?,
             markers: lines(&dir.join("markers.txt"))?.into_iter().map(|m| m.to_lowercase()).collect(),
             formality,
+            toxic,
             sha256: String::new(),
         };
+        let rude = data.toxic.iter().filter(|(_, r)| *r).count();
         if data.pairs.len() < 20 || data.neutral.is_empty() || data.informal.is_empty() {
             return Err(Error::dataset(dir, 0, "too little tone data (≥ 20 pairs, neutral and informal lines)"));
+        }
+        if rude < 20 || data.toxic.len() - rude < 20 {
+            return Err(Error::dataset(&toxic_path, 0, "too little toxicity data (≥ 20 rude and 20 clean messages)"));
         }
         let mut hash = Sha256::new();
         for (a, b) in data.pairs.iter().chain(&data.formality) {
@@ -79,6 +105,11 @@ impl ToneData {
         }
         for line in data.neutral.iter().chain(&data.informal).chain(&data.markers) {
             hash.update(line.as_bytes());
+            hash.update(b"\n");
+        }
+        for (text, rude) in &data.toxic {
+            hash.update(if *rude { "rude\t" } else { "clean\t" }.as_bytes());
+            hash.update(text.as_bytes());
             hash.update(b"\n");
         }
         let sha256 = format!("{:x}", hash.finalize());
@@ -115,6 +146,14 @@ pub struct TrainReport {
     pub label_accuracy_cv: f64,
     /// Macro-F1 of the labels on held-out texts.
     pub label_macro_f1_cv: f64,
+    /// Messages of the toxicity head: (rude, clean).
+    pub toxic: (usize, usize),
+    /// ROC-AUC of the toxicity on held-out messages.
+    pub toxic_auc_cv: f64,
+    /// Share of held-out rude messages over the alarm threshold.
+    pub toxic_recall_cv: f64,
+    /// Share of held-out clean messages over it.
+    pub toxic_false_alarms_cv: f64,
 }
 
 fn embed_all(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
@@ -133,6 +172,19 @@ pub fn train(data: &ToneData, embedder: &dyn Embedder) -> Result<(ToneModel, Tra
     let (bad, good) = (embed_all(embedder, &impolite)?, embed_all(embedder, &polite)?);
     let labelled = data.labelled();
     let texts: Vec<&str> = labelled.iter().map(|(t, _)| *t).collect();
+    // The toxicity head: its own messages, and the tone texts that are clean whatever their
+    // register (neutral, informal, the polite sides of the pairs) — without them chatty «ты»
+    // reads as rude, since so much rude text is chatty.
+    let toxic: Vec<(&str, bool)> = data
+        .toxic
+        .iter()
+        .map(|(t, rude)| (t.as_str(), *rude))
+        .chain(data.neutral.iter().chain(&data.informal).map(|t| (t.as_str(), false)))
+        .chain(polite.iter().map(|t| (*t, false)))
+        .collect();
+    let toxic_texts: Vec<&str> = toxic.iter().map(|(t, _)| *t).collect();
+    let tx = embed_all(embedder, &toxic_texts)?;
+    let ty: Vec<usize> = toxic.iter().map(|(_, rude)| usize::from(*rude)).collect();
     let x = embed_all(embedder, &texts)?;
     let y: Vec<usize> = labelled.iter().map(|(_, l)| l.index()).collect();
 
@@ -147,11 +199,25 @@ pub fn train(data: &ToneData, embedder: &dyn Embedder) -> Result<(ToneModel, Tra
     let mut predicted = vec![0usize; x.len()];
     for fold in 0..FOLDS {
         let train: Vec<usize> = (0..x.len()).filter(|i| i % FOLDS != fold).collect();
-        let (w, b) = softmax_regression(&x, &y, &train, dim);
+        let (w, b) = softmax_regression(&x, &y, &train, dim, 4, LABEL_L2);
         for i in (0..x.len()).filter(|i| i % FOLDS == fold) {
             predicted[i] = argmax(&logits(&w, &b, &x[i], dim));
         }
     }
+    let mut toxic_cv = vec![0f32; tx.len()];
+    for fold in 0..FOLDS {
+        let train: Vec<usize> = (0..tx.len()).filter(|i| i % FOLDS != fold).collect();
+        let (w, b) = toxic_head(&tx, &ty, &train, dim);
+        for i in (0..tx.len()).filter(|i| i % FOLDS == fold) {
+            toxic_cv[i] = dot(&w, &tx[i]) + b;
+        }
+    }
+    let (rude_cv, clean_cv): (Vec<f32>, Vec<f32>) = {
+        let pick = |r: usize| ty.iter().zip(&toxic_cv).filter(|(y, _)| **y == r).map(|(_, s)| *s).collect::<Vec<f32>>();
+        (pick(1), pick(0))
+    };
+    let toxic_threshold = quantile(&clean_cv, 1.0 - TOXIC_FALSE_ALARMS);
+    let over = |v: &[f32]| v.iter().filter(|&&s| s >= toxic_threshold).count() as f64 / v.len().max(1) as f64;
 
     let all_pairs: Vec<usize> = (0..bad.len()).collect();
     let politeness = pairwise_ridge(&bad, &good, &all_pairs, dim);
@@ -159,7 +225,9 @@ pub fn train(data: &ToneData, embedder: &dyn Embedder) -> Result<(ToneModel, Tra
     let projections: Vec<f32> = bad.iter().chain(&good).map(|e| dot(&politeness, e)).collect();
     let counts: Vec<f32> = train_texts.iter().map(|t| marker_count(&data.markers, t) as f32).collect();
     let all_texts: Vec<usize> = (0..x.len()).collect();
-    let (label_weights, label_bias) = softmax_regression(&x, &y, &all_texts, dim);
+    let (label_weights, label_bias) = softmax_regression(&x, &y, &all_texts, dim, 4, LABEL_L2);
+    let label_bias = [label_bias[0], label_bias[1], label_bias[2], label_bias[3]];
+    let (toxic_weights, toxic_bias) = toxic_head(&tx, &ty, &(0..tx.len()).collect::<Vec<_>>(), dim);
 
     let mut metadata = HashMap::new();
     metadata.insert("data_sha256".to_string(), data.sha256.clone());
@@ -173,6 +241,9 @@ pub fn train(data: &ToneData, embedder: &dyn Embedder) -> Result<(ToneModel, Tra
         markers: data.markers.clone(),
         label_weights,
         label_bias,
+        toxic_weights,
+        toxic_bias,
+        toxic_threshold,
         metadata,
     };
     let report = TrainReport {
@@ -184,6 +255,10 @@ pub fn train(data: &ToneData, embedder: &dyn Embedder) -> Result<(ToneModel, Tra
         pair_accuracy_cv: pairs_right as f64 / bad.len() as f64,
         label_accuracy_cv: predicted.iter().zip(&y).filter(|(p, t)| p == t).count() as f64 / y.len() as f64,
         label_macro_f1_cv: macro_f1(&predicted, &y),
+        toxic: (rude_cv.len(), clean_cv.len()),
+        toxic_auc_cv: roc_auc(&rude_cv, &clean_cv),
+        toxic_recall_cv: over(&rude_cv),
+        toxic_false_alarms_cv: over(&clean_cv),
     };
     Ok((model, report))
 }
@@ -257,18 +332,67 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) {
     }
 }
 
-fn logits(w: &[f32], b: &[f32; 4], x: &[f32], dim: usize) -> [f32; 4] {
-    std::array::from_fn(|k| dot(&w[k * dim..(k + 1) * dim], x) + b[k])
+fn logits(w: &[f32], b: &[f32], x: &[f32], dim: usize) -> Vec<f32> {
+    b.iter().enumerate().map(|(k, bk)| dot(&w[k * dim..(k + 1) * dim], x) + bk).collect()
 }
 
-fn argmax(v: &[f32; 4]) -> usize {
-    (0..4).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap_or(0)
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap_or(0)
 }
 
-/// Multinomial logistic regression by batch gradient descent on standardised features, classes
-/// weighted by inverse frequency (the IWSLT pairs would otherwise swamp the rude and neutral
-/// lines); the standardisation is folded back into the returned weights.
-fn softmax_regression(x: &[Vec<f32>], y: &[usize], rows: &[usize], dim: usize) -> (Vec<f32>, [f32; 4]) {
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::MIN, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
+}
+
+/// The toxicity head: a two-class softmax regression (clean 0, rude 1) folded into one logit.
+fn toxic_head(x: &[Vec<f32>], y: &[usize], rows: &[usize], dim: usize) -> (Vec<f32>, f32) {
+    let (w, b) = softmax_regression(x, y, rows, dim, 2, TOXIC_L2);
+    let weights = w[dim..].iter().zip(&w[..dim]).map(|(rude, clean)| rude - clean).collect();
+    (weights, b[1] - b[0])
+}
+
+/// The value below which `share` of `v` lies (nearest rank).
+fn quantile(v: &[f32], share: f64) -> f32 {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let rank = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+/// Probability that a random positive scores above a random negative (ties count half).
+pub fn roc_auc(positive: &[f32], negative: &[f32]) -> f64 {
+    if positive.is_empty() || negative.is_empty() {
+        return 0.0;
+    }
+    let mut wins = 0.0;
+    for p in positive {
+        for n in negative {
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / (positive.len() * negative.len()) as f64
+}
+
+/// Multinomial logistic regression over `classes` by batch gradient descent on standardised
+/// features, classes weighted by inverse frequency (the IWSLT pairs would otherwise swamp the
+/// rude and neutral lines); the standardisation is folded back into the returned weights.
+fn softmax_regression(
+    x: &[Vec<f32>],
+    y: &[usize],
+    rows: &[usize],
+    dim: usize,
+    classes: usize,
+    l2: f32,
+) -> (Vec<f32>, Vec<f32>) {
     let n = rows.len().max(1) as f32;
     let mut mean = vec![0f32; dim];
     for &i in rows {
@@ -285,19 +409,19 @@ fn softmax_regression(x: &[Vec<f32>], y: &[usize], rows: &[usize], dim: usize) -
     let std: Vec<f32> = std.into_iter().map(|s| s.sqrt().max(1e-6)).collect();
     let z: Vec<Vec<f32>> =
         rows.iter().map(|&i| x[i].iter().zip(&mean).zip(&std).map(|((v, m), s)| (v - m) / s).collect()).collect();
-    let mut count = [0f32; 4];
+    let mut count = vec![0f32; classes];
     for &i in rows {
         count[y[i]] += 1.0;
     }
-    let class_weight: [f32; 4] = std::array::from_fn(|k| if count[k] > 0.0 { n / (4.0 * count[k]) } else { 0.0 });
-    let (mut w, mut b) = (vec![0f32; 4 * dim], [0f32; 4]);
+    let class_weight: Vec<f32> = count.iter().map(|&c| if c > 0.0 { n / (classes as f32 * c) } else { 0.0 }).collect();
+    let (mut w, mut b) = (vec![0f32; classes * dim], vec![0f32; classes]);
     for _ in 0..LABEL_STEPS {
-        let mut grad_w = vec![0f32; 4 * dim];
-        let mut grad_b = [0f32; 4];
+        let mut grad_w = vec![0f32; classes * dim];
+        let mut grad_b = vec![0f32; classes];
         for (zi, &i) in z.iter().zip(rows) {
-            let p = super::softmax4(&logits(&w, &b, zi, dim));
+            let p = softmax(&logits(&w, &b, zi, dim));
             let weight = class_weight[y[i]] / n;
-            for k in 0..4 {
+            for k in 0..classes {
                 let g = weight * (p[k] - f32::from(u8::from(k == y[i])));
                 grad_b[k] += g;
                 for (gw, v) in grad_w[k * dim..(k + 1) * dim].iter_mut().zip(zi) {
@@ -306,14 +430,14 @@ fn softmax_regression(x: &[Vec<f32>], y: &[usize], rows: &[usize], dim: usize) -
             }
         }
         for (wi, gi) in w.iter_mut().zip(&grad_w) {
-            *wi -= LABEL_RATE * (gi + LABEL_L2 * *wi);
+            *wi -= LABEL_RATE * (gi + l2 * *wi);
         }
-        for k in 0..4 {
-            b[k] -= LABEL_RATE * grad_b[k];
+        for (bk, gk) in b.iter_mut().zip(&grad_b) {
+            *bk -= LABEL_RATE * gk;
         }
     }
     // w·(x − m)/s + b = (w/s)·x + (b − Σ w·m/s).
-    for k in 0..4 {
+    for k in 0..classes {
         for d in 0..dim {
             let wk = w[k * dim + d] / std[d];
             b[k] -= wk * mean[d];
@@ -363,9 +487,22 @@ mod tests {
             .collect();
         let y: Vec<usize> = (0..40).map(|i| i % 4).collect();
         let rows: Vec<usize> = (0..40).collect();
-        let (w, b) = softmax_regression(&x, &y, &rows, 3);
+        let (w, b) = softmax_regression(&x, &y, &rows, 3, 4, LABEL_L2);
         let right = rows.iter().filter(|&&i| argmax(&logits(&w, &b, &x[i], 3)) == y[i]).count();
         assert_eq!(right, 40);
         assert_eq!(macro_f1(&[0, 1, 2, 3], &[0, 1, 2, 3]), 1.0);
+    }
+
+    #[test]
+    fn toxic_head_threshold_and_auc() {
+        // Rude along the first axis, with noise on the second.
+        let x: Vec<Vec<f32>> = (0..60).map(|i| vec![(i % 2) as f32 * 2.0 - 1.0, (i % 7) as f32 / 7.0]).collect();
+        let y: Vec<usize> = (0..60).map(|i| i % 2).collect();
+        let (w, b) = toxic_head(&x, &y, &(0..60).collect::<Vec<_>>(), 2);
+        assert!(w[0] > 0.0 && dot(&w, &[1.0, 0.5]) + b > 0.0 && dot(&w, &[-1.0, 0.5]) + b < 0.0, "{w:?} {b}");
+        assert_eq!(roc_auc(&[2.0, 3.0], &[1.0, 0.0]), 1.0);
+        assert_eq!(roc_auc(&[1.0], &[1.0, 2.0]), 0.25);
+        assert_eq!(quantile(&[5.0, 1.0, 3.0, 2.0, 4.0], 0.8), 4.0);
+        assert_eq!(quantile(&[5.0, 1.0, 3.0], 1.0), 5.0);
     }
 }

@@ -9,7 +9,7 @@ pub(crate) mod content;
 mod literacy;
 pub(crate) mod names;
 mod politeness;
-mod rudeness;
+pub(crate) mod rudeness;
 mod safety;
 
 use super::catalog::{RuleDef, Severity};
@@ -436,7 +436,8 @@ pub(crate) fn removal(doc: &Doc, first: usize, last: usize) -> Change {
                 t[w].kind == TokenKind::Word && Morph::global().analyses(doc.tok(w)).iter().any(|a| a.has("INTJ"))
             });
             if interjection {
-                let after = if t.get(n + 1).is_some_and(|tok| tok.kind == TokenKind::Space) { t[n + 1].end } else { t[n].end };
+                let after =
+                    if t.get(n + 1).is_some_and(|tok| tok.kind == TokenKind::Space) { t[n + 1].end } else { t[n].end };
                 return Change { start, end: after, text: String::new() };
             }
             return Change { start: t[p].start, end: t[n].end, text: String::new() };

@@ -80,6 +80,13 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
     if before.iter().any(|&j| doc.folded[j] == "вы" && same_clause(j)) {
         return false;
     }
+    // «Если оплатите заказ до пятницы, …», «Когда получите код, …»: a verb in a subordinate
+    // clause states a condition or a time (the clause runs back to a punctuation mark).
+    let clause = (0..i).rev().take_while(|&j| doc.tokens[j].kind != TokenKind::Punct);
+    if clause.filter(|&j| doc.tokens[j].kind == TokenKind::Word).any(|j| inp.lex.subordinators.contains(&doc.folded[j]))
+    {
+        return false;
+    }
     // «Слушайте, …», «Смотрите, …»: a perception verb set off by a comma at the head of its
     // sentence is a discourse marker, not a request.
     // So is one before a word that cannot be its object: only nominative («смотрите, ситуация

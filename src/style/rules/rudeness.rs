@@ -26,7 +26,9 @@ pub(crate) fn no_rudeness(inp: &Input, out: &mut Vec<Finding>) {
                     inflected_swap(inp.morph, doc, first, word)
                 };
                 match form {
-                    Some(form) => Finding::fix(span.start, span.end, match_case(&doc.text[span.start..span.end], &form)),
+                    Some(form) => {
+                        Finding::fix(span.start, span.end, match_case(&doc.text[span.start..span.end], &form))
+                    }
                     None => Finding::flag(span.start, span.end),
                 }
             }
@@ -37,13 +39,25 @@ pub(crate) fn no_rudeness(inp: &Input, out: &mut Vec<Finding>) {
     }
 }
 
+/// A10 for a text the tone model's toxicity head alarms on (see `StyleEngine::tone_finding`):
+/// the whole text, trimmed, reported with no edit. `None` for a blank text.
+pub(crate) fn tone_finding(text: &str) -> Option<Finding> {
+    let start = text.len() - text.trim_start().len();
+    let end = text.trim_end().len();
+    (start < end).then(|| Finding::flag(start, end).message("message_tone"))
+}
+
 /// Whether a word next to verb `i` may be its object (a noun or pronoun that can be accusative):
 /// a replacement verb may govern another case.
 fn governs_object(inp: &Input, i: usize) -> bool {
     let doc = inp.doc;
     [doc.prev_non_space(i), doc.next_non_space(i)].into_iter().flatten().any(|j| {
         doc.tokens[j].kind == crate::text::segment::TokenKind::Word
-            && inp.morph.analyses(doc.tok(j)).iter().any(|a| a.has("accs") && (a.has("NOUN") || a.has("NPRO") || a.has("ADJF")))
+            && inp
+                .morph
+                .analyses(doc.tok(j))
+                .iter()
+                .any(|a| a.has("accs") && (a.has("NOUN") || a.has("NPRO") || a.has("ADJF")))
     })
 }
 
@@ -64,12 +78,8 @@ fn message_key(kind: RudeKind) -> &'static str {
 pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
     let Some(client) = inp.ctx.latest_client_message() else { return };
     let doc = Doc::new(client, &[], &[]);
-    let rude = inp
-        .lex
-        .rude
-        .find(&doc, inp.morph)
-        .iter()
-        .any(|s| s.kind != RudeKind::Mild || s.fix != Some(MildFix::Delete));
+    let rude =
+        inp.lex.rude.find(&doc, inp.morph).iter().any(|s| s.kind != RudeKind::Mild || s.fix != Some(MildFix::Delete));
     if rude {
         let (start, end) = whole(inp.doc);
         let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));
