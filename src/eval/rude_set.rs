@@ -133,21 +133,17 @@ pub fn report(input: &str, cases: &[Case], results: &[CaseResult]) -> Report {
     };
     let (rude, clean) = (total(true), total(false));
     let faults = results.iter().filter(|r| !r.rewrite_faults.is_empty()).count();
-    r.push_metric("recall", "доля грубых черновиков, на которых сработало A10", share(rude[1], rude[0]), true);
-    r.push_metric(
-        "false_positive_rate",
-        "доля чистых черновиков, на которых A10 сработало зря",
-        share(clean[1], clean[0]),
-        false,
-    );
-    if scored {
-        r.push_metric("recall_words", "то же, только словари A10 (без модели)", share(rude[2], rude[0]), true);
-        r.push_metric(
-            "false_positive_rate_words",
-            "ложные срабатывания словарей A10 (без модели)",
-            share(clean[2], clean[0]),
+    // (id, label, value, higher is better); the learned half's figures only with the tone.
+    let mut metrics = vec![
+        ("recall", "доля грубых черновиков, на которых сработало A10", share(rude[1], rude[0]), true),
+        (
+            "false_positive_rate",
+            "доля чистых черновиков, на которых A10 сработало зря",
+            share(clean[1], clean[0]),
             false,
-        );
+        ),
+    ];
+    if scored {
         let side = |rude: bool, value: fn(&crate::tone::ToneScore) -> f32| -> Vec<f32> {
             cases
                 .iter()
@@ -159,15 +155,27 @@ pub fn report(input: &str, cases: &[Case], results: &[CaseResult]) -> Report {
         // Politeness ranks clean above rude; toxicity ranks rude above clean.
         let auc_politeness = crate::tone::roc_auc(&side(false, |t| t.politeness), &side(true, |t| t.politeness));
         let auc_toxicity = crate::tone::roc_auc(&side(true, |t| t.toxicity), &side(false, |t| t.toxicity));
-        r.push_metric("politeness_auc", "ROC-AUC вежливости: чистые выше грубых", auc_politeness, true);
-        r.push_metric("toxicity_auc", "ROC-AUC токсичности: грубые выше чистых", auc_toxicity, true);
-        r.push_metric("tone_rude_recall", "доля грубых черновиков с тоном «грубый»", share(rude[3], rude[0]), true);
-        r.push_metric(
-            "tone_rude_false_positive_rate",
-            "доля чистых черновиков с тоном «грубый»",
-            share(clean[3], clean[0]),
-            false,
-        );
+        metrics.extend([
+            ("recall_words", "то же, только словари A10 (без модели)", share(rude[2], rude[0]), true),
+            (
+                "false_positive_rate_words",
+                "ложные срабатывания словарей A10 (без модели)",
+                share(clean[2], clean[0]),
+                false,
+            ),
+            ("politeness_auc", "ROC-AUC вежливости: чистые выше грубых", auc_politeness, true),
+            ("toxicity_auc", "ROC-AUC токсичности: грубые выше чистых", auc_toxicity, true),
+            ("tone_rude_recall", "доля грубых черновиков с тоном «грубый»", share(rude[3], rude[0]), true),
+            (
+                "tone_rude_false_positive_rate",
+                "доля чистых черновиков с тоном «грубый»",
+                share(clean[3], clean[0]),
+                false,
+            ),
+        ]);
+    }
+    for (id, label, value, higher) in metrics {
+        r.push_metric(id, label, value, higher);
     }
     r.push_metric("rude_cases", "грубых черновиков", rude[0] as f64, true);
     r.push_metric("clean_cases", "чистых черновиков", clean[0] as f64, true);
