@@ -119,9 +119,10 @@ fn model_card(
          in {seconds:.1} s. Data sha256 `{sha}`.\n\n\
          ## What they output\n\
          - a label: formal / neutral / informal / rude (softmax regression);\n\
-         - toxicity 0–1: σ(t), t the logit of a two-class logistic regression, rude or toxic vs clean; the \
-         alarm `toxic` fires from t ≥ the threshold at which {false_alarms:.1} % of clean messages fired in \
-         cross-validation; when σ(t) exceeds the label head's `rude` probability it replaces it;\n\
+         - toxicity 0–1: σ(t − θ), t the logit of a two-class logistic regression (rude or toxic vs clean), θ \
+         the threshold at which {false_alarms:.1} % of clean messages fired in cross-validation, so the alarm \
+         `toxic` is toxicity ≥ 0.5; when the toxicity exceeds the label head's `rude` probability it replaces \
+         it; rude words found by rule A10 raise t to at least θ + 2 (a check knows them, the bare heads do not);\n\
          - politeness 0–100: 100·σ(z), z = standardised projection on the politeness direction + 0.3 × \
          standardised count of politeness markers − softplus(t).\n\n\
          ## Data (no TyDiP)\n\
