@@ -828,3 +828,18 @@ fn review7_a_verb_in_an_if_or_when_clause_gets_no_softener() {
     let r = rewrite("Когда получите код, назовите его оператору.", &ctx(Some(false)));
     assert!(r.text.contains("назовите, пожалуйста,"), "{:?}", r.text);
 }
+
+#[test]
+fn review7_a_rude_sentence_is_not_offered_a_softener() {
+    for draft in ["Заткнитесь и ждите курьера.", "Пришлите фото чека, идиот."]
+    {
+        let rules = rules_of(draft, &ctx(Some(false)));
+        assert!(
+            rules.contains(&"no-rudeness".to_string()) && !rules.contains(&"softener".to_string()),
+            "{draft}: {rules:?}"
+        );
+    }
+    // A mild word alone does not stop it: «блин» goes, the request is softened.
+    let r = rewrite("Блин, пришлите фото чека.", &ctx(Some(false)));
+    assert!(r.text.contains("пожалуйста"), "{:?}", r.text);
+}

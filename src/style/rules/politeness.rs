@@ -7,6 +7,7 @@ use super::{
 };
 use crate::style::polite_you::polite_you_edits;
 use crate::text::fold;
+use crate::text::rude::RudeKind;
 use crate::text::segment::{is_sentence_end, Doc, TokenKind};
 
 /// A1: every ты-form becomes the formal form.
@@ -125,6 +126,7 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
 pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let softeners: Vec<usize> = phrase_matches(doc, &inp.lex.softeners).iter().map(|&(first, _, _)| first).collect();
+    let rude = inp.lex.rude.find(doc, inp.morph);
     for s in &doc.sentences {
         let pleases: Vec<usize> = doc.words(s).filter(|&i| fold(doc.tok(i)) == "пожалуйста").collect();
         // «пожалуйста» inside a sentence is set off by commas on both sides.
@@ -146,6 +148,12 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
         // Steps of a numbered list are instructions; the request is the line that opens them.
         let list_item = doc.tokens[s.tokens.start].kind == TokenKind::Number;
         if !pleases.is_empty() || list_item || has_softener(&softeners, s.tokens.clone()) {
+            continue;
+        }
+        // «Заткнитесь, пожалуйста»: a sentence with a rude word (A10's, not a mild one) is to be
+        // rewritten, not softened.
+        let (from, to) = (doc.tokens[s.tokens.start].start, doc.tokens[s.tokens.end - 1].end);
+        if rude.iter().any(|r| r.kind != RudeKind::Mild && r.start < to && from < r.end) {
             continue;
         }
         let Some(verb) = doc.words(s).find(|&i| is_request_verb(inp, i)) else { continue };
