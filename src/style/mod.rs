@@ -154,8 +154,9 @@ impl StyleEngine {
     }
 
     /// The engine with tone heads: a check with the encoder reports the draft's tone, and a
-    /// draft the toxicity head alarms on is an A10 issue (and its rewrite is refused) even when
-    /// no listed word is in it — threats and contempt are phrased in too many ways for lists.
+    /// draft the toxicity head alarms on is an A10 issue even when no listed word is in it —
+    /// threats and contempt are phrased in too many ways for lists (its rewrite is refused, or
+    /// made without courtesy edits when the head is less sure: see `rewrite::run`).
     pub fn with_tone(self, tone: ToneModel) -> StyleEngine {
         StyleEngine { tone: Some(tone), ..self }
     }
@@ -463,7 +464,7 @@ impl StyleEngine {
             };
             found.extend(findings.into_iter().map(|finding| RuleFinding { rule, finding }));
         }
-        let tone = self.tone_with_words(text, profile, tone_embedding, &found);
+        let tone = self.tone_with_words(text, tone_embedding, &found);
         if let Some(finding) = self.tone_finding(text, profile, tone.as_ref(), &found) {
             found.push(finding);
         }
@@ -473,22 +474,16 @@ impl StyleEngine {
 
     /// The tone of `text` from its embedding, knowing whether A10's lists found rude words in it
     /// (a mild intensifier is not such a word).
-    fn tone_with_words(
-        &self,
-        text: &str,
-        profile: &Profile,
-        embedding: Option<&[f32]>,
-        found: &[RuleFinding],
-    ) -> Option<ToneScore> {
+    fn tone_with_words(&self, text: &str, embedding: Option<&[f32]>, found: &[RuleFinding]) -> Option<ToneScore> {
         let (model, embedding) = (self.tone.as_ref()?, embedding?);
-        let a10 = self.active_rules(profile).find(|(_, def)| def.id == "no-rudeness").map(|(rule, _)| rule);
-        let rude_words = found.iter().any(|f| Some(f.rule) == a10 && f.finding.severity != Some(Severity::Warning));
+        let rude_words =
+            found.iter().any(|f| RULES[f.rule].0 == "no-rudeness" && f.finding.severity != Some(Severity::Warning));
         Some(model.score_with_words(text, embedding, rude_words))
     }
 
     /// A10's learned half: the toxicity head's alarm on a text in which A10's word lists found
     /// nothing, as an issue over the whole text.
-    pub(crate) fn tone_finding(
+    fn tone_finding(
         &self,
         text: &str,
         profile: &Profile,
