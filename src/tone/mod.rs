@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
 
-pub use train::{roc_auc, train, ToneData, TrainReport};
+pub use train::{train, ToneData, TrainReport};
 
 /// Where `sufler train-tone` writes the weights by default.
 pub const DEFAULT_PATH: &str = "models/cache/tone/tone.safetensors";
@@ -271,7 +271,8 @@ impl ToneModel {
         let politeness = 100.0 * sigmoid(z);
         let logits: Vec<f32> =
             (0..4).map(|k| dot(&self.label_weights[k * self.dim..(k + 1) * self.dim]) + self.label_bias[k]).collect();
-        let mut probabilities = softmax4(&logits);
+        let p = softmax(&logits);
+        let mut probabilities = [p[0], p[1], p[2], p[3]];
         let rude = ToneLabel::Rude.index();
         if toxicity > probabilities[rude] {
             // The other labels share what is left in their own proportions.
@@ -312,11 +313,31 @@ fn softplus(x: f32) -> f32 {
     }
 }
 
-fn softmax4(logits: &[f32]) -> [f32; 4] {
+fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::MIN, f32::max);
     let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
     let sum: f32 = exp.iter().sum();
-    [exp[0] / sum, exp[1] / sum, exp[2] / sum, exp[3] / sum]
+    exp.into_iter().map(|e| e / sum).collect()
+}
+
+/// Probability that a random positive scores above a random negative (ties count half).
+pub fn roc_auc(positive: &[f32], negative: &[f32]) -> f64 {
+    if positive.is_empty() || negative.is_empty() {
+        return 0.0;
+    }
+    let mut wins = 0.0;
+    for p in positive {
+        for n in negative {
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / (positive.len() * negative.len()) as f64
 }
 
 /// Occurrences of `markers` (lower-case stems) in lower-cased `text`.

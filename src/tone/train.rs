@@ -10,7 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{marker_count, ToneLabel, ToneModel};
+use super::{marker_count, roc_auc, softmax, ToneLabel, ToneModel};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
 
@@ -340,13 +340,6 @@ fn argmax(v: &[f32]) -> usize {
     (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap_or(0)
 }
 
-fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::MIN, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.into_iter().map(|e| e / sum).collect()
-}
-
 /// The toxicity head: a two-class softmax regression (clean 0, rude 1) folded into one logit.
 fn toxic_head(x: &[Vec<f32>], y: &[usize], rows: &[usize], dim: usize) -> (Vec<f32>, f32) {
     let (w, b) = softmax_regression(x, y, rows, dim, 2, TOXIC_L2);
@@ -360,26 +353,6 @@ fn quantile(v: &[f32], share: f64) -> f32 {
     sorted.sort_by(f32::total_cmp);
     let rank = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
     sorted.get(rank - 1).copied().unwrap_or(0.0)
-}
-
-/// Probability that a random positive scores above a random negative (ties count half).
-pub fn roc_auc(positive: &[f32], negative: &[f32]) -> f64 {
-    if positive.is_empty() || negative.is_empty() {
-        return 0.0;
-    }
-    let mut wins = 0.0;
-    for p in positive {
-        for n in negative {
-            wins += if p > n {
-                1.0
-            } else if p == n {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
-    wins / (positive.len() * negative.len()) as f64
 }
 
 /// Multinomial logistic regression over `classes` by batch gradient descent on standardised
