@@ -843,3 +843,12 @@ fn review7_a_rude_sentence_is_not_offered_a_softener() {
     let r = rewrite("Блин, пришлите фото чека.", &ctx(Some(false)));
     assert!(r.text.contains("пожалуйста"), "{:?}", r.text);
 }
+
+#[test]
+fn review7_kidaj_asks_to_send_and_is_put_formally() {
+    let r = rewrite("Да без проблем, ща всё порешаем, кидай номер договора", &ctx(Some(false)));
+    assert!(r.text.contains("пришлите, пожалуйста, номер договора") && !r.text.contains("кида"), "{:?}", r.text);
+    // «кинул посылку» is no request and keeps its verb.
+    let r = rewrite("Курьер кинул посылку у двери.", &ctx(Some(false)));
+    assert!(r.text.contains("кинул"), "{:?}", r.text);
+}
