@@ -55,7 +55,7 @@ fn train_tone_meets_the_tydip_goal_and_scores_rude_below_polite() {
 }
 
 /// A contemptuous draft with no listed word: A10's lists are silent, its learned half (the
-/// toxicity head) is not, and the rewrite is refused whole; a chatty «ты» draft is not rude.
+/// toxicity head) is not, and the rewrite is refused or sober; a chatty «ты» draft is not rude.
 #[test]
 fn the_check_reports_the_tone_and_a10_catches_what_its_lists_miss() {
     let contempt = "Вы правда думаете, что кому-то интересны ваши жалобы? Смешно.";
@@ -79,9 +79,17 @@ fn the_check_reports_the_tone_and_a10_catches_what_its_lists_miss() {
     assert_eq!(learned["tone"]["toxic"], true, "{learned}");
     assert!(learned["tone"]["politeness"].as_f64().unwrap() < 20.0, "{learned}");
     assert!(a10(&learned).iter().any(|m| m.contains("Тон черновика грубый")), "{learned}");
+    // Refused whole when the head is as sure as rude words would make it; otherwise a sober
+    // rewrite: nothing decorates the contempt, and its A10 issue stays.
     let rewrite = json(&["rewrite", "--json"], contempt);
-    assert_eq!(rewrite["text"], contempt, "{rewrite}");
-    assert_eq!(rewrite["withheld"][0]["rule"], "no-rudeness", "{rewrite}");
+    let refused = rewrite["withheld"][0]["rule"] == "no-rudeness";
+    if refused {
+        assert_eq!(rewrite["text"], contempt, "{rewrite}");
+    } else {
+        assert!(a10(&rewrite).iter().any(|m| m.contains("Тон черновика грубый")), "{rewrite}");
+        let text = rewrite["text"].as_str().unwrap();
+        assert!(!text.contains("пожалуйста") && !text.contains("Здравствуйте"), "{rewrite}");
+    }
 
     // An alarm beside a mild word the lists would delete: refused, not half-cleaned into
     // «Ну сколько можно мне Ваши снимки экрана».

@@ -20,7 +20,7 @@ pub struct TrainToneArgs {
     /// pairs differ only in «ты»/«вы», which teaches it that «вы» means formal, rude or not).
     #[arg(long)]
     iwslt: Option<PathBuf>,
-    /// Rude and clean messages added to `toxic.tsv` for the toxicity head: the rudeness set's
+    /// Rude and clean messages added to `toxic*.tsv` for the toxicity head: the rudeness set's
     /// development split (its held-out split is never trained on). Skipped when missing.
     #[arg(long, default_value = "eval/sets/rude/rude-dev.jsonl")]
     rude_set: PathBuf,
@@ -134,7 +134,7 @@ fn model_card(
          for this project.\n\
          - Extra formality pairs: {iwslt}.\n\
          - `prompts/tone/markers.txt`: {markers} marker stems.\n\
-         - Toxicity: {rude} rude and {clean} clean messages from `prompts/tone/toxic.tsv` (written for this \
+         - Toxicity: {rude} rude and {clean} clean messages from `prompts/tone/toxic*.tsv` (written for this \
          project), the development split of `eval/sets/rude/` and the drafts of the rewrite sets' \
          development splits as clean (all written for this project; the held-out splits are never trained \
          on), and the neutral, informal and polite tone texts above as clean. No licensed Russian toxicity corpus could be had here: the public ones \

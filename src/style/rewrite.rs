@@ -540,9 +540,10 @@ pub(crate) fn run(
         });
     }
     let limit = growth_limit(engine, draft, ctx);
-    // A draft the toxicity head alarms on, but not surely: rewritten without the words that
-    // decorate (a softener or thanks beside a threat would make it worse), its A10 issue kept.
-    let sober = alarm;
+    // A draft the toxicity head alarms on, but not surely, or whose toxicity is doubtful:
+    // rewritten without the words that decorate (a softener or thanks beside a threat would make
+    // it worse); an alarm's A10 issue is kept.
+    let sober = tone.as_ref().is_some_and(|t| t.doubtful());
     let (safe, mut full, refused) = guarded(engine, draft, ctx, profile, limit, deadline, sober)?;
     let mut withheld: Vec<Edit> = refused.into_iter().map(|(e, _)| e).collect();
     // A refused edit leaves a text whose own analysis differs from the draft's: rewriting it
@@ -579,7 +580,7 @@ pub(crate) fn run(
     }
     deadline.check()?;
     let mut report = engine.check_any_length(&result.text, ctx, embedder, deadline)?;
-    if sober && !report.issues.iter().any(|i| i.rule == "no-rudeness") {
+    if alarm && !report.issues.iter().any(|i| i.rule == "no-rudeness") {
         // The draft's alarm stays with its rewrite: a «Вы» or a fixed word does not make a
         // threat polite, even if the sentence vector now says so.
         let alarm = engine.tone_alarm(&result.text, profile).into_iter().collect();

@@ -174,6 +174,16 @@ fn aside(doc: &Doc, end: usize) -> bool {
     rest.is_empty() || rest.starts_with([',', '!', '.', '?', ')', '…', '\n', '—', '-', ';', ':'])
 }
 
+/// Most words between a name-calling word and the «ты»/«вы» it names (see `aimed`).
+const AIM_WORDS: usize = 3;
+
+/// The OpenCorpora case grammemes.
+const CASES: [&str; 7] = ["nomn", "gent", "datv", "accs", "ablt", "loct", "voct"];
+
+/// Forms of «ты»/«вы» that do not name the reader as what a word calls them («у вас тупой
+/// угол», «для вас курица гриль»).
+const OBLIQUE_YOU: [&str; 7] = ["вас", "вам", "вами", "тебя", "тебе", "тобой", "тобою"];
+
 /// Most words a gap («…») of a phrase spans.
 const GAP_WORDS: usize = 3;
 
@@ -573,29 +583,95 @@ impl RudeLexicon {
         chain(&self.prefixes, head, MAX_PREFIXES)
     }
 
-    /// Whether the word at `start..end` is aimed at someone: a second-person word in its
-    /// sentence, or the word standing alone as an address («…, баран!»).
+    /// Whether the word at `start..end` is aimed at someone: standing alone as an address
+    /// («…, баран!»), or naming the reader — nominative (or instrumental: «не будь бараном»)
+    /// within [`AIM_WORDS`] words of «ты», «вы», a «твой»/«ваш» or a second-person verb, with no
+    /// punctuation between («ты баран», «ваши курицы на кассе», «бараны вы»). «Покормите козла»,
+    /// «Баран на вертеле — попробуйте» and «ваш заказ: курица гриль» speak of animals and food.
     fn aimed(&self, doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
         let Some(sentence) = doc.sentences.iter().find(|s| s.start <= start && end <= s.end) else {
             return true;
         };
-        let second_person = doc.words(sentence).any(|i| {
-            self.targets.contains(&doc.folded[i])
-                || morph.analyses(doc.tok(i)).first().is_some_and(|a| a.has("2per") || a.has("impr"))
-        });
+        // A part of a hyphenated word («свинью-копилку») stands where its word stands.
+        let inside = || {
+            let t = doc.tokens.partition_point(|t| t.end <= start);
+            doc.tokens.get(t).is_some_and(|tok| tok.start <= start && end <= tok.end).then_some((t, t))
+        };
+        let Some((first, last)) = doc.tokens_spanning(start, end).or_else(inside) else {
+            return true;
+        };
+        let in_sentence = |t: &usize| sentence.tokens.contains(t);
         let boundary = |t: Option<usize>| {
             t.is_none_or(|t| {
                 let tok = doc.tok(t);
                 doc.tokens[t].kind == TokenKind::Newline || tok == "," || tok.chars().all(is_sentence_end)
             })
         };
-        let (before, after) = match doc.tokens_spanning(start, end) {
-            Some((a, b)) => {
-                (if a == sentence.tokens.start { None } else { doc.prev_non_space(a) }, doc.next_non_space(b))
-            }
-            None => return second_person,
+        // An address may have adjectives on either side («тупая овца, читай», «осёл упрямый!»).
+        let adjective = |t: usize| {
+            doc.tokens[t].kind == TokenKind::Word && morph.analyses(doc.tok(t)).first().is_some_and(|a| a.has("ADJF"))
         };
-        second_person || (boundary(before) && boundary(after))
+        let (mut from, mut to) = (first, last);
+        while let Some(t) = doc.prev_non_space(from).filter(in_sentence).filter(|&t| adjective(t)) {
+            from = t;
+        }
+        while let Some(t) = doc.next_non_space(to).filter(in_sentence).filter(|&t| adjective(t)) {
+            to = t;
+        }
+        // …and an insulting adjective its noun («Тупые боты, позовите человека»).
+        let noun = |t: usize| {
+            doc.tokens[t].kind == TokenKind::Word && morph.analyses(doc.tok(t)).first().is_some_and(|a| a.has("NOUN"))
+        };
+        if adjective(to) {
+            if let Some(t) = doc.next_non_space(to).filter(in_sentence).filter(|&t| noun(t)) {
+                to = t;
+            }
+        }
+        let before = if from == sentence.tokens.start { None } else { doc.prev_non_space(from) };
+        if boundary(before) && boundary(doc.next_non_space(to)) {
+            return true;
+        }
+        let readings = morph.analyses(&doc.text[start..end]);
+        let case = |c: &str| readings.iter().any(|a| a.has(c));
+        // A verb or a short form has no case: «вы совсем отупели».
+        let caseless = !CASES.iter().any(|c| case(c));
+        let (named, instrumental) = (caseless || case("nomn") || case("voct"), case("ablt"));
+        let animate = readings.first().is_some_and(|a| a.has("NOUN") && a.has("anim"));
+        // The words around it, up to AIM_WORDS either way, over commas but not other marks
+        // («вы что, тупые совсем»; «ваш заказ: курица гриль»).
+        let side = |mut at: usize, step: fn(usize) -> Option<usize>| {
+            let mut words = Vec::new();
+            while words.len() < AIM_WORDS {
+                at = match step(at).filter(in_sentence) {
+                    Some(t) => t,
+                    None => break,
+                };
+                match doc.tokens[at].kind {
+                    TokenKind::Word => words.push(at),
+                    TokenKind::Space => {}
+                    TokenKind::Punct if doc.tok(at) == "," => {}
+                    _ => break,
+                }
+            }
+            words
+        };
+        let (left, right) = (side(first, |t| t.checked_sub(1)), side(last, |t| Some(t + 1)));
+        left.into_iter().chain(right).any(|i| {
+            let word = doc.folded[i].as_str();
+            let reading = morph.analyses(doc.tok(i));
+            let reading = reading.first();
+            let imperative = reading.is_some_and(|a| a.has("impr"));
+            // «у вас клоуны работают» names the reader's people; «у вас тупой угол» a thing.
+            let yours = animate
+                && ["вас", "тебя"].contains(&word)
+                && doc.prev_non_space(i).is_some_and(|p| doc.folded[p] == "у");
+            let reader = yours
+                || !OBLIQUE_YOU.contains(&word)
+                    && (self.targets.contains(word) || reading.is_some_and(|a| a.has("2per")) && !imperative);
+            // «тупой» is also a feminine instrumental: only a word that cannot be nominative
+            // is named by an imperative («не будь бараном»).
+            named && reader || instrumental && !named && (reader || imperative)
+        })
     }
 
     /// Threat and contempt phrases, matched by form or lemma inside one sentence. Each word's

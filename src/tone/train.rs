@@ -55,7 +55,7 @@ fn lines(path: &Path) -> Result<Vec<String>> {
 }
 
 impl ToneData {
-    /// Reads `dir` (politeness-pairs.tsv, neutral.txt, informal.txt, markers.txt, toxic.tsv),
+    /// Reads `dir` (politeness-pairs.tsv, neutral.txt, informal.txt, markers.txt, toxic*.tsv),
     /// the optional formality pairs and extra rude/clean messages (e.g. the rudeness set's dev
     /// split).
     pub fn load(dir: &Path, formality: Vec<(String, String)>, extra_toxic: Vec<(String, bool)>) -> Result<ToneData> {
@@ -67,17 +67,26 @@ impl ToneData {
             };
             pairs.push((impolite.trim().to_string(), polite.trim().to_string()));
         }
-        let toxic_path = dir.join("toxic.tsv");
+        // Every `toxic*.tsv` in the folder, in name order (one file per batch of lines written).
+        let mut toxic_paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("toxic") && n.ends_with(".tsv"))
+            })
+            .collect();
+        toxic_paths.sort();
+        let toxic_path = dir.join("toxic*.tsv");
         let mut toxic = Vec::new();
-        for (i, line) in lines(&toxic_path)?.into_iter().enumerate().skip(1) {
-            let rude = match line.split_once('\t') {
-                Some(("rude", text)) => (text.trim().to_string(), true),
-                Some(("clean", text)) => (text.trim().to_string(), false),
-                _ => {
-                    return Err(Error::dataset(&toxic_path, 0, format!("line {i}: expected rude|clean, a tab, a text")))
-                }
-            };
-            toxic.push(rude);
+        for path in &toxic_paths {
+            for (i, line) in lines(path)?.into_iter().enumerate().skip(1) {
+                let rude = match line.split_once('\t') {
+                    Some(("rude", text)) => (text.trim().to_string(), true),
+                    Some(("clean", text)) => (text.trim().to_string(), false),
+                    _ => return Err(Error::dataset(path, 0, format!("line {i}: expected rude|clean, a tab, a text"))),
+                };
+                toxic.push(rude);
+            }
         }
         toxic.extend(extra_toxic);
         let data = ToneData {
