@@ -852,3 +852,24 @@ fn review7_kidaj_asks_to_send_and_is_put_formally() {
     let r = rewrite("Курьер кинул посылку у двери.", &ctx(Some(false)));
     assert!(r.text.contains("кинул"), "{:?}", r.text);
 }
+
+/// Review 8: a surname beside a first name is no rude word; a rude sentence keeps the whole
+/// draft from being softened; an insult's message is two sentences.
+#[test]
+fn review8_surnames_beside_a_name_and_no_softener_anywhere_in_a_rude_draft() {
+    for draft in [
+        "Ваш заказ передан курьеру Козлову Сергею, договор оформлен на Хренова Ивана Петровича.",
+        "Переводчик договора — Сукин Павел, нотариус — Хренов Олег.",
+    ] {
+        let rules = rules_of(draft, &ctx(Some(false)));
+        assert!(!rules.contains(&"no-rudeness".to_string()), "{draft}: {rules:?}");
+    }
+    // Without a first name beside it, the listed word still counts.
+    assert!(rules_of("Сукин сын, где деньги?", &ctx(Some(false))).contains(&"no-rudeness".to_string()));
+    let draft = "Бл*, да сколько можно. Номер заказа 458123, смотрите сами в личном кабинете.";
+    let rules = rules_of(draft, &ctx(Some(false)));
+    assert!(rules.contains(&"no-rudeness".to_string()) && !rules.contains(&"softener".to_string()), "{rules:?}");
+    let report = engine().check("Вы идиот?", &ctx(Some(false)), None).unwrap();
+    let insult = report.issues.iter().find(|i| i.rule == "no-rudeness").unwrap();
+    assert!(insult.message.contains("ни в какой форме. Пожалуйста,"), "{}", insult.message);
+}

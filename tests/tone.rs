@@ -97,6 +97,14 @@ fn the_check_reports_the_tone_and_a10_catches_what_its_lists_miss() {
     let rewrite = json(&["rewrite", "--json"], mild);
     assert_eq!(rewrite["text"], mild, "{rewrite}");
 
+    // A9 reads the client's message with the same two halves: contempt with no listed word.
+    let operator = "Заказ 4821 передан курьеру, он приедет завтра с 10:00 до 14:00.";
+    let a9 =
+        |report: &serde_json::Value| report["issues"].as_array().unwrap().iter().any(|i| i["rule"] == "rude-client");
+    let with_client = ["check", "--json", "--client-message", contempt];
+    assert!(a9(&json(&with_client, operator)), "A9 with the encoder");
+    assert!(!a9(&json(&[&with_client[..], &["--no-encoder"]].concat(), operator)), "A9 lists only");
+
     let chatty = "Слушай, скинь номер заказа, щас гляну.";
     let report = json(&["check", "--json"], chatty);
     assert_eq!(report["tone"]["toxic"], false, "{report}");

@@ -468,6 +468,16 @@ impl StyleEngine {
         if let Some(finding) = self.tone_finding(text, profile, tone.as_ref(), &found) {
             found.push(finding);
         }
+        match self.client_alarm(&doc, ctx, profile, embedder, &found) {
+            Ok(finding) => found.extend(finding),
+            Err(e @ Error::Busy(_)) => return Err(e),
+            Err(e) => disabled.push(DisabledRule {
+                rule: "rude-client".into(),
+                reason: format!(
+                    "Оценка тона клиента недоступна: кодировщик не ответил ({e}). Словари правила работают."
+                ),
+            }),
+        }
         let issues = self.issues(text, profile, found);
         Ok(CheckReport { issues, disabled, profile: profile.name.clone(), tone })
     }
@@ -494,6 +504,31 @@ impl StyleEngine {
             return None;
         }
         self.tone_alarm(text, profile)
+    }
+
+    /// A9's learned half: the toxicity head's alarm on the client's latest message, when A9
+    /// runs, its word lists found nothing there, and the encoder and the tone heads are here
+    /// (the client's threats and contempt are phrased in as many ways as an operator's).
+    fn client_alarm(
+        &self,
+        doc: &Doc,
+        ctx: &Context,
+        profile: &Profile,
+        embedder: Option<&dyn Embedder>,
+        found: &[RuleFinding],
+    ) -> Result<Option<RuleFinding>> {
+        let (Some(model), Some(embedder), Some(client)) = (&self.tone, embedder, ctx.latest_client_message()) else {
+            return Ok(None);
+        };
+        let Some((rule, def)) = self.active_rules(profile).find(|(_, def)| def.id == "rude-client") else {
+            return Ok(None);
+        };
+        if found.iter().any(|f| f.rule == rule) {
+            return Ok(None);
+        }
+        let embedding = embedder.embed(&[client], crate::encoder::TextKind::Query)?;
+        let toxic = embedding.first().is_some_and(|e| model.score_embedded(client, e).toxic);
+        Ok(toxic.then(|| RuleFinding { rule, finding: rules::rudeness::client_finding(doc, def, profile) }))
     }
 
     /// A10's issue over the whole of `text` for the toxicity head's alarm (when A10 runs).

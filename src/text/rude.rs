@@ -168,6 +168,18 @@ fn fix_option(option: &str) -> Result<MildFix, String> {
     }
 }
 
+/// Whether the word at bytes `start..end` has a capitalised first name or patronymic right
+/// before or after it (one space apart).
+fn beside_a_name(doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
+    let Some((first, last)) = doc.tokens_spanning(start, end) else { return false };
+    [doc.prev_non_space(first), doc.next_non_space(last)].into_iter().flatten().any(|t| {
+        let tok = doc.tok(t);
+        doc.tokens[t].kind == TokenKind::Word
+            && capitalised(tok)
+            && morph.analyses(tok).iter().any(|a| a.known && (a.has("Name") || a.has("Patr")))
+    })
+}
+
 /// Whether the word ending at byte `end` is followed by punctuation or the end of the text.
 fn aside(doc: &Doc, end: usize) -> bool {
     let rest = doc.text[end..].trim_start_matches([' ', '\t']);
@@ -440,6 +452,11 @@ impl RudeLexicon {
             // «курьер Борис Ебзеев»: a capitalised word inside a sentence is a name, unless a
             // strong stem or a listed word says otherwise.
             let name = !disguised && !spelled && capitalised(&doc.text[start..end]) && !opens_sentence(doc.text, start);
+            // «на Хренова Ивана», «Сукин Павел»: beside a first name or a patronymic, a
+            // capitalised word is a surname, whatever the lists say.
+            if !disguised && !spelled && capitalised(&doc.text[start..end]) && beside_a_name(doc, morph, start, end) {
+                return false;
+            }
             self.plain(morph, &word, disguised || spelled, name).or_else(|| {
                 // A letter run of three or more is a disguise («хууууй»); a double letter is
                 // ordinary spelling («Ебзеев»), and the word is judged as it stands.

@@ -126,7 +126,9 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
 pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let softeners: Vec<usize> = phrase_matches(doc, &inp.lex.softeners).iter().map(|&(first, _, _)| first).collect();
-    let rude = inp.lex.rude.find(doc, inp.morph);
+    // «Заткнитесь, пожалуйста»: a draft with a rude word (A10's, not a mild one) is to be
+    // rewritten, not softened — in none of its sentences.
+    let rude = inp.lex.rude.find(doc, inp.morph).iter().any(|r| r.kind != RudeKind::Mild);
     for s in &doc.sentences {
         let pleases: Vec<usize> = doc.words(s).filter(|&i| fold(doc.tok(i)) == "пожалуйста").collect();
         // «пожалуйста» inside a sentence is set off by commas on both sides.
@@ -150,10 +152,7 @@ pub(crate) fn softener(inp: &Input, out: &mut Vec<Finding>) {
         if !pleases.is_empty() || list_item || has_softener(&softeners, s.tokens.clone()) {
             continue;
         }
-        // «Заткнитесь, пожалуйста»: a sentence with a rude word (A10's, not a mild one) is to be
-        // rewritten, not softened.
-        let (from, to) = (doc.tokens[s.tokens.start].start, doc.tokens[s.tokens.end - 1].end);
-        if rude.iter().any(|r| r.kind != RudeKind::Mild && r.start < to && from < r.end) {
+        if rude {
             continue;
         }
         let Some(verb) = doc.words(s).find(|&i| is_request_verb(inp, i)) else { continue };

@@ -2,7 +2,8 @@
 //! detector ([`crate::text::rude`]).
 
 use super::{inflected_swap, polite_case, removal, whole, Finding, Input};
-use crate::style::catalog::Severity;
+use crate::style::catalog::{RuleDef, Severity};
+use crate::style::context::Profile;
 use crate::text::rude::{MildFix, RudeKind};
 use crate::text::segment::Doc;
 use crate::text::words::match_case;
@@ -81,8 +82,14 @@ pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
     let rude =
         inp.lex.rude.find(&doc, inp.morph).iter().any(|s| s.kind != RudeKind::Mild || s.fix != Some(MildFix::Delete));
     if rude {
-        let (start, end) = whole(inp.doc);
-        let template = inp.def.text("template").map(|t| polite_case(inp.profile, t));
-        out.push(Finding::suggest(start, end, template.into_iter().collect()));
+        out.push(client_finding(inp.doc, inp.def, inp.profile));
     }
+}
+
+/// A9's finding: the whole draft, with the approved de-escalation reply. Also raised by the
+/// tone model's toxicity alarm on the client's message (see `StyleEngine::client_alarm`).
+pub(crate) fn client_finding(doc: &Doc, def: &RuleDef, profile: &Profile) -> Finding {
+    let (start, end) = whole(doc);
+    let template = def.text("template").map(|t| polite_case(profile, t));
+    Finding::suggest(start, end, template.into_iter().collect())
 }
