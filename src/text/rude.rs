@@ -603,7 +603,7 @@ impl RudeLexicon {
     /// Whether the word at `start..end` is aimed at someone: standing alone as an address
     /// («…, баран!»), or naming the reader — nominative (or instrumental: «не будь бараном»)
     /// within [`AIM_WORDS`] words of «ты», «вы», a «твой»/«ваш» or a second-person verb, with no
-    /// punctuation between («ты баран», «ваши курицы на кассе», «бараны вы»). «Покормите козла»,
+    /// mark but a comma between («ты баран», «ваши курицы на кассе», «вы что, бараны»). «Покормите козла»,
     /// «Баран на вертеле — попробуйте» and «ваш заказ: курица гриль» speak of animals and food.
     fn aimed(&self, doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
         let Some(sentence) = doc.sentences.iter().find(|s| s.start <= start && end <= s.end) else {
@@ -624,10 +624,11 @@ impl RudeLexicon {
                 doc.tokens[t].kind == TokenKind::Newline || tok == "," || tok.chars().all(is_sentence_end)
             })
         };
-        // An address may have adjectives on either side («тупая овца, читай», «осёл упрямый!»).
-        let adjective = |t: usize| {
-            doc.tokens[t].kind == TokenKind::Word && morph.analyses(doc.tok(t)).first().is_some_and(|a| a.has("ADJF"))
+        let tagged = |t: usize, tag: &str| {
+            doc.tokens[t].kind == TokenKind::Word && morph.analyses(doc.tok(t)).first().is_some_and(|a| a.has(tag))
         };
+        // An address may have adjectives on either side («тупая овца, читай», «осёл упрямый!»).
+        let adjective = |t: usize| tagged(t, "ADJF");
         let (mut from, mut to) = (first, last);
         while let Some(t) = doc.prev_non_space(from).filter(in_sentence).filter(|&t| adjective(t)) {
             from = t;
@@ -636,11 +637,8 @@ impl RudeLexicon {
             to = t;
         }
         // …and an insulting adjective its noun («Тупые боты, позовите человека»).
-        let noun = |t: usize| {
-            doc.tokens[t].kind == TokenKind::Word && morph.analyses(doc.tok(t)).first().is_some_and(|a| a.has("NOUN"))
-        };
         if adjective(to) {
-            if let Some(t) = doc.next_non_space(to).filter(in_sentence).filter(|&t| noun(t)) {
+            if let Some(t) = doc.next_non_space(to).filter(in_sentence).filter(|&t| tagged(t, "NOUN")) {
                 to = t;
             }
         }
