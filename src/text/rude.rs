@@ -134,6 +134,28 @@ struct Phrase {
     fix: Option<MildFix>,
 }
 
+/// A listed word's literal sense (`literal` rows): «сука» in a text about puppies, «баран» in a
+/// farm's listing, «кретинизм» beside «заболевание».
+#[derive(Debug, Clone)]
+struct Literal {
+    /// The words (forms or lemmas; `сук*`: every word that starts so) that have the sense.
+    words: Vec<String>,
+    /// Words (the same way) any of which, elsewhere in the text, marks the sense.
+    cues: Vec<String>,
+}
+
+impl Literal {
+    fn covers(patterns: &[String], form: &str, lemmas: &[String]) -> bool {
+        patterns.iter().any(|p| {
+            let fits = |w: &str| match p.strip_suffix('*') {
+                Some(head) => w.starts_with(head),
+                None => w == p,
+            };
+            fits(form) || lemmas.iter().any(|l| fits(l))
+        })
+    }
+}
+
 /// What a listed word needs around it to count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
@@ -159,6 +181,27 @@ impl Target {
 /// What a word is found to be: its kind, what it needs around it, its safe edit.
 type Verdict = (RudeKind, Target, Option<MildFix>);
 
+/// A phrase's words: by form or lemma, «а|б» for either, «лемма:gram,gram» for a reading with
+/// those grammemes, «…» for a gap.
+fn slots(entry: &str) -> Result<Vec<Slot>, String> {
+    let slots = entry
+        .split_whitespace()
+        .map(|w| match w {
+            "…" | "..." => Slot::Gap,
+            w => {
+                let (forms, grams) = w.split_once(':').unwrap_or((w, ""));
+                let forms = forms.split('|').map(str::to_string).collect();
+                let grams = grams.split(',').filter(|g| !g.is_empty()).map(str::to_string).collect();
+                Slot::Word { forms, grams }
+            }
+        })
+        .collect::<Vec<_>>();
+    if !matches!(slots.first(), Some(Slot::Word { .. })) || !matches!(slots.last(), Some(Slot::Word { .. })) {
+        return Err("a phrase starts and ends with a word".into());
+    }
+    Ok(slots)
+}
+
 /// A mild word's fix option: `delete`, or `=replacement`.
 fn fix_option(option: &str) -> Result<MildFix, String> {
     match option {
@@ -178,6 +221,11 @@ fn beside_a_name(doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
             && capitalised(tok)
             && morph.analyses(tok).iter().any(|a| a.known && (a.has("Name") || a.has("Patr")))
     })
+}
+
+/// Whether the dictionary knows `word` as a surname.
+fn surname(morph: &Morph, word: &str) -> bool {
+    morph.analyses(word).iter().any(|a| a.known && a.has("Surn"))
 }
 
 /// Whether the word ending at byte `end` is followed by punctuation or the end of the text.
@@ -224,7 +272,13 @@ pub struct RudeLexicon {
     allow: HashSet<String>,
     /// Allowed word beginnings (`веб*`: «вебинар», «вебхук»).
     allow_prefixes: Vec<String>,
+    /// Phrases inside which no word fires («подкидной дурак», «в дурака»).
+    allow_phrases: Vec<Vec<Slot>>,
+    literals: Vec<Literal>,
     targets: HashSet<String>,
+    /// Link verbs («быть», «прикидываться»): an insult in the instrumental names the reader
+    /// only with one of these («не будь бараном», not «кормите овощами»).
+    links: HashSet<String>,
 }
 
 /// A character of a word being normalised: the letter (or [`MASK`]) and its source bytes.
@@ -254,14 +308,25 @@ impl RudeLexicon {
         let options: Vec<&str> = field(3).split(',').map(str::trim).filter(|o| !o.is_empty()).collect();
         match kind {
             "prefix" => self.prefixes.push(entry.chars().collect()),
+            "allow" if entry.contains(' ') => self.allow_phrases.push(slots(&entry)?),
             "allow" => match entry.strip_suffix('*') {
                 Some(head) => self.allow_prefixes.push(head.to_string()),
                 None => {
                     self.allow.insert(entry);
                 }
             },
+            "literal" => {
+                let cues: Vec<String> = field(3).split(',').map(fold).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+                if cues.is_empty() {
+                    return Err("a literal row lists its cue words in the fourth field".into());
+                }
+                self.literals.push(Literal { words: entry.split('|').map(str::to_string).collect(), cues });
+            }
             "target" => {
                 self.targets.insert(entry);
+            }
+            "link" => {
+                self.links.insert(entry);
             }
             "stem" => {
                 let mut anchor = Anchor::Prefix;
@@ -291,22 +356,7 @@ impl RudeLexicon {
                 }
             }
             "phrase" => {
-                let slots = entry
-                    .split_whitespace()
-                    .map(|w| match w {
-                        "…" | "..." => Slot::Gap,
-                        w => {
-                            let (forms, grams) = w.split_once(':').unwrap_or((w, ""));
-                            let forms = forms.split('|').map(str::to_string).collect();
-                            let grams = grams.split(',').filter(|g| !g.is_empty()).map(str::to_string).collect();
-                            Slot::Word { forms, grams }
-                        }
-                    })
-                    .collect::<Vec<_>>();
-                if !matches!(slots.first(), Some(Slot::Word { .. })) || !matches!(slots.last(), Some(Slot::Word { .. }))
-                {
-                    return Err("a phrase starts and ends with a word".into());
-                }
+                let slots = slots(&entry)?;
                 let fix = options.first().map(|o| fix_option(o)).transpose()?;
                 if let Some(Slot::Word { forms, .. }) = slots.first() {
                     for form in forms {
@@ -316,7 +366,9 @@ impl RudeLexicon {
                 self.phrases.push(Phrase { slots, kind: category()?, fix });
             }
             other => {
-                return Err(format!("first field must be prefix, stem, word, phrase, allow or target, not {other:?}"))
+                return Err(format!(
+                    "first field must be prefix, stem, word, phrase, allow, literal, target or link, not {other:?}"
+                ))
             }
         }
         Ok(())
@@ -373,7 +425,27 @@ impl RudeLexicon {
         }
         // A fact or the client's name is no rude word — unless digits disguise one («3.14здец»).
         out.retain(|s| s.disguised || !doc.touches_protected(s.start..s.end));
+        if !out.is_empty() && !self.allow_phrases.is_empty() {
+            let allowed = self.allowed_phrases(doc, morph, &out);
+            out.retain(|s| s.disguised || !allowed.iter().any(|&(a, b)| a <= s.start && s.end <= b));
+        }
         out
+    }
+
+    /// The byte ranges of allowed phrases in the sentences that hold any of `spans`.
+    fn allowed_phrases(&self, doc: &Doc, morph: &Morph, spans: &[RudeSpan]) -> Vec<(usize, usize)> {
+        let mut ranges = Vec::new();
+        for sentence in doc.sentences.iter().filter(|s| spans.iter().any(|r| s.start <= r.start && r.end <= s.end)) {
+            let words = keys(doc, morph, sentence);
+            for at in 0..words.len() {
+                for slots in &self.allow_phrases {
+                    if let Some(last) = match_slots(slots, &words, at) {
+                        ranges.push((doc.tokens[words[at].token].start, doc.tokens[words[last].token].end));
+                    }
+                }
+            }
+        }
+        ranges
     }
 
     /// The words of one whitespace-separated chunk.
@@ -467,17 +539,42 @@ impl RudeLexicon {
             })
         };
         let Some((kind, target, fix)) = verdict else { return false };
-        let fits = match target {
-            Target::None => true,
-            Target::Aimed => self.aimed(doc, morph, start, end),
-            Target::Aside => aside(doc, end),
+        let disguised = disguised || spelled || letters.contains(&MASK);
+        let plain_name = !disguised && capitalised(&doc.text[start..end]);
+        let fits = if !disguised && self.literal(doc, morph, start, end) {
+            // «щенки от этой суки», «Баран эдильбаевский, 2 года»: said of the animal, unless
+            // said to the reader («ты сука»).
+            self.aimed(doc, morph, start, end, true)
+        } else {
+            match target {
+                Target::None => true,
+                // «Петухов, Курицын, Гусев — бригада»: a surname, not a bird.
+                Target::Aimed if plain_name && surname(morph, &doc.text[start..end]) => false,
+                Target::Aimed => self.aimed(doc, morph, start, end, false),
+                Target::Aside => aside(doc, end),
+            }
         };
         if !fits {
             return true;
         }
-        let disguised = disguised || spelled || letters.contains(&MASK);
         out.push(RudeSpan { start, end, kind, disguised, fix: if disguised { None } else { fix } });
         true
+    }
+
+    /// Whether the word at `start..end` has a literal sense that another word of the text marks.
+    fn literal(&self, doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
+        let lemmas = |word: &str| morph.analyses(word).iter().map(|a| fold(&a.lemma)).collect::<Vec<_>>();
+        let word = &doc.text[start..end];
+        let (form, own) = (fold(word), lemmas(word));
+        let senses: Vec<&Literal> = self.literals.iter().filter(|l| Literal::covers(&l.words, &form, &own)).collect();
+        if senses.is_empty() {
+            return false;
+        }
+        doc.tokens.iter().enumerate().any(|(i, t)| {
+            t.kind == TokenKind::Word
+                && (t.end <= start || t.start >= end)
+                && senses.iter().any(|l| Literal::covers(&l.cues, &doc.folded[i], &lemmas(doc.tok(i))))
+        })
     }
 
     /// Whether `word` is listed as never rude.
@@ -605,7 +702,11 @@ impl RudeLexicon {
     /// within [`AIM_WORDS`] words of «ты», «вы», a «твой»/«ваш» or a second-person verb, with no
     /// mark but a comma between («ты баран», «ваши курицы на кассе», «вы что, бараны»). «Покормите козла»,
     /// «Баран на вертеле — попробуйте» and «ваш заказ: курица гриль» speak of animals and food.
-    fn aimed(&self, doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
+    ///
+    /// `strict` for a word whose literal sense the text marks: a «ваш»/«твой» does not count
+    /// («Ваша сучка перенесла наркоз»), and an address only in a sentence that speaks to the
+    /// reader («Баран эдильбаевский, 2 года» is a listing).
+    fn aimed(&self, doc: &Doc, morph: &Morph, start: usize, end: usize, strict: bool) -> bool {
         let Some(sentence) = doc.sentences.iter().find(|s| s.start <= start && end <= s.end) else {
             return true;
         };
@@ -627,6 +728,15 @@ impl RudeLexicon {
         let tagged = |t: usize, tag: &str| {
             doc.tokens[t].kind == TokenKind::Word && morph.analyses(doc.tok(t)).first().is_some_and(|a| a.has(tag))
         };
+        // «ты», «вы», not «твой», «ваш» (strict), or a second-person verb.
+        let reader_word = |t: usize| {
+            let word = doc.folded[t].as_str();
+            let reading = morph.analyses(doc.tok(t));
+            let reading = reading.first();
+            !OBLIQUE_YOU.contains(&word)
+                && (self.targets.contains(word) && !(strict && reading.is_some_and(|a| a.has("Apro")))
+                    || reading.is_some_and(|a| a.has("2per") && !a.has("impr")))
+        };
         // An address may have adjectives on either side («тупая овца, читай», «осёл упрямый!»).
         let adjective = |t: usize| tagged(t, "ADJF");
         let (mut from, mut to) = (first, last);
@@ -637,14 +747,22 @@ impl RudeLexicon {
             to = t;
         }
         // …and an insulting adjective its noun («Тупые боты, позовите человека»).
+        let mut noun = None;
         if adjective(to) {
             if let Some(t) = doc.next_non_space(to).filter(in_sentence).filter(|&t| tagged(t, "NOUN")) {
-                to = t;
+                (to, noun) = (t, Some(t));
             }
         }
         let before = if from == sentence.tokens.start { None } else { doc.prev_non_space(from) };
-        if boundary(before) && boundary(doc.next_non_space(to)) {
+        let speaks_to_reader = || {
+            doc.words(sentence).any(|t| reader_word(t) || tagged(t, "impr"))
+        };
+        if boundary(before) && boundary(doc.next_non_space(to)) && (!strict || speaks_to_reader()) {
             return true;
+        }
+        // «Вы можете купить тупой нож»: an adjective of a thing.
+        if adjective(first) && noun.is_some_and(|t| tagged(t, "inan")) {
+            return false;
         }
         let readings = morph.analyses(&doc.text[start..end]);
         let case = |c: &str| readings.iter().any(|a| a.has(c));
@@ -675,17 +793,18 @@ impl RudeLexicon {
             let word = doc.folded[i].as_str();
             let reading = morph.analyses(doc.tok(i));
             let reading = reading.first();
-            let imperative = reading.is_some_and(|a| a.has("impr"));
             // «у вас клоуны работают» names the reader's people; «у вас тупой угол» a thing.
             let yours = animate
+                && !strict
                 && ["вас", "тебя"].contains(&word)
                 && doc.prev_non_space(i).is_some_and(|p| doc.folded[p] == "у");
-            let reader = yours
-                || !OBLIQUE_YOU.contains(&word)
-                    && (self.targets.contains(word) || reading.is_some_and(|a| a.has("2per")) && !imperative);
-            // «тупой» is also a feminine instrumental: only a word that cannot be nominative
-            // is named by an imperative («не будь бараном»).
-            named && reader || instrumental && !named && (reader || imperative)
+            // «тупой» is also a feminine instrumental: only a word that cannot be nominative is
+            // named in the instrumental, by «ты»/«вы» or a link verb («не будь бараном», «ты
+            // был бараном»; «кормите овощами» feeds).
+            let link = reading.is_some_and(|a| self.links.contains(&fold(&a.lemma)) && (a.has("impr") || a.has("2per")));
+            let pronoun = reader_word(i) && !reading.is_some_and(|a| a.has("Apro") || a.has("VERB"));
+            // Strict, a verb does not name: «новый осёл, зовут Тимоша, приходите знакомиться».
+            named && (yours || if strict { pronoun } else { reader_word(i) }) || instrumental && !named && (pronoun || link)
         })
     }
 
@@ -723,14 +842,7 @@ impl RudeLexicon {
 
     fn sentence_phrases(&self, doc: &Doc, morph: &Morph, sentence: &super::segment::Sentence, out: &mut Vec<RudeSpan>) {
         {
-            let words: Vec<Keys> = doc
-                .words(sentence)
-                .map(|i| {
-                    let readings = morph.analyses(doc.tok(i));
-                    let lemmas = readings.iter().map(|a| fold(&a.lemma)).collect();
-                    Keys { token: i, folded: doc.folded[i].clone(), readings, lemmas }
-                })
-                .collect();
+            let words = keys(doc, morph, sentence);
             for at in 0..words.len() {
                 let w = &words[at];
                 let mut candidates: Vec<usize> = std::iter::once(&w.folded)
@@ -760,6 +872,17 @@ struct Keys {
     readings: Rc<Vec<super::morph::Analysis>>,
     /// The folded lemma of each reading.
     lemmas: Vec<String>,
+}
+
+/// The words of `sentence` with their readings.
+fn keys(doc: &Doc, morph: &Morph, sentence: &super::segment::Sentence) -> Vec<Keys> {
+    doc.words(sentence)
+        .map(|i| {
+            let readings = morph.analyses(doc.tok(i));
+            let lemmas = readings.iter().map(|a| fold(&a.lemma)).collect();
+            Keys { token: i, folded: doc.folded[i].clone(), readings, lemmas }
+        })
+        .collect()
 }
 
 /// Matches `slots` against `words[at..]`; the index of the last word matched.
@@ -1122,6 +1245,41 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_sense_holds_where_the_text_marks_it_unless_said_to_the_reader() {
+        for text in [
+            "а щенки от этой суки уже все разобраны?",
+            "Ваша сучка перенесла наркоз хорошо, попонку не снимайте.",
+            "Баран эдильбаевский, 2 года, отличный производитель.",
+            "Кретинизм — заболевание щитовидной железы.",
+        ] {
+            assert_eq!(found(text), [], "{text}");
+        }
+        assert!(!found("Ты сука, где мой щенок?").is_empty());
+        assert!(!found("Суки вы, а не заводчики, щенок больной!").is_empty());
+        assert!(!found("Сука, где мой заказ?").is_empty(), "no cue, no literal sense");
+    }
+
+    #[test]
+    fn an_allowed_phrase_and_a_surname_are_no_insults() {
+        assert_eq!(found("Вечером играем в дурака и в подкидного дурака."), []);
+        assert_eq!(found("Петухов, Курицын, Гусев — бригада на объекте."), []);
+        assert!(!found("Ты дурак?").is_empty());
+    }
+
+    #[test]
+    fn the_instrumental_names_the_reader_only_with_a_link_verb() {
+        assert_eq!(found("Кормите крысу свежими овощами."), []);
+        assert!(!found("Не будь овощем.").is_empty());
+        assert!(!found("Не прикидывайтесь бараном.").is_empty());
+    }
+
+    #[test]
+    fn an_insulting_adjective_of_a_thing_is_no_insult() {
+        assert_eq!(found("Вы можете купить тупой нож для масла."), []);
+        assert!(!found("Вы тупой?").is_empty());
+    }
+
+    #[test]
     fn phrases_match_by_lemma_across_gaps() {
         assert!(found("Не надо на меня орать.").iter().any(|(_, k)| *k == RudeKind::Contempt));
         assert!(found("Отстаньте от меня.").iter().any(|(_, k)| *k == RudeKind::Contempt));
@@ -1139,5 +1297,7 @@ mod tests {
         assert!(lex.add_row(&["word", "дебил", "insult", "loud"]).unwrap_err().contains("unknown option"));
         assert!(lex.add_row(&["phrase", "… орать", "contempt"]).unwrap_err().contains("starts and ends"));
         assert!(lex.add_row(&["verb", "x"]).unwrap_err().contains("first field"));
+        assert!(lex.add_row(&["literal", "сука", "dogs", ""]).unwrap_err().contains("cue words"));
+        assert!(lex.add_row(&["allow", "… дурак"]).unwrap_err().contains("starts and ends"));
     }
 }
