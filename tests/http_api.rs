@@ -818,6 +818,17 @@ async fn ids_and_fields_are_bounded_as_documented() {
     for ok in ["application/json", "application/json; charset=UTF-8", "application/json;charset=\"utf-8\""] {
         assert_eq!(raw(&app, post(ok)).await.status, StatusCode::OK, "{ok}");
     }
+    // So is a LanguageTool form in another charset (its bytes would be read as UTF-8).
+    let form = |content_type: &str| {
+        Request::post("/v2/check")
+            .header(header::AUTHORIZATION, format!("Bearer {OPERATOR}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from("language=ru-RU&text=%E7%E0%EA%E0%E7"))
+            .unwrap()
+    };
+    let cp1251 = raw(&app, form("application/x-www-form-urlencoded; charset=windows-1251")).await;
+    assert_error(&cp1251, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    assert!(is_russian(cp1251.body["error"]["message"].as_str().unwrap()));
     // The document states the bounds the server applies.
     let doc = send(&app, Method::GET, "/openapi.json", None, None).await.body;
     let schemas = &doc["components"]["schemas"];

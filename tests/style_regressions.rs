@@ -873,3 +873,42 @@ fn review8_surnames_beside_a_name_and_no_softener_anywhere_in_a_rude_draft() {
     let insult = report.issues.iter().find(|i| i.rule == "no-rudeness").unwrap();
     assert!(insult.message.contains("ни в какой форме. Пожалуйста,"), "{}", insult.message);
 }
+
+/// Review 9: sarcasm and contempt without a rude word are caught; a rude draft gets no courtesy
+/// and no fix inside its rude words; a client's literal «сука» answered about «течка» is no
+/// rudeness; a card game's «дурак» is no insult; initials do not end a sentence; a first name
+/// after the greeting is an address.
+#[test]
+fn review9_sarcasm_courtesy_literal_senses_initials_and_the_greeting_address() {
+    let rude = |draft: &str| rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string());
+    for draft in [
+        "Читать научитесь? Там в смс всё написано, карта заблокирована за просрочку.",
+        "Повторяю для тех кто в танке: оплата только картой.",
+        "Может, вам стоит лучше воспитывать ребёнка. Знаем мы таких мамаш.",
+        "Ты чё, самый умный? Нормально всё с машиной.",
+    ] {
+        assert!(rude(draft), "{draft}");
+    }
+    for draft in ["Самый умный сотрудник месяца — Олег.", "В приставке есть карточные игры: дурак, пьяница и покер."] {
+        assert!(!rude(draft), "{draft}");
+    }
+    let report = engine()
+        .check("Слышь ты, ещё раз назовёшь нас мошенниками — пойдёшь лесом, вали", &named("Дмитрий", Some(false), 0), None)
+        .unwrap();
+    let rules: Vec<&str> = report.issues.iter().map(|i| i.rule.as_str()).collect();
+    assert!(rules.contains(&"no-rudeness"), "{rules:?}");
+    for decoration in ["softener", "use-name"] {
+        assert!(!rules.contains(&decoration), "{decoration}: {rules:?}");
+    }
+    assert!(report.issues.iter().all(|i| !i.replacements.iter().any(|r| r.contains("Слышьте"))), "{rules:?}");
+    let dog = Context {
+        client_messages: vec!["у меня сука течёт, что посоветуете?".into()],
+        ..named("Ольга", Some(false), 0)
+    };
+    let draft = "Ольга, для суки в период течки есть защитные трусики, размер M — 690 руб.";
+    assert!(!rules_of(draft, &dog).iter().any(|r| r == "rude-client" || r == "no-rudeness"));
+    let r = rewrite("напишите заявление на имя директора Смирновой О.В. и принесите в 214 каб. до пятницы", &ctx(Some(false)));
+    assert!(r.text.contains("О.В. и принесите") && r.text.contains("каб. до пятницы"), "{}", r.text);
+    let report = engine().check("Добрый день, Сергей! Ваш мастер приедет завтра в 11:00.", &ctx(Some(true)), None).unwrap();
+    assert!(report.issues.iter().all(|i| i.rule != "greeting"), "{:?}", report.issues);
+}

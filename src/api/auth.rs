@@ -2,8 +2,9 @@
 //! `SUFLER_TOKENS` environment variable; a token has at least 16 characters. Only a salted
 //! SHA-256 of each token (a random salt per token) is kept in memory or written to the file,
 //! and no response or log line ever contains a token. Files written before salts (plain
-//! `sha256`) are still read. The file is rewritten whole, owner-only (0600), through a temporary
-//! file and a rename; a token exists only once its file is written.
+//! `sha256`) are still read, and an old token's hash is salted on its first use. The file is
+//! rewritten whole, owner-only (0600), through a temporary file and a rename; a token exists
+//! only once its file is written.
 //!
 //! Roles are ordered: an `editor` may do what an `operator` may, an `admin` what an `editor`
 //! may. Missing or unknown token → 401; a known token below the route's role → 403.
@@ -217,8 +218,38 @@ impl Tokens {
 
     /// The caller behind `token`, if it is known.
     pub fn identify(&self, token: &str) -> Option<Caller> {
-        let entries = self.entries.read().expect("tokens lock");
-        entries.iter().find(|e| e.matches(token)).map(|e| Caller { name: e.name.clone(), role: e.role })
+        let (caller, unsalted) = {
+            let entries = self.entries.read().expect("tokens lock");
+            let entry = entries.iter().find(|e| e.matches(token))?;
+            (Caller { name: entry.name.clone(), role: entry.role }, entry.salt.is_empty())
+        };
+        if unsalted {
+            self.salt(token);
+        }
+        Some(caller)
+    }
+
+    /// Replaces the unsalted hash of `token` (a file written before salts) by a salted one and
+    /// rewrites the file: the first use of an old token upgrades it. A failed write is logged
+    /// and changes nothing; the old entry keeps working.
+    fn salt(&self, token: &str) {
+        let Some(path) = &self.file else { return };
+        let mut entries = self.entries.write().expect("tokens lock");
+        let Some(i) = entries.iter().position(|e| e.salt.is_empty() && e.matches(token)) else { return };
+        let mut updated = entries.clone();
+        let old = &updated[i];
+        let salted = match TokenEntry::new(old.name.clone(), old.role, token, old.from_env) {
+            Ok(entry) => entry,
+            Err(e) => return tracing::warn!(error = %e, "could not salt an old token's hash"),
+        };
+        updated[i] = salted;
+        match write_private(path, &TokenFile { tokens: updated.iter().filter(|e| !e.from_env).cloned().collect() }) {
+            Ok(()) => {
+                tracing::info!(name = %updated[i].name, "an old token's unsalted hash was replaced by a salted one");
+                *entries = updated;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not rewrite the tokens file with a salted hash"),
+        }
     }
 
     /// Checks the bearer token of a request (or `fallback`, e.g. a LanguageTool `apiKey` form
@@ -448,6 +479,22 @@ mod tests {
         let reloaded = Tokens::load(Some(&path), None).unwrap();
         assert_eq!(reloaded.identify(&minted).unwrap().name, "anna");
         assert_eq!(reloaded.identify("admin-secret-0123456789").unwrap().name, "lead");
+    }
+
+    #[test]
+    fn an_old_unsalted_token_is_salted_on_first_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.toml");
+        let old = hash_token("old-secret-0123456789");
+        std::fs::write(&path, format!("[[tokens]]\nname = \"old\"\nrole = \"editor\"\nsha256 = \"{old}\"\n")).unwrap();
+        let tokens = Tokens::load(Some(&path), None).unwrap();
+        assert!(tokens.identify("wrong-secret-0123456789").is_none());
+        assert_eq!(std::fs::read_to_string(&path).unwrap().matches(&old).count(), 1, "a wrong token changes nothing");
+        assert_eq!(tokens.identify("old-secret-0123456789").unwrap().role, Role::Editor);
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(!written.contains(&old) && written.contains("salt"), "{written}");
+        let reloaded = Tokens::load(Some(&path), None).unwrap();
+        assert_eq!(reloaded.identify("old-secret-0123456789").unwrap().name, "old");
     }
 
     #[test]

@@ -171,17 +171,37 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
-            if !utf8_or_no_charset(content_type.as_bytes()) {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Неподдерживаемая кодировка: отправьте, пожалуйста, JSON в UTF-8 (Content-Type: application/json или application/json; charset=utf-8)",
-                ));
-            }
-        }
+        utf8_body(&request, "JSON в UTF-8 (Content-Type: application/json или application/json; charset=utf-8)")?;
         let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
         Ok(Json(value))
+    }
+}
+
+/// `axum::Form` whose rejections are [`ApiError`]s, and which refuses (415) a body that
+/// declares a charset other than UTF-8, as [`Json`] does: its percent-encoded bytes are read
+/// as UTF-8.
+pub struct Form<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Form<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        utf8_body(&request, "форму в UTF-8 (Content-Type: application/x-www-form-urlencoded; charset=utf-8)")?;
+        let axum::Form(value) = axum::Form::<T>::from_request(request, state).await?;
+        Ok(Form(value))
+    }
+}
+
+/// 415 for a request whose Content-Type declares a charset other than UTF-8; `what` is what
+/// to send instead.
+fn utf8_body(request: &axum::extract::Request, what: &str) -> Result<(), ApiError> {
+    match request.headers().get(header::CONTENT_TYPE) {
+        Some(content_type) if !utf8_or_no_charset(content_type.as_bytes()) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Неподдерживаемая кодировка: отправьте, пожалуйста, {what}"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -211,8 +231,3 @@ pub struct Query<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
-
-/// `axum::Form` whose rejections are [`ApiError`]s.
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Form), rejection(ApiError))]
-pub struct Form<T>(pub T);

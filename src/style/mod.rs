@@ -120,6 +120,35 @@ impl std::fmt::Debug for StyleEngine {
     }
 }
 
+/// Rules whose edits only add courtesy. The capital «Вы» is not one of them: blocking it in
+/// the drafts the head alarms on cost the rewrite sets a draft each (measured in stop 30), and a
+/// refused rewrite already leaves threats as written.
+pub(crate) const DECORATING: [&str; 5] = ["greeting", "introduce-self", "use-name", "softener", "thanks"];
+
+/// Rules that mend a word's form, not what it says (see [`undecorated`]).
+const POLISHING: [&str; 3] = ["polite-you", "capital-you", "spelling"];
+
+/// A rude draft (A10, not only a mild word) is for its operator to rewrite, not to decorate: no
+/// courtesy is proposed for it (no «вали, пожалуйста», «Дмитрий, слышь»), and its rude words
+/// are not polished («Слышь» → «Слышьте»); a rule that replaces them whole (A7's approved
+/// wording for «Это ваши проблемы») stays.
+fn undecorated(text: &str, found: &mut Vec<RuleFinding>) {
+    let whole = rules::rudeness::tone_finding(text).map(|f| (f.start, f.end));
+    let rude: Vec<(usize, usize)> = found
+        .iter()
+        .filter(|f| RULES[f.rule].0 == "no-rudeness" && f.finding.severity != Some(Severity::Warning))
+        .map(|f| (f.finding.start, f.finding.end))
+        .collect();
+    if rude.is_empty() {
+        return;
+    }
+    found.retain(|f| {
+        let (id, start, end) = (RULES[f.rule].0, f.finding.start, f.finding.end);
+        let inside = || rude.iter().any(|&(a, b)| Some((a, b)) != whole && a <= start && end <= b);
+        !DECORATING.contains(&id) && !(POLISHING.contains(&id) && inside())
+    });
+}
+
 impl StyleEngine {
     /// The engine with the rules, lists and profiles compiled into the binary, the system's
     /// hunspell-ru dictionary (if installed) and the morphology dictionary (loaded once per
@@ -468,6 +497,7 @@ impl StyleEngine {
         if let Some(finding) = self.tone_finding(text, profile, tone.as_ref(), &found) {
             found.push(finding);
         }
+        undecorated(text, &mut found);
         match self.client_alarm(&doc, ctx, profile, embedder, &found) {
             Ok(finding) => found.extend(finding),
             Err(e @ Error::Busy(_)) => return Err(e),

@@ -619,14 +619,9 @@ fn rude_draft(
 /// Most guarded passes (see [`run`]).
 const GUARD_PASSES: usize = 3;
 
-/// Rules whose edits only add courtesy (see `sober` in [`guarded`]). The capital «Вы» is not
-/// one of them: blocking it in the drafts the head alarms on cost the rewrite sets a draft each
-/// (measured in stop 30), and a refused rewrite already leaves threats as written.
-const DECORATING: [&str; 5] = ["greeting", "introduce-self", "use-name", "softener", "thanks"];
-
 /// The rewrite of `draft` under the never-worse guard: the safe rules' result, the full result
 /// and the refused edits with their reasons (and byte spans in `draft`). A `sober` rewrite makes
-/// no edit of the [`DECORATING`] rules.
+/// no edit of the [`super::DECORATING`] rules.
 #[allow(clippy::type_complexity)]
 fn guarded<'e>(
     engine: &'e StyleEngine,
@@ -642,7 +637,7 @@ fn guarded<'e>(
     // A rule blocked over the whole draft makes no edit anywhere in it.
     let mut blocked: Vec<(usize, Range<usize>)> = engine
         .active_rules(profile)
-        .filter(|(_, def)| sober && DECORATING.contains(&def.id.as_str()))
+        .filter(|(_, def)| sober && super::DECORATING.contains(&def.id.as_str()))
         .map(|(rule, _)| (rule, 0..draft.len()))
         .collect();
     let preset = blocked.len();

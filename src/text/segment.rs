@@ -639,7 +639,20 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[(&str,
             .filter(|&j| tokens[j].kind == TokenKind::Word)
             .map(|j| format!("{}.{}", text[tokens[j].start..tokens[j].end].to_lowercase(), word));
         let known = |w: &str| abbreviations.iter().find(|(a, _)| *a == w).map(|(_, precedes)| *precedes);
-        let kind = two.as_deref().and_then(known).or_else(|| known(&word));
+        // «Смирновой О.В. и принесите»: an initial (one capital letter) is an abbreviation too.
+        let is_initial = |t: &Token| {
+            let mut letters = text[t.start..t.end].chars();
+            t.kind == TokenKind::Word && letters.next().is_some_and(char::is_uppercase) && letters.next().is_none()
+        };
+        let initial = is_initial(&tokens[i - 1]);
+        // «Иванов И. И.»: an initial before another.
+        let j = tokens[i + 1..].iter().position(|t| t.kind != TokenKind::Space).map(|p| i + 1 + p);
+        if initial
+            && j.is_some_and(|j| is_initial(&tokens[j]) && tokens.get(j + 1).is_some_and(|t| &text[t.start..t.end] == "."))
+        {
+            return false;
+        }
+        let kind = two.as_deref().and_then(known).or_else(|| known(&word)).or(initial.then_some(false));
         match kind {
             Some(true) => return false,
             Some(false) if next_continues => return false,
@@ -728,6 +741,11 @@ mod tests {
         assert_eq!(got, ["привет.", "заказ готов!", "заберите его на ул. Ленина, т. д. и т.п. ок"]);
         assert!(doc.sentences[1].ends_line);
         assert!(!doc.sentences[0].ends_line);
+        // Initials go on before a lower-case word, and end a sentence before a capital.
+        let text = "директору Смирновой О.В. и принесите. Врач Иванов И. И. Ждём вас";
+        let doc = Doc::new(text, &[], &[]);
+        let got: Vec<&str> = doc.sentences.iter().map(|s| &text[s.start..s.end]).collect();
+        assert_eq!(got, ["директору Смирновой О.В. и принесите.", "Врач Иванов И. И.", "Ждём вас"]);
     }
 
     #[test]

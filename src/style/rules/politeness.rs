@@ -351,7 +351,15 @@ fn continuation(inp: &Input, last: usize) -> Option<(Option<(usize, usize)>, usi
     let name: Vec<String> = inp.ctx.client_name().map(|n| n.split_whitespace().map(fold).collect()).unwrap_or_default();
     let mut cursor = skip_comma(doc.next_non_space(last));
     let mut address: Option<(usize, usize)> = None;
-    while let Some(w) = cursor.filter(|&w| doc.tokens[w].kind == TokenKind::Word && name.contains(&doc.folded[w])) {
+    // «Добрый день, Сергей! Ваш мастер…» with another name, or none, given: a capitalised first
+    // name (and patronymic) is an address too.
+    let a_name = |w: usize, tag: &str| {
+        doc.tok(w).starts_with(char::is_uppercase) && inp.morph.analyses(doc.tok(w)).iter().any(|a| a.known && a.has(tag))
+    };
+    let named = |w: usize, first: bool| {
+        name.contains(&doc.folded[w]) || if first { a_name(w, "Name") } else { a_name(w, "Patr") }
+    };
+    while let Some(w) = cursor.filter(|&w| doc.tokens[w].kind == TokenKind::Word && named(w, address.is_none())) {
         address = Some((address.map_or(w, |(a, _)| a), w));
         cursor = doc.next_non_space(w);
     }

@@ -78,9 +78,16 @@ fn message_key(kind: RudeKind) -> &'static str {
 /// are let pass.
 pub(crate) fn rude_client(inp: &Input, out: &mut Vec<Finding>) {
     let Some(client) = inp.ctx.latest_client_message() else { return };
-    let doc = Doc::new(client, &[], &[]);
-    let rude =
-        inp.lex.rude.find(&doc, inp.morph).iter().any(|s| s.kind != RudeKind::Mild || s.fix != Some(MildFix::Delete));
+    // The client's message read with the draft after it: the draft's words may mark a literal
+    // sense («у меня сука течёт» answered about «течка»), the spans are the client's.
+    let dialogue = format!("{client}\n\n{}", inp.doc.text);
+    let doc = Doc::new(&dialogue, &[], &[]);
+    let rude = inp
+        .lex
+        .rude
+        .find(&doc, inp.morph)
+        .iter()
+        .any(|s| s.end <= client.len() && (s.kind != RudeKind::Mild || s.fix != Some(MildFix::Delete)));
     if rude {
         out.push(client_finding(inp.doc, inp.def, inp.profile));
     }
