@@ -889,11 +889,16 @@ fn review9_sarcasm_courtesy_literal_senses_initials_and_the_greeting_address() {
     ] {
         assert!(rude(draft), "{draft}");
     }
-    for draft in ["Самый умный сотрудник месяца — Олег.", "В приставке есть карточные игры: дурак, пьяница и покер."] {
+    for draft in ["Самый умный сотрудник месяца — Олег.", "В приставке есть карточные игры: дурак, пьяница и покер."]
+    {
         assert!(!rude(draft), "{draft}");
     }
     let report = engine()
-        .check("Слышь ты, ещё раз назовёшь нас мошенниками — пойдёшь лесом, вали", &named("Дмитрий", Some(false), 0), None)
+        .check(
+            "Слышь ты, ещё раз назовёшь нас мошенниками — пойдёшь лесом, вали",
+            &named("Дмитрий", Some(false), 0),
+            None,
+        )
         .unwrap();
     let rules: Vec<&str> = report.issues.iter().map(|i| i.rule.as_str()).collect();
     assert!(rules.contains(&"no-rudeness"), "{rules:?}");
@@ -907,8 +912,12 @@ fn review9_sarcasm_courtesy_literal_senses_initials_and_the_greeting_address() {
     };
     let draft = "Ольга, для суки в период течки есть защитные трусики, размер M — 690 руб.";
     assert!(!rules_of(draft, &dog).iter().any(|r| r == "rude-client" || r == "no-rudeness"));
-    let r = rewrite("напишите заявление на имя директора Смирновой О.В. и принесите в 214 каб. до пятницы", &ctx(Some(false)));
+    let r = rewrite(
+        "напишите заявление на имя директора Смирновой О.В. и принесите в 214 каб. до пятницы",
+        &ctx(Some(false)),
+    );
     assert!(r.text.contains("О.В. и принесите") && r.text.contains("каб. до пятницы"), "{}", r.text);
-    let report = engine().check("Добрый день, Сергей! Ваш мастер приедет завтра в 11:00.", &ctx(Some(true)), None).unwrap();
+    let report =
+        engine().check("Добрый день, Сергей! Ваш мастер приедет завтра в 11:00.", &ctx(Some(true)), None).unwrap();
     assert!(report.issues.iter().all(|i| i.rule != "greeting"), "{:?}", report.issues);
 }

@@ -145,7 +145,7 @@ fn undecorated(text: &str, found: &mut Vec<RuleFinding>) {
     found.retain(|f| {
         let (id, start, end) = (RULES[f.rule].0, f.finding.start, f.finding.end);
         let inside = || rude.iter().any(|&(a, b)| Some((a, b)) != whole && a <= start && end <= b);
-        !DECORATING.contains(&id) && !(POLISHING.contains(&id) && inside())
+        !(DECORATING.contains(&id) || POLISHING.contains(&id) && inside())
     });
 }
 

@@ -316,7 +316,8 @@ impl RudeLexicon {
                 }
             },
             "literal" => {
-                let cues: Vec<String> = field(3).split(',').map(fold).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+                let cues: Vec<String> =
+                    field(3).split(',').map(fold).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
                 if cues.is_empty() {
                     return Err("a literal row lists its cue words in the fourth field".into());
                 }
@@ -448,7 +449,6 @@ impl RudeLexicon {
         ranges
     }
 
-    /// The words of one whitespace-separated chunk.
     /// The words of one whitespace-separated chunk; whether any of them had a verdict (found,
     /// or let pass only for what stands around it).
     fn find_in_chunk(&self, doc: &Doc, morph: &Morph, start: usize, end: usize, out: &mut Vec<RudeSpan>) -> bool {
@@ -754,9 +754,7 @@ impl RudeLexicon {
             }
         }
         let before = if from == sentence.tokens.start { None } else { doc.prev_non_space(from) };
-        let speaks_to_reader = || {
-            doc.words(sentence).any(|t| reader_word(t) || tagged(t, "impr"))
-        };
+        let speaks_to_reader = || doc.words(sentence).any(|t| reader_word(t) || tagged(t, "impr"));
         if boundary(before) && boundary(doc.next_non_space(to)) && (!strict || speaks_to_reader()) {
             return true;
         }
@@ -801,10 +799,12 @@ impl RudeLexicon {
             // «тупой» is also a feminine instrumental: only a word that cannot be nominative is
             // named in the instrumental, by «ты»/«вы» or a link verb («не будь бараном», «ты
             // был бараном»; «кормите овощами» feeds).
-            let link = reading.is_some_and(|a| self.links.contains(&fold(&a.lemma)) && (a.has("impr") || a.has("2per")));
+            let link =
+                reading.is_some_and(|a| self.links.contains(&fold(&a.lemma)) && (a.has("impr") || a.has("2per")));
             let pronoun = reader_word(i) && !reading.is_some_and(|a| a.has("Apro") || a.has("VERB"));
             // Strict, a verb does not name: «новый осёл, зовут Тимоша, приходите знакомиться».
-            named && (yours || if strict { pronoun } else { reader_word(i) }) || instrumental && !named && (pronoun || link)
+            named && (yours || if strict { pronoun } else { reader_word(i) })
+                || instrumental && !named && (pronoun || link)
         })
     }
 
@@ -841,24 +841,22 @@ impl RudeLexicon {
     }
 
     fn sentence_phrases(&self, doc: &Doc, morph: &Morph, sentence: &super::segment::Sentence, out: &mut Vec<RudeSpan>) {
-        {
-            let words = keys(doc, morph, sentence);
-            for at in 0..words.len() {
-                let w = &words[at];
-                let mut candidates: Vec<usize> = std::iter::once(&w.folded)
-                    .chain(&w.lemmas)
-                    .filter_map(|k| self.phrase_starts.get(k))
-                    .flatten()
-                    .copied()
-                    .collect();
-                candidates.sort_unstable();
-                candidates.dedup();
-                for p in candidates {
-                    let phrase = &self.phrases[p];
-                    if let Some(last) = match_slots(&phrase.slots, &words, at) {
-                        let (start, end) = (doc.tokens[w.token].start, doc.tokens[words[last].token].end);
-                        out.push(RudeSpan { start, end, kind: phrase.kind, disguised: false, fix: phrase.fix.clone() });
-                    }
+        let words = keys(doc, morph, sentence);
+        for at in 0..words.len() {
+            let w = &words[at];
+            let mut candidates: Vec<usize> = std::iter::once(&w.folded)
+                .chain(&w.lemmas)
+                .filter_map(|k| self.phrase_starts.get(k))
+                .flatten()
+                .copied()
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            for p in candidates {
+                let phrase = &self.phrases[p];
+                if let Some(last) = match_slots(&phrase.slots, &words, at) {
+                    let (start, end) = (doc.tokens[w.token].start, doc.tokens[words[last].token].end);
+                    out.push(RudeSpan { start, end, kind: phrase.kind, disguised: false, fix: phrase.fix.clone() });
                 }
             }
         }

@@ -648,7 +648,9 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[(&str,
         // «Иванов И. И.»: an initial before another.
         let j = tokens[i + 1..].iter().position(|t| t.kind != TokenKind::Space).map(|p| i + 1 + p);
         if initial
-            && j.is_some_and(|j| is_initial(&tokens[j]) && tokens.get(j + 1).is_some_and(|t| &text[t.start..t.end] == "."))
+            && j.is_some_and(|j| {
+                is_initial(&tokens[j]) && tokens.get(j + 1).is_some_and(|t| &text[t.start..t.end] == ".")
+            })
         {
             return false;
         }

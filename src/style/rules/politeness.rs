@@ -354,7 +354,8 @@ fn continuation(inp: &Input, last: usize) -> Option<(Option<(usize, usize)>, usi
     // «Добрый день, Сергей! Ваш мастер…» with another name, or none, given: a capitalised first
     // name (and patronymic) is an address too.
     let a_name = |w: usize, tag: &str| {
-        doc.tok(w).starts_with(char::is_uppercase) && inp.morph.analyses(doc.tok(w)).iter().any(|a| a.known && a.has(tag))
+        doc.tok(w).starts_with(char::is_uppercase)
+            && inp.morph.analyses(doc.tok(w)).iter().any(|a| a.known && a.has(tag))
     };
     let named = |w: usize, first: bool| {
         name.contains(&doc.folded[w]) || if first { a_name(w, "Name") } else { a_name(w, "Patr") }
