@@ -623,7 +623,8 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[(&str,
         // decides, and only when the next word starts in lower case.
         let word = text[tokens[i - 1].start..tokens[i - 1].end].to_lowercase();
         // The next non-space token: a lower-case word or a number continues the sentence.
-        let next_continues = tokens[i + 1..].iter().find(|t| t.kind != TokenKind::Space).is_some_and(|t| {
+        let next = tokens[i + 1..].iter().position(|t| t.kind != TokenKind::Space).map(|p| i + 1 + p);
+        let next_continues = next.map(|j| &tokens[j]).is_some_and(|t| {
             t.kind.is_fact() || t.kind == TokenKind::Word && text[t.start..].starts_with(char::is_lowercase)
         });
         // «т. д.» and «т.д.»: the word two steps back, across one dot (and maybe a space).
@@ -646,12 +647,7 @@ fn ends_sentence(text: &str, tokens: &[Token], i: usize, abbreviations: &[(&str,
         };
         let initial = is_initial(&tokens[i - 1]);
         // «Иванов И. И.»: an initial before another.
-        let j = tokens[i + 1..].iter().position(|t| t.kind != TokenKind::Space).map(|p| i + 1 + p);
-        if initial
-            && j.is_some_and(|j| {
-                is_initial(&tokens[j]) && tokens.get(j + 1).is_some_and(|t| &text[t.start..t.end] == ".")
-            })
-        {
+        if initial && next.is_some_and(|j| is_initial(&tokens[j]) && dot_before(j + 1)) {
             return false;
         }
         let kind = two.as_deref().and_then(known).or_else(|| known(&word)).or(initial.then_some(false));
