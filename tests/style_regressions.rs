@@ -921,3 +921,25 @@ fn review9_sarcasm_courtesy_literal_senses_initials_and_the_greeting_address() {
         engine().check("Добрый день, Сергей! Ваш мастер приедет завтра в 11:00.", &ctx(Some(true)), None).unwrap();
     assert!(report.issues.iter().all(|i| i.rule != "greeting"), "{:?}", report.issues);
 }
+
+/// Review 10: a surname before initials is no insult; condescension and sarcasm are caught;
+/// «раб.» and «рук.» do not end a sentence.
+#[test]
+fn review10_surname_with_initials_condescension_and_more_abbreviations() {
+    let rude = |draft: &str| rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string());
+    assert!(!rude("Ваш заказ везёт курьер Дураков А.С., тел. 8 903 111-22-33."));
+    for draft in [
+        "Я вам уже 3 раз объясняю: заказ 55120 отменён.",
+        "Ну конечно, это мы виноваты, что вы не умеете читать договор.",
+    ] {
+        assert!(rude(draft), "{draft}");
+    }
+    assert!(!rude("Да, это мы виноваты, извините за задержку."));
+    for (draft, kept) in [
+        ("деньги вернутся на карту в течение 3 раб. дней", "раб. дней"),
+        ("классный рук. просит связаться с ней до пятницы", "рук. просит"),
+    ] {
+        let r = rewrite(draft, &ctx(Some(false)));
+        assert!(r.text.contains(kept), "{}", r.text);
+    }
+}

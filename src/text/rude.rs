@@ -212,15 +212,23 @@ fn fix_option(option: &str) -> Result<MildFix, String> {
 }
 
 /// Whether the word at bytes `start..end` has a capitalised first name or patronymic right
-/// before or after it (one space apart).
+/// before or after it (one space apart), or initials after it («Дураков А.С.»).
 fn beside_a_name(doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
     let Some((first, last)) = doc.tokens_spanning(start, end) else { return false };
-    [doc.prev_non_space(first), doc.next_non_space(last)].into_iter().flatten().any(|t| {
-        let tok = doc.tok(t);
+    let initial = doc.next_non_space(last).is_some_and(|t| {
+        let mut letters = doc.tok(t).chars();
         doc.tokens[t].kind == TokenKind::Word
-            && capitalised(tok)
-            && morph.analyses(tok).iter().any(|a| a.known && (a.has("Name") || a.has("Patr")))
-    })
+            && letters.next().is_some_and(char::is_uppercase)
+            && letters.next().is_none()
+            && doc.tokens.get(t + 1).is_some_and(|dot| doc.tok(t + 1) == "." && dot.start == doc.tokens[t].end)
+    });
+    initial
+        || [doc.prev_non_space(first), doc.next_non_space(last)].into_iter().flatten().any(|t| {
+            let tok = doc.tok(t);
+            doc.tokens[t].kind == TokenKind::Word
+                && capitalised(tok)
+                && morph.analyses(tok).iter().any(|a| a.known && (a.has("Name") || a.has("Patr")))
+        })
 }
 
 /// Whether the dictionary knows `word` as a surname.
