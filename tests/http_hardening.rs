@@ -1,8 +1,8 @@
 //! The server runtime findings of the attack run (issue 19), each pinned on a real `sufler
 //! serve` process: slow requests stop at their deadline and leave the encoder free (finding 2),
 //! shutdown stops work in flight (finding 2), start-up failures named in Russian without paths
-//! and SIGTERM during loading (finding 10), the library file deleted while running and a
-//! missing library at start (finding 11). Speed is measured in `benches/attack_load.sh`; the
+//! and SIGTERM during loading (finding 10), the library file deleted or turned read-only while
+//! running and a missing library at start (finding 11). Speed is measured in `benches/attack_load.sh`; the
 //! time bounds here are generous and only catch a hang.
 
 #[path = "http_server/mod.rs"]
@@ -221,6 +221,57 @@ fn a_library_deleted_while_running_fails_readiness_and_refuses_writes() {
     let click = json!({"message": "где заказ?", "chosen": "after-delete"});
     let feedback = server.json("POST", "/v1/feedback", OPERATOR_TOKEN, Some(&click));
     assert_eq!(feedback.status, 503, "{}", feedback.text());
+}
+
+/// Makes `path` unwritable for this process: permission bits for a normal user; for root, whom
+/// permission bits do not stop, the immutable attribute. False when neither works here.
+fn make_read_only(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let writable = || std::fs::OpenOptions::new().append(true).open(path).is_ok();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    if writable() {
+        let _ = std::process::Command::new("chattr").arg("+i").arg(path).status();
+    }
+    !writable()
+}
+
+fn make_writable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::process::Command::new("chattr").arg("-i").arg(path).status();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn a_library_turned_read_only_fails_readiness_and_refuses_writes_until_it_is_writable_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("library.db");
+    let server = Server::start(&db, Auth::Tokens);
+    let template = |id: &str| json!({"id": id, "title": "Проверка", "text": "Здравствуйте! Проверим, пожалуйста."});
+    let created = server.json("POST", "/v1/templates", EDITOR_TOKEN, Some(&template("before-read-only")));
+    assert_eq!(created.status, 201, "{}", created.text());
+    if !make_read_only(&db) {
+        make_writable(&db);
+        eprintln!("skipped: this machine cannot make {} read-only (no chattr, or not supported)", db.display());
+        return;
+    }
+    let ready = server.request("GET", "/readyz", &[], None).unwrap();
+    let refused = server.json("POST", "/v1/templates", EDITOR_TOKEN, Some(&template("read-only-write")));
+    let click = json!({"message": "где заказ?", "chosen": "before-read-only"});
+    let feedback = server.json("POST", "/v1/feedback", OPERATOR_TOKEN, Some(&click));
+    let listed = server.json("GET", "/v1/templates", EDITOR_TOKEN, None);
+    make_writable(&db);
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert_eq!(error_code(&ready), "library_unavailable");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(error_code(&refused), "library_unavailable");
+    assert_eq!(feedback.status, 503, "{}", feedback.text());
+    // Reading goes on: the approved library is still there for suggestions and lists.
+    assert_eq!(listed.status, 200, "{}", listed.text());
+
+    let ready = server.request("GET", "/readyz", &[], None).unwrap();
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let created = server.json("POST", "/v1/templates", EDITOR_TOKEN, Some(&template("after-read-only")));
+    assert_eq!(created.status, 201, "{}", created.text());
 }
 
 /// Runs `sufler serve` until it prints its port or exits; its stderr.

@@ -226,6 +226,7 @@ fn issue19_1_the_fuzz_input_rewrites_through_the_cli_within_its_bound() {
     let out = json(&args, &draft);
     let chars = |s: &str| s.chars().count();
     let text = out["text"].as_str().unwrap();
-    let greeting = chars("Здравствуйте, ! Меня зовут Ольга, я помогу Вам.") + chars(&name);
-    assert!(chars(text) <= 2 * chars(&draft) + greeting + 64, "{} → {} chars", chars(&draft), chars(text));
+    // Within twice the draft, with no allowance: the harness's 434-character «name» is no name
+    // a greeting could address the client by, so none is inserted.
+    assert!(chars(text) <= 2 * chars(&draft), "{} → {} chars", chars(&draft), chars(text));
 }

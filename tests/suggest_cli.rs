@@ -70,6 +70,25 @@ const SMALL_PACK: &str = r#"{"id":"hours","title":"Часы работы","text"
 "#;
 
 #[test]
+fn a_long_import_reports_its_progress_in_plain_lines_when_stderr_is_not_a_terminal() {
+    let lib = Library::empty();
+    let pack: String = (0..1200)
+        .map(|k| format!("{{\"id\":\"t{k}\",\"title\":\"Шаблон {k}\",\"text\":\"Ответ номер {k}.\"}}\n"))
+        .collect();
+    let file = lib.file("big.jsonl", &pack);
+    let out = lib.run(&["templates", "import", &file, "--no-embed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> =
+        stderr(&out).lines().filter(|l| l.contains("импорт шаблонов")).map(str::to_string).collect();
+    assert_eq!(lines.len(), 10, "one line per tenth: {lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("sufler: импорт шаблонов: 1200 из 1200"));
+    // A short import says nothing but its summary.
+    let small = lib.file("small.jsonl", SMALL_PACK);
+    let out = lib.run(&["templates", "import", &small, "--no-embed"]);
+    assert!(!stderr(&out).contains("импорт шаблонов"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_fresh_library_suggests_the_default_pack_with_filled_placeholders() {
     let lib = Library::empty();
     let answer = lib.suggest(&["--k", "3", "--client-name", "Анна", "где мой заказ 4821-1934??? уже неделю жду"]);

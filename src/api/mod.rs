@@ -148,13 +148,26 @@ fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Option<Li
         return Ok(None);
     }
     let feedback = store.feedback()?;
+    // A first run or a large import embeds many texts (a minute or more): the log says how far
+    // it is at every tenth of each pass (passages, titles, examples).
+    let (mut done, mut tenth) = (0, 0);
+    let mut progress = |batch: usize, total: usize| {
+        done += batch;
+        if total > crate::rank::EMBED_BATCH && done * 10 / total > tenth {
+            tenth = done * 10 / total;
+            tracing::info!(done, total, "embedding the library's texts");
+        }
+        if done >= total {
+            (done, tenth) = (0, 0);
+        }
+    };
     Library::build(
         templates,
         &feedback,
         &mut CachedEmbedder::new(embedder, Some(store)),
         Signals::ALL,
         Weights::default(),
-        &mut |_, _| {},
+        &mut progress,
     )
     .map(Some)
 }

@@ -13,6 +13,7 @@ use sufler::templates::pack::{self, PackFormat};
 use sufler::templates::store::Feedback;
 use sufler::templates::{Status, Store};
 
+use super::progress::Progress;
 use super::report::{emit, ReportArgs};
 use super::{bad_input, EncoderArgs};
 
@@ -144,26 +145,21 @@ pub struct SuggestArgs {
     encoder: EncoderArgs,
 }
 
-fn progress_bar(what: &str) -> indicatif::ProgressBar {
-    let style = indicatif::ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} {{eta}}"))
-        .expect("valid template");
-    indicatif::ProgressBar::hidden().with_style(style)
-}
-
 /// Builds the ranking over the store's approved templates and clicks, embedding what the cache
-/// lacks with a progress bar.
+/// lacks with a progress report.
 fn library(store: &mut Store, encoder: &dyn Embedder) -> Result<Library> {
     let templates = store.templates(Some(Status::Approved))?;
     let feedback = store.feedback()?;
-    let bar = progress_bar("embedding");
+    let mut bar = Progress::new("встраивание шаблонов");
+    // Called once per encoder batch of each pass (passages, titles, examples), with that pass's total.
     let mut progress = |done: usize, total: usize| {
-        if bar.is_hidden() && total > sufler::rank::EMBED_BATCH {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if total > sufler::rank::EMBED_BATCH {
+            bar.show();
         }
-        bar.set_length(total as u64);
-        bar.inc(done as u64);
-        if bar.position() >= total as u64 {
-            bar.set_position(0);
+        let position = bar.position() + done as u64;
+        bar.set(position, total as u64);
+        if position >= total as u64 {
+            bar.restart();
         }
     };
     let library = Library::build(
@@ -174,7 +170,6 @@ fn library(store: &mut Store, encoder: &dyn Embedder) -> Result<Library> {
         Weights::default(),
         &mut progress,
     )?;
-    bar.finish_and_clear();
     Ok(library)
 }
 
@@ -183,13 +178,13 @@ pub fn templates(what: TemplatesCommand) -> Result<()> {
         TemplatesCommand::Import { file, status, no_embed, db, encoder } => {
             let pack = pack::read_pack(&file)?;
             let mut store = db.open()?;
-            let bar = progress_bar("importing");
-            bar.set_length(pack.len() as u64);
+            let mut bar = Progress::new("импорт шаблонов");
             if pack.len() > 1000 {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.show();
             }
-            let summary = store.import_with_progress(&pack, status, |done| bar.set_position(done as u64))?;
-            bar.finish_and_clear();
+            let total = pack.len() as u64;
+            let summary = store.import_with_progress(&pack, status, |done| bar.set(done as u64, total))?;
+            drop(bar);
             eprintln!(
                 "sufler: {}: {} added, {} updated, {} unchanged ({} approved in the library)",
                 file.display(),

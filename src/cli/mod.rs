@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod library;
 pub mod model;
+pub mod progress;
 pub mod report;
 pub mod serve;
 pub mod style;

@@ -53,9 +53,16 @@ impl Context {
         self.first_message == Some(false)
     }
 
-    /// The client's name, trimmed, when it is not empty.
+    /// The client's name, trimmed, when it can address a person: one to four words of letters
+    /// (with «-», «'», «.» for initials), at most 64 characters. A CRM field or messenger handle
+    /// that holds anything else («user_4821», a pasted message) is no name to greet the client by,
+    /// and inserting it would make the rewrite grow with it.
     pub fn client_name(&self) -> Option<&str> {
-        self.client_name.as_deref().map(str::trim).filter(|n| !n.is_empty())
+        let name = self.client_name.as_deref().map(str::trim).filter(|n| !n.is_empty())?;
+        let words = name.split_whitespace().count();
+        let letters =
+            name.chars().all(|c| c.is_alphabetic() || c.is_whitespace() || matches!(c, '-' | '\'' | '’' | '.'));
+        (words <= 4 && name.chars().count() <= 64 && letters).then_some(name)
     }
 
     /// The operator's name, trimmed, when it is not empty.
@@ -263,6 +270,26 @@ mod tests {
         assert_eq!("2026-11-23T07:05:00+03:00".parse::<ClockTime>().unwrap(), ClockTime { hour: 7, minute: 5 });
         for bad in ["", "24:00", "ночь", "7", "12:61"] {
             assert!(bad.parse::<ClockTime>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_name_a_person_can_be_addressed_by_is_the_client_name() {
+        let with = |name: &str| Context { client_name: Some(name.into()), ..Context::default() };
+        for name in ["Анна", " Анна Петровна ", "Анна-Мария д'Арк", "Иванов А. С.", "John O’Neil"]
+        {
+            assert_eq!(with(name).client_name(), Some(name.trim()), "{name}");
+        }
+        let long = "Анна ".repeat(20);
+        for junk in [
+            "",
+            "user_4821",
+            "Анна (VIP)",
+            "здравствуйте, где мой заказ 4821?",
+            "Анна Петровна Иванова Сергеевна Ли",
+            &long,
+        ] {
+            assert_eq!(with(junk).client_name(), None, "{junk}");
         }
     }
 

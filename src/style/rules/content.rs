@@ -276,7 +276,18 @@ pub(crate) fn greeting_only(inp: &Input, out: &mut Vec<Finding>) {
     if client_words < 4 && !client.contains('?') {
         return;
     }
-    let formulas = inp.def.list("formulas");
+    // A formula may open a longer sentence («меня зовут Ольга»), except a greeting: «добрый
+    // день ваш заказ готов» answers.
+    let formulas: Vec<(String, bool)> = inp
+        .def
+        .list("formulas")
+        .iter()
+        .map(|f| {
+            let words: Vec<String> = f.split_whitespace().map(fold).collect();
+            let greeting = inp.lex.formal_greetings.longest_at(&words).is_some_and(|(n, _)| n == words.len());
+            (words.join(" "), !greeting)
+        })
+        .collect();
     let names: Vec<&str> = [inp.ctx.client_name(), inp.ctx.operator_name()]
         .into_iter()
         .flatten()
@@ -288,10 +299,7 @@ pub(crate) fn greeting_only(inp: &Input, out: &mut Vec<Finding>) {
         !words.is_empty()
             && (inp.lex.formal_greetings.longest_at(&words).is_some_and(|(n, _)| n == words.len())
                 || inp.lex.greetings.longest_at(&words).is_some_and(|(n, _)| n == words.len())
-                || formulas.iter().any(|f| {
-                    let f = fold(f);
-                    text == f || text.starts_with(&format!("{f} "))
-                }))
+                || formulas.iter().any(|(f, opens)| text == *f || *opens && text.starts_with(&format!("{f} "))))
     };
     if !doc.sentences.is_empty() && doc.sentences.iter().all(is_formula) {
         let (start, end) = whole(doc);

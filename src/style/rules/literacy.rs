@@ -160,6 +160,18 @@ pub(crate) fn exclamations(inp: &Input, out: &mut Vec<Finding>) {
 fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&str>, out: &mut Vec<Finding>) {
     let doc = inp.doc;
     let matches = phrase_matches(doc, table);
+    let interjections = inp.def.list("interjections");
+    // «ок понял» → «Хорошо, понял»: a discourse word that opens its clause right before a word
+    // is set off by a comma once it is replaced.
+    let set_off = |i: usize| {
+        let opens = doc.prev_non_space(i).is_none_or(|p| doc.tokens[p].kind == TokenKind::Punct);
+        let word_next = doc.next_non_space(i).is_some_and(|n| doc.tokens[n].kind == TokenKind::Word);
+        if interjections.contains(&doc.folded[i]) && opens && word_next {
+            ","
+        } else {
+            ""
+        }
+    };
     for &(first, last, value) in &matches {
         let replacement = payload(value);
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
@@ -178,7 +190,7 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
             Some(r) if first == last && !vocative => match super::noun_swap(inp.morph, doc, first, r) {
                 super::NounSwap::Fits => {
                     let r = governed_case(inp, first, last, r).unwrap_or_else(|| r.to_string());
-                    out.push(Finding::fix(start, end, match_case(found, &r)))
+                    out.push(Finding::fix(start, end, match_case(found, &r) + set_off(first)))
                 }
                 super::NounSwap::WithAdjective { adjective, text } => {
                     let from = doc.tokens[adjective].start;

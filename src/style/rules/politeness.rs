@@ -45,11 +45,24 @@ pub(crate) fn capital_you(inp: &Input, out: &mut Vec<Finding>) {
             // Not folded: «всё» (everything) must not read as «все» (all of you).
             let near = words[k.saturating_sub(2)..(k + 3).min(words.len())].iter().map(|&j| doc.tok(j).to_lowercase());
             let after_iz = k > 0 && doc.tok(words[k - 1]).to_lowercase() == "из";
-            if after_iz || near.into_iter().any(|w| plural.contains(&w)) {
+            if after_iz || near.into_iter().any(|w| plural.contains(&w) && all_of_you(&word.to_lowercase(), &w)) {
                 continue;
             }
             out.push(Finding::fix(t.start, t.end, capitalize(word)));
         }
+    }
+}
+
+/// Whether a plural marker near a form of «вы» makes it «all of you». A form of «все» does so
+/// only in the pronoun's own case («вы все», «вас всех», «всем вам»): in «у вас все работает»
+/// and «все ваши заказы» it is «всё» written without «ё», or «all your …» said to one client.
+fn all_of_you(pronoun: &str, marker: &str) -> bool {
+    match marker {
+        "все" => pronoun == "вы",
+        "всех" => pronoun == "вас",
+        "всем" => pronoun == "вам",
+        "всеми" => pronoun == "вами",
+        _ => true,
     }
 }
 
@@ -101,8 +114,14 @@ pub(crate) fn is_request_verb(inp: &Input, i: usize) -> bool {
         };
         doc.tok(n) == "," || matches!(doc.folded[n].as_str(), "ну" | "а" | "вот" | "я" | "мы" | "это") || subject_only()
     });
-    // At the head of its sentence, or right after the opening address («Анна, смотрите, …»).
+    // At the head of its sentence (a particle may come first: «ну смотрите, …»), or right after
+    // the opening address («Анна, смотрите, …»).
+    let after_particle = doc
+        .prev_non_space(i)
+        .filter(|&p| matches!(doc.folded[p].as_str(), "ну" | "а" | "вот" | "так"))
+        .is_some_and(|p| starts_sentence(doc, p));
     let at_head = starts_sentence(doc, i)
+        || after_particle
         || opening_address(inp).is_some_and(|(_, last)| {
             let after = doc.next_non_space(last);
             after == Some(i) || after.filter(|&c| doc.tok(c) == ",").and_then(|c| doc.next_non_space(c)) == Some(i)
@@ -249,11 +268,11 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
     }
     match opening_greeting(inp) {
         Some((first, last, None)) if first == doc.sentences[0].tokens.start && !inp.ctx.is_later() => {
-            // A formal greeting run into the sentence with a comma or the name («Здравствуйте,
-            // Анна, ваш заказ готов») becomes a sentence of its own; «Добрый день всем» stays.
-            let comma = doc.next_non_space(last).is_some_and(|c| doc.tok(c) == ",");
+            // A formal greeting run into the sentence with a comma, the name or nothing
+            // («Здравствуйте, Анна, ваш заказ готов», «добрый день ваш заказ готов») becomes a
+            // sentence of its own; «Добрый день всем», «Добрый день, уважаемые коллеги» stay.
             let Some((address, next)) = continuation(inp, last) else { return };
-            if address.is_none() && !comma {
+            if address.is_none() && greets_on(inp, next) {
                 return;
             }
             let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
@@ -344,6 +363,14 @@ fn after_greeting(inp: &Input, address: Option<(usize, usize)>) -> String {
 /// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…», «привет
 /// анна щас…»): the client's name right after the greeting, in any case and with or without
 /// commas (its first and last token), and the first word after it.
+/// Whether word `i` right after a greeting still belongs to it: who is greeted («всем»,
+/// «коллеги», «уважаемые …», «дорогой …») rather than the message's first word.
+fn greets_on(inp: &Input, i: usize) -> bool {
+    let word = inp.doc.folded[i].as_str();
+    inp.lex.group_addresses.contains(word)
+        || inp.def.list("greeted").iter().any(|w| w.strip_suffix('*').map_or(w == word, |stem| word.starts_with(stem)))
+}
+
 fn continuation(inp: &Input, last: usize) -> Option<(Option<(usize, usize)>, usize)> {
     let doc = inp.doc;
     let is_comma = |i: Option<usize>| i.is_some_and(|i| doc.tok(i) == ",");
