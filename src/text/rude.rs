@@ -503,6 +503,17 @@ impl RudeLexicon {
                     for b in (a + 3..=letters.len().min(a + MAX_WORD_CHARS)).rev() {
                         self.judge(doc, morph, &letters[a..b], true, out);
                         if out.len() > before {
+                            // «ну ты и д е б и л»: a real one-letter word in front of the spelled
+                            // one is not part of it when the word is found without it.
+                            let word_in_front = matches!(fold(&letters[a].c.to_string()).as_str(), "и" | "а" | "я");
+                            if word_in_front && b - a > 3 {
+                                let mut tighter = Vec::new();
+                                self.judge(doc, morph, &letters[a + 1..b], true, &mut tighter);
+                                if !tighter.is_empty() {
+                                    out.truncate(before);
+                                    out.append(&mut tighter);
+                                }
+                            }
                             break 'run;
                         }
                     }
@@ -1221,6 +1232,16 @@ mod tests {
             let hits = found(text);
             assert!(hits.iter().any(|(_, k)| *k == RudeKind::Obscene), "{text}: {hits:?}");
         }
+    }
+
+    #[test]
+    fn a_spelled_word_after_a_real_one_letter_word_is_reported_without_it() {
+        let spans = |text: &str| found(text).into_iter().map(|(span, _)| span).collect::<Vec<_>>();
+        assert_eq!(spans("ну ты и д е б и л"), ["д е б и л"]);
+        assert_eq!(spans("ну и п и д о р"), ["п и д о р"]);
+        // A letter that belongs to the word stays in it.
+        assert_eq!(found("ты с у к а").len(), 1);
+        assert!(found("ты с у к а")[0].0.starts_with('с'), "{:?}", found("ты с у к а"));
     }
 
     #[test]
