@@ -22,6 +22,9 @@ pub struct EncoderBench {
     pub threads: usize,
     /// Weight path (`f32`, `q4_0` or `int8`).
     pub weights: String,
+    /// Instruction-set level of the native kernels (`avx512-vnni`, `avx512`, `avx2`,
+    /// `scalar`; see `SUFLER_SIMD`); `None` for the candle paths, whose kernels choose their own.
+    pub simd: Option<String>,
     /// Texts in the corpus.
     pub texts: usize,
     /// Mean tokens per text, `query: ` prefix and specials included.
@@ -74,6 +77,7 @@ pub fn run(encoder: &Encoder, texts: &[&str]) -> Result<EncoderBench> {
         batch_texts_per_s: texts.len() as f64 / batch_seconds,
         threads: current_threads(),
         weights: encoder.weights().as_str().to_string(),
+        simd: encoder.simd().map(|l| l.name().to_string()),
         texts: texts.len(),
         mean_tokens: tokens as f64 / texts.len() as f64,
         rss_after_load_mb,

@@ -81,6 +81,9 @@ pub enum Error {
     /// The work ran past its [`crate::deadline::Deadline`] or its caller gave up (HTTP 503).
     #[error("the work was stopped: its time limit ran out or its caller gave up")]
     DeadlineExceeded,
+    /// `SUFLER_SIMD` names no level, or one this CPU lacks.
+    #[error(transparent)]
+    Simd(#[from] crate::encoder::SimdError),
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

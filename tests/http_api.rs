@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sufler::api::auth::Tokens;
 use sufler::api::batch::{BatchOptions, BatchingEmbedder};
 use sufler::api::{router, AppState, Engine, Limits};
-use sufler::encoder::{Encoder, EncoderOptions};
+use sufler::encoder::{Encoder, EncoderOptions, SimdLevel};
 use sufler::models::ModelFiles;
 use sufler::style::StyleEngine;
 use sufler::templates::Store;
@@ -106,6 +106,21 @@ async fn health_is_immediate_and_readiness_waits_for_the_model() {
     let suggest = send(&app, Method::POST, "/v1/suggest", Some(OPERATOR), Some(client_says("где заказ?"))).await;
     assert_error(&suggest, StatusCode::SERVICE_UNAVAILABLE, "not_ready");
     assert_eq!(send(&shared_app(), Method::GET, "/readyz", None, None).await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn info_names_the_weights_and_the_simd_level() {
+    assert_error(
+        &send(&loading_app(), Method::GET, "/info", None, None).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+    );
+    let info = send(&shared_app(), Method::GET, "/info", None, None).await;
+    assert_eq!(info.status, StatusCode::OK, "{}", info.text);
+    assert_eq!(info.body["weights"], "int8", "{}", info.text);
+    assert_eq!(info.body["simd"], SimdLevel::active().name(), "{}", info.text);
+    assert_eq!(info.body["version"], env!("CARGO_PKG_VERSION"), "{}", info.text);
+    assert!(info.body["threads"].as_u64().is_some_and(|t| t >= 1), "{}", info.text);
 }
 
 #[tokio::test(flavor = "multi_thread")]

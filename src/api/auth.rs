@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(required_role(&M::DELETE, "/v1/templates/x"), Some(Role::Editor));
         assert_eq!(required_role(&M::GET, "/v1/tokens"), Some(Role::Admin));
         assert_eq!(required_role(&M::GET, "/metrics"), Some(Role::Admin));
-        for public in ["/", "/healthz", "/readyz", "/openapi.json", "/docs", "/v2/languages", "/v2/check"] {
+        for public in ["/", "/healthz", "/readyz", "/info", "/openapi.json", "/docs", "/v2/languages", "/v2/check"] {
             assert_eq!(required_role(&M::GET, public), None, "{public}");
         }
     }

@@ -103,7 +103,7 @@ impl From<crate::Error> for ApiError {
                     "ошибка библиотеки шаблонов: сообщите, пожалуйста, администратору; подробности — в журнале сервера",
                 )
             }
-            E::Encoder(_) | E::Tokenizer(_) | E::Tensor(_) => {
+            E::Encoder(_) | E::Tokenizer(_) | E::Tensor(_) | E::Simd(_) => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             }
         }

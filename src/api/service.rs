@@ -1,5 +1,6 @@
-//! Health, readiness, Prometheus metrics, the OpenAPI document and its docs page, and the
-//! operator page. None of these need a token, except `/metrics` (admin).
+//! Health, readiness, what the server runs (`/info`), Prometheus metrics, the OpenAPI document
+//! and its docs page, and the operator page. None of these need a token, except `/metrics`
+//! (admin).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -22,6 +23,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/info", get(info))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/docs", get(|| async { Html(DOCS_HTML) }))
@@ -91,6 +93,41 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     Ok(Json(Health { status: "ready".into() }))
 }
 
+/// What the server runs, for operators and benchmark scripts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Info {
+    /// sufler's version.
+    #[schema(example = "0.1.0")]
+    pub version: String,
+    /// The encoder's model and weights fingerprint.
+    pub model: String,
+    /// The encoder's weight path: `int8`, `q4_0` or `f32`.
+    #[schema(example = "int8")]
+    pub weights: String,
+    /// The instruction-set level of the encoder's kernels (`avx512-vnni`, `avx512`, `avx2`,
+    /// `scalar`; forced with `SUFLER_SIMD`); null for the candle weight paths.
+    #[schema(example = "avx512-vnni")]
+    pub simd: Option<String>,
+    /// Compute threads.
+    pub threads: usize,
+}
+
+/// The version, the encoder's weights and SIMD level, and the compute threads; 503 while the
+/// model loads.
+#[utoipa::path(get, path = "/info", tag = "service",
+    responses((status = 200, body = Info), (status = 503, body = ErrorBody)))]
+pub async fn info(State(state): State<AppState>) -> Result<Json<Info>, ApiError> {
+    let engine = state.engine()?;
+    let encoder = engine.embedder.encoder();
+    Ok(Json(Info {
+        version: env!("CARGO_PKG_VERSION").into(),
+        model: crate::encoder::Embedder::model_id(encoder).into(),
+        weights: encoder.weights().as_str().into(),
+        simd: encoder.simd().map(|l| l.name().into()),
+        threads: crate::encoder::current_threads(),
+    }))
+}
+
 /// Prometheus metrics: requests, latencies, errors, encoder batch sizes, queue depth.
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, content_type = "text/plain", body = String), (status = "4XX", body = ErrorBody)),
@@ -130,7 +167,7 @@ impl Modify for TokenScheme {
         super::templates::approve, super::templates::retire, super::templates::history,
         super::languagetool::check, super::languagetool::check_query, super::languagetool::languages,
         super::auth::list_tokens, super::auth::create_token,
-        healthz, readyz, metrics, openapi,
+        healthz, readyz, info, metrics, openapi,
     ),
     modifiers(&TokenScheme),
     tags(
@@ -138,7 +175,7 @@ impl Modify for TokenScheme {
         (name = "templates", description = "The template library (read: operator; write: editor)"),
         (name = "languagetool", description = "LanguageTool-compatible endpoints"),
         (name = "admin", description = "API tokens (role admin)"),
-        (name = "service", description = "Health, readiness, metrics, this document"),
+        (name = "service", description = "Health, readiness, server info, metrics, this document"),
     )
 )]
 pub struct ApiDoc;

@@ -136,9 +136,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             let loaded = std::panic::catch_unwind(AssertUnwindSafe(|| load(&style_dir, &encoder, &db, batch)));
             match loaded {
                 Ok(Ok(engine)) => {
+                    let encoder = engine.embedder.encoder();
+                    let (weights, threads) = (encoder.weights().as_str(), sufler::encoder::current_threads());
+                    let simd = encoder.simd().map_or("chosen by candle", |l| l.name());
+                    tracing::info!(weights, simd, threads, "ready");
+                    eprintln!("sufler: ready (encoder {weights}, SIMD {simd}, {threads} threads)");
                     loading.set_engine(engine);
-                    tracing::info!("ready");
-                    eprintln!("sufler: ready");
                 }
                 Ok(Err((failure, e))) => {
                     eprintln!("sufler: error: loading failed: {e:#}");

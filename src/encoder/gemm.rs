@@ -21,7 +21,8 @@
 //! i32 dot products, hence bit-identical f32 outputs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+
+use super::simd::SimdLevel;
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -139,6 +140,13 @@ impl QuantRows {
     /// (1 for an all-zero row), so `q ∈ [1, 255]`; rounding is to nearest, ties to even.
     /// Reuses the buffers, so no allocation once they are large enough.
     pub fn quantize(&mut self, x: &[f32], m: usize, k: usize) {
+        self.quantize_with(SimdLevel::active(), x, m, k)
+    }
+
+    /// [`QuantRows::quantize`] compiled for `level` (every level gives the same bytes); panics
+    /// if the CPU cannot run it or the shape disagrees with `x`.
+    pub fn quantize_with(&mut self, level: SimdLevel, x: &[f32], m: usize, k: usize) {
+        assert!(level.is_supported(), "{level} is not supported by this CPU");
         assert_eq!(x.len(), m * k, "activations are not {m} × {k}");
         let kp = padded_k(k);
         self.m = m;
@@ -152,12 +160,12 @@ impl QuantRows {
         }
         let (data, scale) = (&mut self.data[..m * kp], &mut self.scale[..m]);
         #[cfg(target_arch = "x86_64")]
-        match detected() {
-            // SAFETY: `detected()` saw AVX-512 F/BW at run time.
-            Kernel::Avx512Vnni => return unsafe { quantize_rows_avx512(x, k, kp, data, scale) },
-            // SAFETY: `detected()` saw AVX2 at run time.
-            Kernel::Avx2 => return unsafe { quantize_rows_avx2(x, k, kp, data, scale) },
-            Kernel::Scalar => {}
+        match level {
+            // SAFETY: the level was checked to be supported above; it includes AVX-512 F/BW.
+            SimdLevel::Avx512 | SimdLevel::Avx512Vnni => return unsafe { quantize_rows_avx512(x, k, kp, data, scale) },
+            // SAFETY: as above; the level includes AVX2.
+            SimdLevel::Avx2 => return unsafe { quantize_rows_avx2(x, k, kp, data, scale) },
+            SimdLevel::Scalar => {}
         }
         quantize_rows(x, k, kp, data, scale);
     }
@@ -231,26 +239,28 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU runs (checked at run time).
-    pub fn detect() -> Kernel {
-        [Kernel::Avx512Vnni, Kernel::Avx2].into_iter().find(|k| k.is_supported()).unwrap_or(Kernel::Scalar)
+    /// The kernel run at `level`: AVX-512 without VNNI has no `vpdpbusd`, so it uses the AVX2
+    /// kernel.
+    pub fn for_level(level: SimdLevel) -> Kernel {
+        match level {
+            SimdLevel::Scalar => Kernel::Scalar,
+            SimdLevel::Avx2 | SimdLevel::Avx512 => Kernel::Avx2,
+            SimdLevel::Avx512Vnni => Kernel::Avx512Vnni,
+        }
+    }
+
+    /// The lowest level that runs this kernel.
+    pub fn level(self) -> SimdLevel {
+        match self {
+            Kernel::Scalar => SimdLevel::Scalar,
+            Kernel::Avx2 => SimdLevel::Avx2,
+            Kernel::Avx512Vnni => SimdLevel::Avx512Vnni,
+        }
     }
 
     /// Whether this CPU can run the kernel.
     pub fn is_supported(self) -> bool {
-        match self {
-            Kernel::Scalar => true,
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => is_x86_feature_detected!("avx2"),
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => {
-                is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx512bw")
-                    && is_x86_feature_detected!("avx512vnni")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
-        }
+        self.level().is_supported()
     }
 
     /// All kernels this CPU can run, the reference first.
@@ -259,15 +269,10 @@ impl Kernel {
     }
 }
 
-/// [`Kernel::detect`], once per process.
-fn detected() -> Kernel {
-    static KERNEL: OnceLock<Kernel> = OnceLock::new();
-    *KERNEL.get_or_init(Kernel::detect)
-}
-
-/// `out` (m × n, row-major) = dequantised `x · Wᵀ + bias`, with the fastest kernel available.
+/// `out` (m × n, row-major) = dequantised `x · Wᵀ + bias`, with the kernel of the process's
+/// [`SimdLevel::active`] level.
 pub fn matmul(x: &QuantRows, w: &QuantMatrix, out: &mut [f32]) {
-    matmul_with(detected(), x, w, out)
+    matmul_with(Kernel::for_level(SimdLevel::active()), x, w, out)
 }
 
 /// [`matmul`] with a chosen kernel; panics if the CPU cannot run it or the shapes disagree.
@@ -725,11 +730,14 @@ mod tests {
         out
     }
 
+    /// Every level this CPU runs, end to end (its activation quantisation, then its kernel),
+    /// gives the scalar level's output bit for bit.
     #[test]
     fn kernels_are_bit_identical_to_scalar() {
         let mut rng = Rng(7);
         let mut xq = QuantRows::new();
-        let kernels = Kernel::available();
+        let mut xl = QuantRows::new();
+        let levels = SimdLevel::available();
         for &k in &[1, 63, 64, 65, 384, 1536] {
             for &n in &[1, 15, 16, 33, 384] {
                 let w = rng.normals(n * k, 0.05);
@@ -744,14 +752,91 @@ mod tests {
                         let exact = reference_from_quantised(&xq, &wq);
                         assert!(exact.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "scalar {m}×{n}×{k}");
                     }
-                    for &kernel in &kernels[1..] {
+                    for &level in &levels[1..] {
+                        let kernel = Kernel::for_level(level);
+                        xl.quantize_with(level, &x, m, k);
                         let mut got = vec![f32::NAN; m * n];
-                        matmul_with(kernel, &xq, &wq, &mut got);
+                        matmul_with(kernel, &xl, &wq, &mut got);
                         for (idx, (a, b)) in want.iter().zip(&got).enumerate() {
-                            assert_eq!(a.to_bits(), b.to_bits(), "{kernel:?} {m}×{n}×{k} at {idx}: {a} vs {b}");
+                            assert_eq!(
+                                a.to_bits(),
+                                b.to_bits(),
+                                "{level} ({kernel:?}) {m}×{n}×{k} at {idx}: {a} vs {b}"
+                            );
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The integer arithmetic itself, independent of the reference kernel: integer inputs in
+    /// [−127, 127] whose rows reach ±127 quantise with scale 1 to themselves, so each output
+    /// is the exact i32 dot product (below 2²⁴, so exact in f32) and must equal the one
+    /// computed here in i64, at every level, for shapes that cut the 4-byte k groups, the
+    /// 16-row blocks and the row tiles (AVX-512: 5 rows, AVX2: 4) anywhere.
+    #[test]
+    fn integer_products_are_exact_at_every_level() {
+        let mut rng = Rng(13);
+        let mut int_matrix = |rows: usize, k: usize| -> Vec<i32> {
+            let mut v: Vec<i32> = (0..rows * k).map(|_| (rng.next_u64() % 255) as i32 - 127).collect();
+            for r in 0..rows {
+                v[r * k + (r * 7) % k] = if r % 2 == 0 { 127 } else { -127 };
+            }
+            v
+        };
+        let mut xq = QuantRows::new();
+        for &k in &[1, 3, 4, 17, 64, 385, 1024] {
+            for &n in &[1, 16, 17, 50] {
+                let w = int_matrix(n, k);
+                let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                let wq = QuantMatrix::quantize(&wf, n, k, &vec![0.0; n]);
+                for &m in &[1, 4, 5, 6, 13] {
+                    let x = int_matrix(m, k);
+                    let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                    let want: Vec<i64> = (0..m * n)
+                        .map(|o| (0..k).map(|c| i64::from(x[(o / n) * k + c]) * i64::from(w[(o % n) * k + c])).sum())
+                        .collect();
+                    for level in SimdLevel::available() {
+                        xq.quantize_with(level, &xf, m, k);
+                        let mut got = vec![f32::NAN; m * n];
+                        matmul_with(Kernel::for_level(level), &xq, &wq, &mut got);
+                        let got: Vec<i64> = got.iter().map(|&v| v as i64).collect();
+                        assert_eq!(got, want, "{level} {m}×{n}×{k}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Activation quantisation is compiled per level; the bytes and scales must not depend on
+    /// it, including ties, NaN, infinities, huge values and rows of zeros.
+    #[test]
+    fn quantised_rows_are_identical_at_every_level() {
+        let mut rng = Rng(17);
+        for &k in &[1, 5, 16, 17, 384, 1537] {
+            let m = 7;
+            let mut x = rng.normals(m * k, 1.5);
+            // Row 1: halves that round to even; row 2: NaN and infinities; row 3: zeros;
+            // row 4: values near f32::MAX.
+            for (c, v) in x[k..2 * k].iter_mut().enumerate() {
+                *v = c as f32 - 0.5;
+            }
+            x[2 * k] = f32::NAN;
+            if k > 2 {
+                x[2 * k + 1] = f32::INFINITY;
+                x[2 * k + 2] = f32::NEG_INFINITY;
+            }
+            x[3 * k..4 * k].fill(0.0);
+            x[4 * k] = f32::MAX;
+            let mut want = QuantRows::new();
+            want.quantize_with(SimdLevel::Scalar, &x, m, k);
+            for level in SimdLevel::available() {
+                let mut got = QuantRows::new();
+                got.quantize_with(level, &x, m, k);
+                assert_eq!(got.data, want.data, "{level} k {k}: bytes");
+                let bits = |q: &QuantRows| q.scale.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{level} k {k}: scales");
             }
         }
     }

@@ -10,12 +10,14 @@ pub mod bert;
 pub mod gemm;
 pub mod native;
 pub mod ops;
+pub mod simd;
 pub mod tokenize;
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::models::ModelFiles;
+pub use simd::{SimdError, SimdLevel};
 pub use tokenize::{TextTokenizer, Window};
 
 /// Longest text accepted, in bytes of UTF-8. Chat messages and e-mails are far shorter; the
@@ -146,6 +148,11 @@ pub trait Backend: Send + Sync {
     /// Runs the encoder on sequences of `<s>` … `</s>` ids, each at most
     /// [`Self::max_positions`] long.
     fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>>;
+    /// The instruction-set level of the backend's kernels, `None` for a backend whose kernels
+    /// choose their own (candle).
+    fn simd(&self) -> Option<SimdLevel> {
+        None
+    }
     /// Same, calling `between` between steps of the pass and giving up with
     /// [`Error::DeadlineExceeded`] once it returns true. A backend that runs layer by layer
     /// calls it before each layer; the default calls it once, before the pass.
@@ -185,6 +192,8 @@ pub struct Encoder {
 impl Encoder {
     /// Loads the model from `files` with the chosen weight path.
     pub fn load(files: &ModelFiles, opts: &EncoderOptions) -> Result<Self> {
+        // A bad `SUFLER_SIMD` is refused here rather than ignored by the kernels.
+        SimdLevel::configured()?;
         let tokenizer = TextTokenizer::load(&files.tokenizer)?;
         let weights =
             opts.weights.unwrap_or(if files.safetensors.is_some() { WeightKind::Int8 } else { WeightKind::Q4_0 });
@@ -225,6 +234,11 @@ impl Encoder {
     /// The weight path in use.
     pub fn weights(&self) -> WeightKind {
         self.backend.weights()
+    }
+
+    /// The instruction-set level of the backend's kernels (`None` for the candle paths).
+    pub fn simd(&self) -> Option<SimdLevel> {
+        self.backend.simd()
     }
 
     /// The tokenizer.

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use safetensors::SafeTensors;
 
 use crate::encoder::gemm::{self, QuantMatrix, QuantRows};
-use crate::encoder::{ops, Backend, WeightKind};
+use crate::encoder::{ops, Backend, SimdLevel, WeightKind};
 use crate::error::{Error, Result};
 use crate::models::ModelConfig;
 
@@ -340,6 +340,11 @@ impl Backend for NativeBert {
     }
     fn forward_pooled(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         self.forward_packed(sequences)
+    }
+    /// The level of [`gemm`] and [`ops`]. The few f32 layers go through `ndarray`, which picks
+    /// its own instructions.
+    fn simd(&self) -> Option<SimdLevel> {
+        Some(SimdLevel::active())
     }
     fn forward_pooled_until(&self, sequences: &[&[u32]], between: &mut dyn FnMut() -> bool) -> Result<Vec<Vec<f32>>> {
         self.forward_packed_until(sequences, between)

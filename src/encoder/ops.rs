@@ -4,55 +4,37 @@
 //!
 //! Each operation is written once, generic over a small SIMD abstraction ([`Simd`]: 16 lanes
 //! of AVX-512, 8 of AVX2 + FMA, or 1 scalar lane), and compiled three times; the public
-//! function picks the widest set the CPU has, once per process. `exp` and `erf` are polynomial
+//! function runs the process's [`SimdLevel`] (the widest set the CPU has, unless
+//! `SUFLER_SIMD` forces a lower one). `exp` and `erf` are polynomial
 //! (Cephes `expf`; the rational erf of Eigen/XLA), so they vectorise. Results of the levels
 //! agree to a few ulp (the SIMD ones fuse multiply-adds; the scalar one does not).
-
-use std::sync::OnceLock;
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// Instruction sets the ops are compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
-    Base,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
+use super::simd::SimdLevel;
 
-/// The best [`Level`] of this CPU, detected once.
-fn level() -> Level {
-    static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                return Level::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Level::Avx2;
-            }
-        }
-        Level::Base
-    })
-}
-
-/// Defines `$name`, which runs `$imp` with the widest [`Simd`] the CPU has, plus the
-/// per-level entry points `$v512` (AVX-512) and `$v256` (AVX2) it dispatches to.
+/// Defines `$name`, which runs `$imp` at the process's level ([`SimdLevel::active`]); `$at`,
+/// the same at a given level (tests compare the levels through it); and the per-level entry
+/// points `$v512` (AVX-512) and `$v256` (AVX2) they dispatch to.
 macro_rules! multiversion {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $imp:ident, $v512:ident, $v256:ident) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $imp:ident, $v512:ident, $v256:ident, $at:ident) => {
         $(#[$attr])*
         $vis fn $name($($arg: $ty),*) {
+            $at(SimdLevel::active(), $($arg),*)
+        }
+
+        $(#[$attr])*
+        #[inline]
+        fn $at(level: SimdLevel, $($arg: $ty),*) {
+            assert!(level.is_supported(), "{level} is not supported by this CPU");
             #[cfg(target_arch = "x86_64")]
-            match level() {
-                // SAFETY: `level()` detected AVX-512 F and FMA at run time.
-                Level::Avx512 => return unsafe { $v512($($arg),*) },
-                // SAFETY: `level()` detected AVX2 and FMA at run time.
-                Level::Avx2 => return unsafe { $v256($($arg),*) },
-                Level::Base => {}
+            match level {
+                // SAFETY: the level is supported (asserted above) and includes AVX-512 F and FMA.
+                SimdLevel::Avx512 | SimdLevel::Avx512Vnni => return unsafe { $v512($($arg),*) },
+                // SAFETY: the level is supported (asserted above) and includes AVX2 and FMA.
+                SimdLevel::Avx2 => return unsafe { $v256($($arg),*) },
+                SimdLevel::Scalar => {}
             }
             $imp(Scalar, $($arg),*)
         }
@@ -79,18 +61,18 @@ multiversion! {
     /// Layer norm of every row of `x` (`rows × width`): `(x − mean)/√(var + eps)·gamma + beta`
     /// (BERT uses `eps = 1e-12`).
     pub fn layer_norm(x: &mut [f32], width: usize, gamma: &[f32], beta: &[f32], eps: f32)
-        => layer_norm_with, layer_norm_avx512, layer_norm_avx2
+        => layer_norm_with, layer_norm_avx512, layer_norm_avx2, layer_norm_at
 }
 
 multiversion! {
     /// `x = layer_norm(x + residual)`, the residual add fused into the first pass.
     pub fn add_layer_norm(x: &mut [f32], residual: &[f32], width: usize, gamma: &[f32], beta: &[f32], eps: f32)
-        => add_layer_norm_with, add_layer_norm_avx512, add_layer_norm_avx2
+        => add_layer_norm_with, add_layer_norm_avx512, add_layer_norm_avx2, add_layer_norm_at
 }
 
 multiversion! {
     /// Exact (erf) GELU as BERT uses it, `x·½·(1 + erf(x/√2))`; absolute error about 1e-6.
-    pub fn gelu(x: &mut [f32]) => gelu_with, gelu_avx512, gelu_avx2
+    pub fn gelu(x: &mut [f32]) => gelu_with, gelu_avx512, gelu_avx2, gelu_at
 }
 
 multiversion! {
@@ -99,12 +81,12 @@ multiversion! {
     /// when given. Columns more than ~87 below the row maximum get exactly 0; a row whose
     /// values are all −∞ becomes zeros.
     pub fn softmax_rows(x: &mut [f32], width: usize, mask: Option<&[f32]>)
-        => softmax_rows_with, softmax_rows_avx512, softmax_rows_avx2
+        => softmax_rows_with, softmax_rows_avx512, softmax_rows_avx2, softmax_rows_at
 }
 
 multiversion! {
     /// Adds `bias` (one value per column) to every row of `x` (`rows × width`).
-    pub fn add_bias(x: &mut [f32], width: usize, bias: &[f32]) => add_bias_with, add_bias_avx512, add_bias_avx2
+    pub fn add_bias(x: &mut [f32], width: usize, bias: &[f32]) => add_bias_with, add_bias_avx512, add_bias_avx2, add_bias_at
 }
 
 multiversion! {
@@ -113,13 +95,13 @@ multiversion! {
     /// `len × d` and `scores` `len × len` scratch.
     #[allow(clippy::too_many_arguments)]
     pub fn attend(q: &[f32], k: &[f32], v: &[f32], stride: usize, len: usize, scale: f32, scores: &mut [f32], out: &mut [f32])
-        => attend_with, attend_avx512, attend_avx2
+        => attend_with, attend_avx512, attend_avx2, attend_at
 }
 
 multiversion! {
     /// `eˣ` element-wise (for tests of the vector `exp`).
     #[cfg(test)]
-    fn exp_all(x: &mut [f32]) => exp_all_with, exp_all_avx512, exp_all_avx2
+    fn exp_all(x: &mut [f32]) => exp_all_with, exp_all_avx512, exp_all_avx2, exp_all_at
 }
 
 /// A set of f32 vector operations. Implementors are zero-sized tokens that exist only where
@@ -842,44 +824,60 @@ mod tests {
         let mut worst_erf = 0f64;
         let mut worst_gelu = 0f64;
         let xs: Vec<f32> = (0..=400_000).map(|i| -10.0 + i as f32 * 5e-5).collect();
-        let mut g = xs.clone();
-        gelu(&mut g);
-        let mut scalar = xs.clone();
-        gelu_with(Scalar, &mut scalar);
-        for ((&x, &y), &z) in xs.iter().zip(&g).zip(&scalar) {
-            let x64 = f64::from(x);
-            worst_erf = worst_erf.max((f64::from(erf_v(Scalar, x)) - erf_f64(x64)).abs());
-            let want = x64 * 0.5 * (1.0 + erf_f64(x64 / std::f64::consts::SQRT_2));
-            worst_gelu = worst_gelu.max((f64::from(y) - want).abs()).max((f64::from(z) - want).abs());
+        for x in &xs {
+            worst_erf = worst_erf.max((f64::from(erf_v(Scalar, *x)) - erf_f64(f64::from(*x))).abs());
+        }
+        for level in SimdLevel::available() {
+            let mut g = xs.clone();
+            gelu_at(level, &mut g);
+            for (&x, &y) in xs.iter().zip(&g) {
+                let x64 = f64::from(x);
+                let want = x64 * 0.5 * (1.0 + erf_f64(x64 / std::f64::consts::SQRT_2));
+                worst_gelu = worst_gelu.max((f64::from(y) - want).abs());
+            }
+            let mut special = [0.0, -0.0, 1e-30, f32::MAX, 100.0, -f32::MAX, -100.0, -6.0];
+            gelu_at(level, &mut special);
+            assert_eq!(special[..5], [0.0, 0.0, 0.5e-30, f32::MAX, 100.0], "{level}");
+            // Far below zero GELU is −0 or a tiny negative, never positive. Not always −0: with
+            // AVX2's reciprocal (12-bit estimate, one Newton step) erf(−4) comes out one ulp
+            // above −1, so GELU(x) there is about 3·10⁻⁸·x (−3·10⁻⁶ at −100, −10³¹ at
+            // −f32::MAX); the scalar and AVX-512 levels give −0.
+            for &x in &special[5..] {
+                assert!((-f32::MAX * 1e-7..=0.0).contains(&x), "{level}: {special:?}");
+            }
+            assert!(special[6] > -1e-5 && special[7] > -1e-6, "{level}: {special:?}");
+            if level != SimdLevel::Avx2 {
+                assert!(special[5..].iter().all(|&x| x == 0.0), "{level}: {special:?}");
+            }
         }
         eprintln!("max abs error: erf {worst_erf:.3e}, gelu {worst_gelu:.3e}");
         assert!(worst_erf < 5e-7, "erf error {worst_erf}");
         assert!(worst_gelu < 1.5e-6, "gelu error {worst_gelu}");
-        let mut special = [0.0, -0.0, 1e-30, f32::MAX, -f32::MAX, 100.0, -100.0];
-        gelu(&mut special);
-        assert_eq!(special[..3], [0.0, 0.0, 0.5e-30]);
-        assert_eq!(special[3], f32::MAX);
-        assert_eq!(special[5], 100.0);
-        assert!(special[4] <= 0.0 && special[6] <= 0.0 && special[6] > -1e-6);
     }
 
     #[test]
     fn exp_accuracy() {
         let xs: Vec<f32> = (0..=1_750_000).map(|i| -87.0 + i as f32 * 1e-4).collect();
-        let mut fast = xs.clone();
-        exp_all(&mut fast);
         let mut worst = 0f64;
-        for (&x, &y) in xs.iter().zip(&fast) {
-            let want = f64::from(x).exp();
-            let scalar = exp_v(Scalar, x);
-            worst = worst.max((f64::from(y) - want).abs() / want).max((f64::from(scalar) - want).abs() / want);
+        for level in SimdLevel::available() {
+            let mut fast = xs.clone();
+            exp_all_at(level, &mut fast);
+            for (&x, &y) in xs.iter().zip(&fast) {
+                let want = f64::from(x).exp();
+                worst = worst.max((f64::from(y) - want).abs() / want);
+            }
+            let mut special = [0.0, -100.0, f32::NEG_INFINITY, f32::MIN, 1.0, 89.0];
+            exp_all_at(level, &mut special);
+            assert_eq!(special[..4], [1.0, 0.0, 0.0, 0.0], "{level}");
+            assert!((special[4] - std::f32::consts::E).abs() < 3e-7 && special[5].is_finite(), "{level}");
         }
+        // The plain entry point runs the process's level.
+        let (mut plain, mut at) = (xs[..1000].to_vec(), xs[..1000].to_vec());
+        exp_all(&mut plain);
+        exp_all_at(SimdLevel::active(), &mut at);
+        assert_eq!(plain, at);
         eprintln!("exp max relative error {worst:.3e}");
         assert!(worst < 3e-7, "exp relative error {worst}");
-        let mut special = [0.0, -100.0, f32::NEG_INFINITY, f32::MIN, 1.0, 89.0];
-        exp_all(&mut special);
-        assert_eq!(special[..4], [1.0, 0.0, 0.0, 0.0]);
-        assert!((special[4] - std::f32::consts::E).abs() < 3e-7 && special[5].is_finite());
     }
 
     fn layer_norm_f64(x: &[f32], width: usize, gamma: &[f32], beta: &[f32], eps: f64) -> Vec<f64> {
@@ -1000,94 +998,62 @@ mod tests {
         }
     }
 
-    /// The SIMD builds must agree with the scalar one to a few ulp (they fuse multiply-adds),
-    /// including rows whose width is not a multiple of the vector length.
+    /// Every level this CPU runs must agree with the scalar one, through the same dispatch the
+    /// encoder uses: the bias add exactly (one rounding either way); the others to a few ulp,
+    /// as the SIMD builds fuse multiply-adds and sum in another order. Widths that are not a
+    /// multiple of the vector length exercise the partial loads and stores.
     #[test]
-    #[cfg(target_arch = "x86_64")]
     fn levels_agree() {
         let mut rng = Rng(4);
-        for width in [384, 128, 37] {
+        let levels = SimdLevel::available();
+        for width in [384, 128, 37, 17, 16, 3] {
             let x = rng.vec(10 * width, 2.0, 0.3);
             let res = rng.vec(x.len(), 1.0, 0.0);
             let gamma = rng.vec(width, 0.2, 1.0);
             let beta = rng.vec(width, 0.2, 0.0);
             let bias = rng.vec(width, 0.2, 0.0);
             let mask: Vec<f32> = (0..width).map(|c| if c % 7 == 0 { -1e4 } else { 0.0 }).collect();
-            let run = |f: &dyn Fn(&mut [f32])| {
-                let mut y = x.clone();
+            let exp_in: Vec<f32> = x.iter().map(|v| (v * 20.0).clamp(-100.0, 80.0)).collect();
+            let d = (width / 3).max(1);
+            let run = |input: &[f32], f: &dyn Fn(&mut [f32])| {
+                let mut y = input.to_vec();
                 f(&mut y);
                 y
             };
-            let want = [
-                run(&|y| layer_norm_with(Scalar, y, width, &gamma, &beta, 1e-12)),
-                run(&|y| add_layer_norm_with(Scalar, y, &res, width, &gamma, &beta, 1e-12)),
-                run(&|y| gelu_with(Scalar, y)),
-                run(&|y| softmax_rows_with(Scalar, y, width, Some(&mask))),
-                run(&|y| add_bias_with(Scalar, y, width, &bias)),
-                run(&|y| {
-                    attend_with(Scalar, &x, &res, &x[1..], width, 10, 0.2, &mut [0.0; 100], &mut y[..10 * (width / 3)])
-                }),
-            ];
-            let mut levels = vec![];
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                levels.push(Level::Avx2);
-            }
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                levels.push(Level::Avx512);
-            }
-            for level in levels {
-                // SAFETY: the level's features were detected above.
-                let got = unsafe {
-                    match level {
-                        Level::Avx2 => [
-                            run(&|y| layer_norm_avx2(y, width, &gamma, &beta, 1e-12)),
-                            run(&|y| add_layer_norm_avx2(y, &res, width, &gamma, &beta, 1e-12)),
-                            run(&|y| gelu_avx2(y)),
-                            run(&|y| softmax_rows_avx2(y, width, Some(&mask))),
-                            run(&|y| add_bias_avx2(y, width, &bias)),
-                            run(&|y| {
-                                attend_avx2(
-                                    &x,
-                                    &res,
-                                    &x[1..],
-                                    width,
-                                    10,
-                                    0.2,
-                                    &mut [0.0; 100],
-                                    &mut y[..10 * (width / 3)],
-                                )
-                            }),
-                        ],
-                        _ => [
-                            run(&|y| layer_norm_avx512(y, width, &gamma, &beta, 1e-12)),
-                            run(&|y| add_layer_norm_avx512(y, &res, width, &gamma, &beta, 1e-12)),
-                            run(&|y| gelu_avx512(y)),
-                            run(&|y| softmax_rows_avx512(y, width, Some(&mask))),
-                            run(&|y| add_bias_avx512(y, width, &bias)),
-                            run(&|y| {
-                                attend_avx512(
-                                    &x,
-                                    &res,
-                                    &x[1..],
-                                    width,
-                                    10,
-                                    0.2,
-                                    &mut [0.0; 100],
-                                    &mut y[..10 * (width / 3)],
-                                )
-                            }),
-                        ],
-                    }
-                };
-                for (op, (a, b)) in want.iter().zip(&got).enumerate() {
+            let ops = |level: SimdLevel| {
+                [
+                    run(&x, &|y| layer_norm_at(level, y, width, &gamma, &beta, 1e-12)),
+                    run(&x, &|y| add_layer_norm_at(level, y, &res, width, &gamma, &beta, 1e-12)),
+                    run(&x, &|y| gelu_at(level, y)),
+                    run(&x, &|y| softmax_rows_at(level, y, width, Some(&mask))),
+                    run(&x, &|y| softmax_rows_at(level, y, width, None)),
+                    run(&x, &|y| add_bias_at(level, y, width, &bias)),
+                    run(&exp_in, &|y| exp_all_at(level, y)),
+                    run(&x, &|y| {
+                        let (q, k, v) = (&x[..], &res[..], &x[1..]);
+                        attend_at(level, q, k, v, width, 10, 0.2, &mut [0.0; 100], &mut y[..10 * d])
+                    }),
+                ]
+            };
+            let names =
+                ["layer_norm", "add_layer_norm", "gelu", "softmax", "softmax (no mask)", "add_bias", "exp", "attend"];
+            let want = ops(SimdLevel::Scalar);
+            for &level in &levels[1..] {
+                for ((name, a), b) in names.iter().zip(&want).zip(ops(level)) {
                     // Attention sums dot products of up to 128 terms in another order, and its
                     // logits reach ~10, where exp turns that into relative error.
-                    let tolerance = if op == 5 { 2e-4 } else { 1e-6 };
-                    for (p, q) in a.iter().zip(b) {
-                        assert!(
-                            (p - q).abs() <= tolerance * (1.0 + p.abs()),
-                            "{level:?} op {op} width {width}: {p} vs {q}"
-                        );
+                    let tolerance = match *name {
+                        "add_bias" => 0.0,
+                        "attend" => 2e-4,
+                        _ => 1e-6,
+                    };
+                    for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                        let close = if tolerance == 0.0 {
+                            p.to_bits() == q.to_bits()
+                        } else {
+                            (p - q).abs() <= tolerance * (1.0 + p.abs())
+                        };
+                        assert!(close, "{level} {name} width {width} at {i}: {p} vs {q}");
                     }
                 }
             }

@@ -5,6 +5,7 @@
 
 use super::pack::Pack;
 use crate::encoder::gemm::{self, QuantMatrix, QuantRows};
+use crate::encoder::SimdLevel;
 use crate::error::Result;
 
 /// Columns per block of a [`Packed`] matrix: two AVX registers.
@@ -43,16 +44,12 @@ impl Packed {
 pub(crate) fn matmul(a: &[f32], w: &Packed, c: &mut [f32], m: usize) {
     debug_assert!(a.len() >= m * w.k && c.len() >= m * w.n);
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512 F is present (checked just above).
-        unsafe { matmul_avx512(a, w, c, m) };
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present (checked just above).
-        unsafe { matmul_avx2(a, w, c, m) };
-        return;
+    match SimdLevel::active() {
+        // SAFETY: the active level is supported by this CPU and includes AVX-512 F.
+        SimdLevel::Avx512 | SimdLevel::Avx512Vnni => return unsafe { matmul_avx512(a, w, c, m) },
+        // SAFETY: the active level is supported by this CPU and includes AVX2.
+        SimdLevel::Avx2 => return unsafe { matmul_avx2(a, w, c, m) },
+        SimdLevel::Scalar => {}
     }
     matmul_portable(a, w, c, m);
 }
