@@ -943,3 +943,31 @@ fn review10_surname_with_initials_condescension_and_more_abbreviations() {
         assert!(r.text.contains(kept), "{}", r.text);
     }
 }
+
+#[test]
+fn review11_an_opening_name_without_a_comma_is_the_address_not_a_second_name() {
+    for (name, draft, opening) in [
+        (
+            "Олег",
+            "олег вы не переживайте деньги вернутся в течение 10 рабочих дней",
+            "Здравствуйте, Олег! Вы не переживайте",
+        ),
+        ("Ирина", "ирина попробуйте переустановить приложение и зайти заново", "Здравствуйте, Ирина! Попробуйте"),
+        // The colloquial vocative («Саш» from «Саша») is the name too, written out in full.
+        ("Саша", "саш привет, посылка уже в пункте выдачи, код получения 4471", "Саша, здравствуйте! Посылка"),
+    ] {
+        let r = rewrite(draft, &named(name, Some(true), 0));
+        assert!(r.text.starts_with(opening), "{draft:?} → {:?}", r.text);
+        assert_eq!(r.text.matches(name).count(), 1, "{:?}", r.text);
+    }
+}
+
+#[test]
+fn review11_a_surname_after_the_word_familiya_and_no_adverb_before_a_noun() {
+    let rude = |draft: &str| rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string());
+    assert!(!rude("Проверил: билет оформлен верно, фамилия Дураков указана как в паспорте."));
+    assert!(rude("Проверил: билет оформлен верно, а вы дураков из нас не делайте."));
+    // «норм срок» is not «нормально срок»; «всё норм» is «всё нормально».
+    let r = rewrite("Вы не переживайте, это норм срок, а у нас всё норм.", &ctx(Some(false)));
+    assert!(!r.text.contains("нормально срок") && r.text.ends_with("всё нормально."), "{}", r.text);
+}

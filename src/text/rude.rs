@@ -212,9 +212,13 @@ fn fix_option(option: &str) -> Result<MildFix, String> {
 }
 
 /// Whether the word at bytes `start..end` has a capitalised first name or patronymic right
-/// before or after it (one space apart), or initials after it («Дураков А.С.»).
+/// before or after it (one space apart), initials after it («Дураков А.С.»), or the word
+/// «фамилия» right before it («фамилия Дураков указана верно»).
 fn beside_a_name(doc: &Doc, morph: &Morph, start: usize, end: usize) -> bool {
     let Some((first, last)) = doc.tokens_spanning(start, end) else { return false };
+    if doc.prev_non_space(first).is_some_and(|p| doc.folded[p].starts_with("фамили")) {
+        return true;
+    }
     let initial = doc.next_non_space(last).is_some_and(|t| {
         let mut letters = doc.tok(t).chars();
         doc.tokens[t].kind == TokenKind::Word

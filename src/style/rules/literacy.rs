@@ -188,6 +188,11 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
                 out.push(Finding::fix_with(start, end, "", change));
             }
             Some(r) if first == last && !vocative => match super::noun_swap(inp.morph, doc, first, r) {
+                // «норм срок»: an adverb cannot take an adjective's place before a noun
+                // («нормально срок»), so the swap is only offered.
+                super::NounSwap::Fits if adverb_before_noun(inp, last, r) => {
+                    out.push(Finding::suggest(start, end, vec![r.to_string()]))
+                }
                 super::NounSwap::Fits => {
                     let r = governed_case(inp, first, last, r).unwrap_or_else(|| r.to_string());
                     out.push(Finding::fix(start, end, match_case(found, &r) + set_off(first)))
@@ -216,6 +221,17 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
             },
         }
     }
+}
+
+/// Whether `replacement` is an adverb (or a short adjective, its twin) and the word after token
+/// `last` a noun.
+fn adverb_before_noun(inp: &Input, last: usize, replacement: &str) -> bool {
+    let doc = inp.doc;
+    let best_pos = |word: &str| inp.morph.analyses(word).first().map(|a| a.pos().to_string());
+    matches!(best_pos(replacement).as_deref(), Some("ADVB" | "ADJS"))
+        && doc
+            .next_non_space(last)
+            .is_some_and(|n| doc.tokens[n].kind == TokenKind::Word && best_pos(doc.tok(n)).as_deref() == Some("NOUN"))
 }
 
 /// A foreign word does not decline, its Russian replacement does: after a preposition the

@@ -25,9 +25,20 @@ fn client_name<'a>(inp: &Input<'a>) -> Option<ClientName<'a>> {
 /// Case grammemes rsmorphy may give a name form.
 const CASES: [&str; 7] = ["nomn", "gent", "datv", "accs", "ablt", "loct", "voct"];
 
-/// Whether `word` is the client's given name in some grammatical case.
-fn is_name_form(morph: &Morph, word: &str, first: &str) -> bool {
-    word == first || morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == fold(first))
+/// Whether `word` is the client's given name in some grammatical case, in any letter case
+/// («олег вы не переживайте»), or in the colloquial vocative that drops the final vowel
+/// («Саш», «Тань» from «Саша», «Таня») when the dictionary knows no other word so spelt.
+pub(crate) fn is_name_form(morph: &Morph, word: &str, first: &str) -> bool {
+    let (word_folded, first_folded) = (fold(word), fold(first));
+    if word_folded == first_folded || morph.analyses(word).iter().any(|a| a.has("Name") && a.lemma == first_folded) {
+        return true;
+    }
+    let clipped = match first_folded.strip_suffix('а') {
+        Some(stem) => Some(stem.to_string()),
+        None => first_folded.strip_suffix('я').map(|stem| format!("{stem}ь")),
+    };
+    clipped.is_some_and(|c| c.chars().count() >= 2 && word_folded == c)
+        && !morph.analyses(word).iter().any(|a| a.known && !a.has("Name"))
 }
 
 /// Token indices of `doc` where the given name `first` is used, in any case.

@@ -6,6 +6,7 @@ use super::{
     POLITE_FORMS,
 };
 use crate::style::polite_you::polite_you_edits;
+use crate::style::rules::names::is_name_form;
 use crate::text::fold;
 use crate::text::rude::RudeKind;
 use crate::text::segment::{is_sentence_end, Doc, TokenKind};
@@ -217,6 +218,8 @@ fn address_as_written(inp: &Input, first: usize, last: usize) -> String {
     let words = doc.tokens[first..=last].iter().filter(|t| t.kind == TokenKind::Word).count();
     match inp.ctx.client_name().map(|n| n.split_whitespace().take(words).collect::<Vec<_>>().join(" ")) {
         Some(name) if fold(&name) == fold(&written.split_whitespace().collect::<Vec<_>>().join(" ")) => name,
+        // «саш» → «Саша»: the colloquial vocative is written out.
+        Some(name) if words == 1 && is_name_form(inp.morph, written, &name) => name,
         _ => capitalize(written),
     }
 }
@@ -237,10 +240,12 @@ pub(crate) fn opening_address(inp: &Input) -> Option<(usize, usize)> {
         let pet_form = |i: usize, part: &str| {
             i == first && inp.lex.names.by_full(part).any(|e| e.forms.iter().any(|f| fold(f) == doc.folded[i]))
         };
+        // «саш привет»: the colloquial vocative of «Саша».
+        let clipped = |i: usize, part: &str| i == first && is_name_form(inp.morph, doc.tok(i), part);
         let mut j = Some(first);
         for part in name.split_whitespace() {
             match j {
-                Some(i) if word(i) && (doc.folded[i] == fold(part) || pet_form(i, part)) => {
+                Some(i) if word(i) && (doc.folded[i] == fold(part) || pet_form(i, part) || clipped(i, part)) => {
                     last = Some(i);
                     j = doc.next_non_space(i);
                 }
@@ -332,12 +337,13 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             let at = doc.sentences[0].start;
             // A message that opens with an address gets the greeting before it: «Анастасия, ваш
             // заказ …» → «Здравствуйте, Анастасия! Ваш заказ …».
-            let comma_then_word = |last: usize| {
-                let comma = doc.next_non_space(last).filter(|&c| doc.tok(c) == ",")?;
-                doc.next_non_space(comma).filter(|&w| doc.tokens[w].kind == TokenKind::Word)
+            let word_after = |last: usize| {
+                // «олег вы не переживайте»: the comma may be missing.
+                let after = doc.next_non_space(last)?;
+                let next = if doc.tok(after) == "," { doc.next_non_space(after)? } else { after };
+                Some(next).filter(|&w| doc.tokens[w].kind == TokenKind::Word)
             };
-            if let Some((first, last, next)) =
-                opening_address(inp).and_then(|(f, l)| comma_then_word(l).map(|n| (f, l, n)))
+            if let Some((first, last, next)) = opening_address(inp).and_then(|(f, l)| word_after(l).map(|n| (f, l, n)))
             {
                 let address = address_as_written(inp, first, last);
                 let text = format!("Здравствуйте, {address}! {}", capitalize(doc.tok(next)));
@@ -360,9 +366,6 @@ fn after_greeting(inp: &Input, address: Option<(usize, usize)>) -> String {
     address.map(|(a, b)| format!(", {}", address_as_written(inp, a, b))).unwrap_or_default()
 }
 
-/// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…», «привет
-/// анна щас…»): the client's name right after the greeting, in any case and with or without
-/// commas (its first and last token), and the first word after it.
 /// Whether word `i` right after a greeting still belongs to it: who is greeted («всем»,
 /// «коллеги», «уважаемые …», «дорогой …») rather than the message's first word.
 fn greets_on(inp: &Input, i: usize) -> bool {
@@ -371,6 +374,9 @@ fn greets_on(inp: &Input, i: usize) -> bool {
         || inp.def.list("greeted").iter().any(|w| w.strip_suffix('*').map_or(w == word, |stem| word.starts_with(stem)))
 }
 
+/// When the sentence goes on after the greeting at token `last` («привет, Анна, щас…», «привет
+/// анна щас…»): the client's name right after the greeting, in any case and with or without
+/// commas (its first and last token), and the first word after it.
 fn continuation(inp: &Input, last: usize) -> Option<(Option<(usize, usize)>, usize)> {
     let doc = inp.doc;
     let is_comma = |i: Option<usize>| i.is_some_and(|i| doc.tok(i) == ",");
