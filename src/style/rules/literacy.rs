@@ -223,12 +223,12 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
     }
 }
 
-/// Whether `replacement` is an adverb (or a short adjective, its twin) and the word after token
-/// `last` a noun.
+/// Whether `replacement` is an adverb made from an adjective (it reads as a short adjective too:
+/// «нормально», «хорошо», not «вообще») and the word after token `last` a noun.
 fn adverb_before_noun(inp: &Input, last: usize, replacement: &str) -> bool {
     let doc = inp.doc;
     let best_pos = |word: &str| inp.morph.analyses(word).first().map(|a| a.pos().to_string());
-    matches!(best_pos(replacement).as_deref(), Some("ADVB" | "ADJS"))
+    inp.morph.analyses(replacement).iter().any(|a| a.pos() == "ADJS")
         && doc
             .next_non_space(last)
             .is_some_and(|n| doc.tokens[n].kind == TokenKind::Word && best_pos(doc.tok(n)).as_deref() == Some("NOUN"))
