@@ -39,6 +39,9 @@ pub struct Case {
     /// The client's name.
     #[serde(default)]
     pub client_name: Option<String>,
+    /// Why no template fits an out-of-scope message (job, other-company, chit-chat, …).
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 impl Case {
@@ -148,6 +151,9 @@ impl Report {
         r.push_metric("cases", "сообщений в наборе", self.cases as f64, true);
         if let Some(p) = self.cold.abstain_precision {
             r.push_metric("abstain_precision", "точность отказа от подсказки", p, true);
+        }
+        if let Some(recall) = self.cold.abstain_recall {
+            r.push_metric("abstain_recall", "доля сообщений без подходящего шаблона, где подсказки нет", recall, true);
         }
         r.sections.push(Section::Curve {
             title: "Доля сообщений с верным шаблоном среди первых k (R@k)".into(),
