@@ -971,3 +971,13 @@ fn review11_a_surname_after_the_word_familiya_and_no_adverb_before_a_noun() {
     let r = rewrite("Вы не переживайте, это норм срок, а у нас всё норм.", &ctx(Some(false)));
     assert!(!r.text.contains("нормально срок") && r.text.ends_with("всё нормально."), "{}", r.text);
 }
+
+#[test]
+fn review12_a_brush_off_is_refused_not_decorated() {
+    let rude = |draft: &str| rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string());
+    for draft in ["не знаю не моя проблема пишите в банк", "Это не наша проблема, обращайтесь к продавцу."]
+    {
+        assert!(rude(draft), "{draft}");
+    }
+    assert!(!rude("Проблема не на нашей стороне: платёж 4821 отклонил банк, напишите, пожалуйста, в его поддержку."));
+}
