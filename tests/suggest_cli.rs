@@ -149,7 +149,10 @@ fn only_approved_templates_are_suggested() {
     let err = lib.fails(&["suggest", "--json", "во сколько вы открываетесь"]);
     assert!(err.contains("no approved templates"), "{err}");
     lib.ok(&["templates", "set-status", "hours", "approved"]);
-    let answer = lib.suggest(&["--k", "3", "во сколько вы открываетесь"]);
+    // A message that shares words with the template: a paraphrase that shares none («во сколько
+    // вы открываетесь») scores just under the abstention threshold against a bare one-line
+    // template, and this test is about the status, not the threshold.
+    let answer = lib.suggest(&["--k", "3", "во сколько вы открываетесь, какие часы работы?"]);
     assert_eq!(top_ids(&answer), ["hours"], "drafts never appear");
 }
 
@@ -226,6 +229,37 @@ fn nothing_fitting_is_an_abstention_not_noise() {
 }
 
 #[test]
+fn a_message_in_another_language_gets_a_template_in_it_or_the_reason_there_is_none() {
+    let lib = Library::empty();
+    let english = "Hi! Where is my order? I paid for it a week ago and nobody answers.";
+    let answer = lib.suggest(&["--k", "3", english]);
+    assert_eq!(answer["abstain"], true, "{answer}");
+    assert_eq!(answer["abstention"]["reason"], "language", "{answer}");
+    assert_eq!(answer["abstention"]["language"], "eng", "{answer}");
+    assert!(answer["abstention"]["message"].as_str().unwrap().contains("не на русском"), "{answer}");
+    // A Russian message still gets Russian templates, and its answer carries no abstention.
+    let russian = lib.suggest(&["--k", "1", "где мой заказ? оплатила неделю назад"]);
+    assert_eq!(russian["abstain"], false, "{russian}");
+    assert!(russian.get("abstention").is_none(), "{russian}");
+
+    let pack = lib.file(
+        "english.jsonl",
+        concat!(
+            r#"{"id": "en-order-status", "title": "Order status", "text": "Your order has been shipped and is on its way. You will receive a text message with the delivery time the day before."}"#,
+            "\n",
+            r#"{"id": "en-refund", "title": "Refund", "text": "We have issued a refund; the money will be back on your card within ten working days."}"#,
+            "\n"
+        ),
+    );
+    lib.ok(&["templates", "import", &pack, "--status", "approved"]);
+    let answer = lib.suggest(&["--k", "3", english]);
+    assert_eq!(answer["abstain"], false, "{answer}");
+    let ids = top_ids(&answer);
+    assert_eq!(ids[0], "en-order-status", "{answer}");
+    assert!(ids.iter().all(|id| id.starts_with("en-")), "only templates in the message's language: {ids:?}");
+}
+
+#[test]
 fn clicks_teach_the_ranking_and_unknown_ids_are_refused() {
     let lib = Library::empty();
     let question = "а можно привезти заказ на работу, а не домой?";
@@ -296,8 +330,14 @@ fn bad_requests_get_a_message_and_exit_1() {
 #[test]
 fn the_dev_set_meets_the_ranking_goals() {
     let report = std::env::temp_dir().join(format!("suggest-eval-{}.json", std::process::id()));
-    let set = root().join("eval/sets/suggest-dev.jsonl");
+    // The dev set with the development split of the out-of-scope messages (the held-out split
+    // is reported in the issue notes, never tuned on or asserted).
+    let set = std::env::temp_dir().join(format!("suggest-dev-oos-{}.jsonl", std::process::id()));
+    let mut lines = std::fs::read_to_string(root().join("eval/sets/suggest-dev.jsonl")).unwrap();
+    lines.push_str(&std::fs::read_to_string(root().join("eval/sets/suggest-oos-dev.jsonl")).unwrap());
+    std::fs::write(&set, lines).unwrap();
     let out = sufler(&["eval", "suggest", set.to_str().unwrap(), "--json", report.to_str().unwrap()], b"");
+    std::fs::remove_file(&set).unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let metric = |id: &str| {
@@ -311,7 +351,20 @@ fn the_dev_set_meets_the_ranking_goals() {
     assert!(metric("warm_r@1") >= 0.90, "warm {}", metric("warm_r@1"));
     // Clicks from one half must lift the other half by 5 points.
     assert!(metric("clicks_r@1") >= cold + 0.05, "clicks {} vs cold {cold}", metric("clicks_r@1"));
-    assert!(metric("abstain_precision") >= 0.6);
+    // Abstention: most out-of-scope messages get nothing, few answerable ones do (0.51 and
+    // 0.87 when this was written; 0.06 and 1.0 with the threshold of version one).
+    assert!(metric("abstain_recall") >= 0.4, "abstain recall {}", metric("abstain_recall"));
+    assert!(metric("abstain_precision") >= 0.8, "abstain precision {}", metric("abstain_precision"));
+    let abstention = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "curve" && s["title"].as_str().unwrap().starts_with("Отказ от подсказки"));
+    let points = abstention.expect("the abstention curve")["series"][0]["points"].as_array().unwrap().clone();
+    let xy: Vec<(f64, f64)> = points.iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
+    // From abstaining only on the messages no template's language fits to abstaining on all.
+    assert_eq!((xy[0].0, xy[xy.len() - 1]), (0.0, (1.0, 1.0)), "{xy:?}");
+    assert!(xy.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1), "monotone: {xy:?}");
     // The report carries the R@k curves (k = 1..10), monotone.
     let curve = report["sections"].as_array().unwrap().iter().find(|s| s["type"] == "curve").unwrap();
     for series in curve["series"].as_array().unwrap() {

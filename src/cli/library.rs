@@ -136,7 +136,7 @@ pub struct SuggestArgs {
     /// The operator's name (fills {operator}).
     #[arg(long)]
     operator_name: Option<String>,
-    /// Print JSON: {"suggestions":[{"id","title","text","score","missing","why"}],"abstain"}.
+    /// Print JSON: {"suggestions":[{"id","title","text","score","missing","why"}],"abstain","abstention"?}.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -320,8 +320,8 @@ pub fn suggest(args: SuggestArgs) -> Result<()> {
             writeln!(out, "{}", serde_json::to_string(&answer)?)?;
             continue;
         }
-        if answer.abstain {
-            writeln!(out, "Подходящего шаблона нет: ответьте, пожалуйста, своими словами.")?;
+        if let Some(abstention) = &answer.abstention {
+            writeln!(out, "{}", abstention.message)?;
         }
         for (i, s) in answer.suggestions.iter().enumerate() {
             writeln!(out, "{}. [{}] {} ({:.3})\n   {}", i + 1, s.id, s.title, s.score, s.text.replace('\n', "\n   "))?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::input::{read_jsonl, Loaded};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
-use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
+use crate::rank::{CachedEmbedder, Library, Scope, Signals, SuggestRequest, Turn, Weights};
 use crate::report::{CaseView, NamedPoints, Section};
 use crate::templates::store::Feedback;
 use crate::templates::Template;
@@ -89,6 +89,12 @@ pub struct Metrics {
     pub abstain_precision: Option<f64>,
     /// Of the messages with no right template, the share abstained on.
     pub abstain_recall: Option<f64>,
+    /// Abstention at every threshold: (share of labelled messages abstained on, share of
+    /// messages with no right template abstained on), from abstaining on nothing to on all.
+    pub abstain_curve: Vec<(f64, f64)>,
+    /// The best abstention recall at most 2 % of labelled messages abstained on, and the
+    /// threshold that gives it (None without both kinds of message).
+    pub abstain_recall_at_2pct: Option<(f64, f32)>,
     /// R@k for k = 1..=10.
     pub recall_at: Vec<f64>,
 }
@@ -104,6 +110,9 @@ pub struct Outcome {
     pub top: String,
     /// Whether the engine abstained.
     pub abstain: bool,
+    /// How well the best template fits ([`Library::fit`]); None when the message's language
+    /// rules out every template.
+    pub fit: Option<f32>,
     /// Time to rank the templates for the message, ms.
     pub millis: f64,
 }
@@ -155,6 +164,17 @@ impl Report {
         if let Some(recall) = self.cold.abstain_recall {
             r.push_metric("abstain_recall", "доля сообщений без подходящего шаблона, где подсказки нет", recall, true);
         }
+        for (prefix, name, m) in [("", "холодный старт", &self.cold), ("warm_", "с примерами и кликами", &self.warm)]
+        {
+            if let Some((recall, threshold)) = m.abstain_recall_at_2pct {
+                r.push_metric(
+                    &format!("{prefix}abstain_recall@2%"),
+                    &format!("лучшая доля отказов без подходящего шаблона при ≤ 2 % отказов с шаблоном ({name}, порог {threshold:.3})"),
+                    recall,
+                    true,
+                );
+            }
+        }
         r.sections.push(Section::Curve {
             title: "Доля сообщений с верным шаблоном среди первых k (R@k)".into(),
             x_label: "k".into(),
@@ -167,6 +187,17 @@ impl Report {
                 })
                 .collect(),
         });
+        if !self.cold.abstain_curve.is_empty() {
+            r.sections.push(Section::Curve {
+                title: "Отказ от подсказки по порогу: сообщения без шаблона против сообщений с шаблоном".into(),
+                x_label: "доля отказов на сообщениях с верным шаблоном".into(),
+                y_label: "доля отказов на сообщениях без шаблона".into(),
+                series: [("холодный старт", &self.cold), ("с примерами и кликами", &self.warm)]
+                    .into_iter()
+                    .map(|(name, m)| NamedPoints { name: name.into(), points: m.abstain_curve.clone() })
+                    .collect(),
+            });
+        }
         r.sections.push(Section::Histogram {
             title: "Время ранжирования одного сообщения (холодный старт)".into(),
             x_label: "мс".into(),
@@ -250,11 +281,13 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
                         .map_or(usize::MAX, |p| p + 1),
                 )
             };
+            let request = case.request();
             Ok(Outcome {
                 id: case.id.clone(),
                 rank,
                 top: ids[order[0].0].to_string(),
-                abstain: library.abstains(&whys),
+                abstain: library.abstention(&request, &whys).is_some(),
+                fit: (!matches!(library.scope(&request), Scope::Foreign(_))).then(|| library.fit(&whys)),
                 millis: started.elapsed().as_secs_f64() * 1e3,
             })
         })
@@ -275,8 +308,48 @@ fn metrics(outcomes: &[Outcome]) -> Metrics {
         abstained,
         abstain_precision: (abstained > 0).then(|| right_abstentions as f64 / abstained as f64),
         abstain_recall: (unlabelled > 0).then(|| right_abstentions as f64 / unlabelled as f64),
+        abstain_curve: abstain_curve(outcomes),
+        abstain_recall_at_2pct: abstain_recall_at(outcomes, 0.02),
         recall_at: (1..=10).map(|k| labelled.iter().filter(|&&r| r <= k).count() as f64 / n).collect(),
     }
+}
+
+/// Abstention by threshold: a message is abstained on when its fit is below the threshold (or
+/// its language rules every template out); one point per distinct fit, lowest threshold first.
+fn abstain_points(outcomes: &[Outcome]) -> Vec<(f32, f64, f64)> {
+    let labelled = outcomes.iter().filter(|o| o.rank.is_some()).count();
+    let unlabelled = outcomes.len() - labelled;
+    if labelled == 0 || unlabelled == 0 {
+        return Vec::new();
+    }
+    let mut thresholds: Vec<f32> = outcomes.iter().filter_map(|o| o.fit).collect();
+    thresholds.push(f32::MIN);
+    thresholds.push(f32::INFINITY);
+    thresholds.sort_by(f32::total_cmp);
+    thresholds.dedup();
+    thresholds
+        .into_iter()
+        .map(|t| {
+            let below = |o: &&Outcome| o.fit.is_none_or(|f| f < t);
+            let wrong = outcomes.iter().filter(|o| o.rank.is_some()).filter(below).count();
+            let right = outcomes.iter().filter(|o| o.rank.is_none()).filter(below).count();
+            (t, wrong as f64 / labelled as f64, right as f64 / unlabelled as f64)
+        })
+        .collect()
+}
+
+fn abstain_curve(outcomes: &[Outcome]) -> Vec<(f64, f64)> {
+    abstain_points(outcomes).into_iter().map(|(_, wrong, right)| (wrong, right)).collect()
+}
+
+/// The best abstention recall with at most `false_rate` of labelled messages abstained on, and
+/// its threshold.
+fn abstain_recall_at(outcomes: &[Outcome], false_rate: f64) -> Option<(f64, f32)> {
+    abstain_points(outcomes)
+        .into_iter()
+        .filter(|(_, wrong, _)| *wrong <= false_rate)
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(t, _, right)| (right, t))
 }
 
 /// The clicks an operator would have made on `cases`: each labelled message → its first label.

@@ -12,8 +12,9 @@
 //! - **learned**: a correction per template fitted to the whole click log ([`learned`]), which
 //!   also reaches messages that are not near-copies of a past one.
 //!
-//! Near-duplicate templates are not shown twice, and when the best fused score is below the
-//! abstain threshold the answer is "nothing fits" rather than noise.
+//! Near-duplicate templates are not shown twice. The answer is an abstention with a reason
+//! ([`Abstention`]) rather than noise when nothing fits or when the message is in a language no
+//! template of the library is in.
 
 mod coarse;
 pub mod learned;
@@ -45,6 +46,10 @@ pub const EXACT_UP_TO: usize = 512;
 const CANDIDATES: usize = 128;
 /// Two templates this close (passage cosine) are near-duplicates: only the better is shown.
 const DUPLICATE_COSINE: f32 = 0.985;
+/// [`Weights::abstain_below`] by default.
+const ABSTAIN_BELOW: f32 = 0.804;
+/// [`Library::fit`] when an example or past click is a near-copy of the message.
+const MEMORY_FIT: f32 = 1.0;
 
 /// How much each signal counts. Tuned on eval/sets/suggest-dev.jsonl by `sufler eval suggest`
 /// (two folds for the click settings); the cold-start part must also carry libraries without
@@ -72,8 +77,10 @@ pub struct Weights {
     pub learning: learned::Training,
     /// Share of the message alone in the query vector (the rest: the message in its dialogue).
     pub message_share: f32,
-    /// Abstain when the best template's content score (passage, title and lexical signals,
-    /// averaged by their weights) is below this …
+    /// Abstain when the best template's content score ([`Library::fit`]) is below this …
+    /// Chosen on the dev set for at most 2 % abstentions on messages that have a right
+    /// template (`eval suggest` prints the whole curve; 0.78 before, which abstained on 6 % of
+    /// out-of-scope messages).
     pub abstain_below: f32,
     /// … and no example or past click is at least this close to the message.
     pub memory_overrules: f32,
@@ -92,7 +99,7 @@ impl Default for Weights {
             feedback_floor: 0.93,
             learning: learned::Training { temperature: 0.01, rate: 0.1, rounds: 300 },
             message_share: 0.7,
-            abstain_below: 0.78,
+            abstain_below: ABSTAIN_BELOW,
             memory_overrules: 0.93,
         }
     }
@@ -214,6 +221,46 @@ pub struct Suggestion {
     pub why: Why,
 }
 
+/// Why the engine offers nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AbstainReason {
+    /// No template answers the message well enough.
+    NothingFits,
+    /// The message is in a language no template of the library is written in.
+    Language,
+}
+
+/// An abstention the operator page can explain.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Abstention {
+    /// Why.
+    pub reason: AbstainReason,
+    /// The message's language (ISO 639-3, `und` when it could not be named), for `language`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The explanation for the operator, in Russian.
+    pub message: String,
+}
+
+impl Abstention {
+    fn nothing_fits() -> Abstention {
+        Abstention {
+            reason: AbstainReason::NothingFits,
+            language: None,
+            message: "Ни один шаблон не подходит к этому сообщению: ответьте, пожалуйста, своими словами.".into(),
+        }
+    }
+
+    fn language(code: &str) -> Abstention {
+        Abstention {
+            reason: AbstainReason::Language,
+            language: Some(code.to_string()),
+            message: "Сообщение написано не на русском языке, а шаблонов на этом языке в библиотеке нет: ответьте, пожалуйста, своими словами.".into(),
+        }
+    }
+}
+
 /// The answer to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SuggestResponse {
@@ -221,6 +268,20 @@ pub struct SuggestResponse {
     pub suggestions: Vec<Suggestion>,
     /// True when no template fits well enough to offer.
     pub abstain: bool,
+    /// Why nothing is offered (present exactly when `abstain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abstention: Option<Abstention>,
+}
+
+/// Which templates a message can be answered with, by language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    /// Every template (a Russian message, or one too short to tell).
+    All,
+    /// Only these templates: the ones in the message's language.
+    Only(Vec<usize>),
+    /// None: no template is in the message's language (ISO 639-3).
+    Foreign(&'static str),
 }
 
 /// Vectors of labelled messages (examples or clicks) with the template each points to.
@@ -264,6 +325,8 @@ impl Memory {
 /// The approved templates of a library, embedded and indexed for ranking.
 pub struct Library {
     templates: Vec<Template>,
+    /// Each template's language (ISO 639-3; Russian when its text is too short to tell).
+    languages: Vec<&'static str>,
     signals: Signals,
     weights: Weights,
     passages: Array2<f32>,
@@ -446,8 +509,13 @@ impl Library {
             })
             .collect();
         let said_bm25 = (signals.lexical && said.iter().any(|d| !d.is_empty())).then(|| Bm25::new(&said));
+        let languages = templates
+            .iter()
+            .map(|t| crate::text::lang::detect(&readable(&t.passage())).unwrap_or(crate::text::lang::RUSSIAN))
+            .collect();
         let mut library = Library {
             templates,
+            languages,
             signals,
             weights,
             passages,
@@ -465,6 +533,14 @@ impl Library {
         library.learned = library.learn(&click_texts);
         library.index_coarse();
         Ok(library)
+    }
+
+    /// The content score (passage, title and lexical signals averaged by their weights) from
+    /// the weighted dense part (passage and title cosines) and the lexical score.
+    fn content(&self, dense: f32, lexical: Option<f32>, has_title: bool) -> f32 {
+        let w = &self.weights;
+        let weight = w.passage + if has_title { w.title } else { 0.0 } + lexical.map_or(0.0, |_| w.lexical);
+        (dense + w.lexical * lexical.unwrap_or(0.0)) / weight.max(1e-6)
     }
 
     /// Passage and title rows weighted and summed: the dense part of the content score is one
@@ -599,13 +675,17 @@ impl Library {
 
     /// The signals of the templates worth scoring exactly for a request: all of them in a
     /// library of at most [`EXACT_UP_TO`] templates, else the first stage's candidates.
+    /// Only templates in the message's language are scored when the library has any.
     pub fn explain(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Vec<(usize, Why)>> {
         let query = self.query(request, embedder)?;
         let lemmas = lexical::lemmas(&request.text);
         let lexical = normalised_bm25(self.bm25.as_ref(), &lemmas);
         let said = normalised_bm25(self.said_bm25.as_ref(), &lemmas);
-        Ok(self
-            .candidates(&query, lexical.as_deref(), said.as_deref())
+        let candidates = match self.scope(request) {
+            Scope::Only(same) => same,
+            Scope::All | Scope::Foreign(_) => self.candidates(&query, lexical.as_deref(), said.as_deref()),
+        };
+        Ok(candidates
             .into_iter()
             .map(|i| (i, self.why(i, query.view(), lexical.as_ref().map(|l| l[i]), said.as_ref().map(|l| l[i]))))
             .collect())
@@ -674,25 +754,47 @@ impl Library {
             + why.learned.unwrap_or(0.0)
     }
 
-    /// Whether nothing in the library fits: the best content match is weak and no example or
-    /// click is a near-copy of the message. Memory bonuses are left out of the content score,
-    /// since any chat message is ≈0.8 from some example.
-    pub fn abstains(&self, whys: &[(usize, Why)]) -> bool {
+    /// Which templates can answer `request` by language: all of them for a Russian message
+    /// (or one too short to tell), those in its language if the library has any, else none.
+    pub fn scope(&self, request: &SuggestRequest) -> Scope {
+        let Some(language) = crate::text::lang::detect(&request.text) else { return Scope::All };
+        if language == crate::text::lang::RUSSIAN {
+            return Scope::All;
+        }
+        let same: Vec<usize> = (0..self.templates.len()).filter(|&i| self.languages[i] == language).collect();
+        if same.is_empty() {
+            Scope::Foreign(language)
+        } else {
+            Scope::Only(same)
+        }
+    }
+
+    /// Why the engine should offer nothing for `request` with the signals `whys` (from
+    /// [`Library::explain`]), or `None` when something fits.
+    pub fn abstention(&self, request: &SuggestRequest, whys: &[(usize, Why)]) -> Option<Abstention> {
+        if let Scope::Foreign(language) = self.scope(request) {
+            return Some(Abstention::language(language));
+        }
+        (self.fit(whys) < self.weights.abstain_below).then(Abstention::nothing_fits)
+    }
+
+    /// How well the best template fits, on the scale of [`Weights::abstain_below`]: the best
+    /// content score; [`MEMORY_FIT`] when an example or past click is a near-copy of the
+    /// message. Memory bonuses are left out of the content
+    /// score, since any chat message is ≈0.8 from some example.
+    pub fn fit(&self, whys: &[(usize, Why)]) -> f32 {
         let w = &self.weights;
-        let content = |why: &Why| {
-            let (mut sum, mut weight) = (w.passage * why.passage, w.passage);
-            for (signal, wt) in [(why.title, w.title), (why.lexical, w.lexical)] {
-                if let Some(x) = signal {
-                    sum += wt * x;
-                    weight += wt;
-                }
-            }
-            sum / weight.max(1e-6)
-        };
-        let best_content = whys.iter().map(|(_, why)| content(why)).fold(f32::MIN, f32::max);
         let best_memory =
             whys.iter().flat_map(|(_, why)| [why.examples, why.feedback]).flatten().fold(f32::MIN, f32::max);
-        best_content < w.abstain_below && best_memory < w.memory_overrules
+        if best_memory >= w.memory_overrules {
+            return MEMORY_FIT;
+        }
+        whys.iter()
+            .map(|(_, why)| {
+                let dense = w.passage * why.passage + w.title * why.title.unwrap_or(0.0);
+                self.content(dense, why.lexical, why.title.is_some())
+            })
+            .fold(f32::MIN, f32::max)
     }
 
     /// Templates with their fused scores, best first (ties: library order).
@@ -706,8 +808,8 @@ impl Library {
     pub fn suggest(&self, request: &SuggestRequest, k: usize, embedder: &dyn Embedder) -> Result<SuggestResponse> {
         check_request(request, k)?;
         let whys = self.explain(request, embedder)?;
-        if self.abstains(&whys) {
-            return Ok(SuggestResponse { suggestions: vec![], abstain: true });
+        if let Some(abstention) = self.abstention(request, &whys) {
+            return Ok(SuggestResponse { suggestions: vec![], abstain: true, abstention: Some(abstention) });
         }
         let order = self.rank(&whys);
         let values = self.values(request);
@@ -739,7 +841,7 @@ impl Library {
                 why,
             });
         }
-        Ok(SuggestResponse { suggestions, abstain: false })
+        Ok(SuggestResponse { suggestions, abstain: false, abstention: None })
     }
 
     /// Placeholder values: those the caller gave, then what the dialogue shows.

@@ -6,6 +6,7 @@
 //! - [`slovnet`]: contextual analysis by small trained models (part of speech and features in
 //!   context, dependency syntax, person names);
 //! - [`rude`]: obscene words in every inflection and disguise, insults, threats, contempt;
+//! - [`lang`]: which language a message is in (Russian, or which other);
 //! - [`words`]: case folding, case patterns and edit distances;
 //! - [`memo`]: the bounded per-thread memos of analysis results.
 //!
@@ -13,6 +14,7 @@
 //! ranker. Nothing here imports from those layers.
 
 pub mod context;
+pub mod lang;
 pub mod memo;
 pub mod morph;
 pub mod rude;

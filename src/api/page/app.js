@@ -433,7 +433,8 @@
       if (count) {
         showStatus('info', `Найдено ${count} ${plural(count, 'подходящий шаблон', 'подходящих шаблона', 'подходящих шаблонов')}.`);
       } else {
-        showStatus('info', 'Подходящего шаблона не нашлось.', 'Напишите, пожалуйста, ответ самостоятельно.');
+        const why = data.abstention && data.abstention.message;
+        showStatus('info', 'Подходящего шаблона не нашлось.', why || 'Напишите, пожалуйста, ответ самостоятельно.');
       }
     } catch (error) {
       reportError('Не удалось подобрать ответ', error);
