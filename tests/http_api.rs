@@ -730,6 +730,7 @@ fn draft_template(id: String) -> sufler::templates::Template {
         category: String::new(),
         tags: vec![],
         examples: vec![],
+        requires: vec![],
         profile: String::new(),
         status: sufler::templates::Status::Draft,
         version: 1,

@@ -259,6 +259,56 @@ fn a_message_in_another_language_gets_a_template_in_it_or_the_reason_there_is_no
     assert!(ids.iter().all(|id| id.starts_with("en-")), "only templates in the message's language: {ids:?}");
 }
 
+/// The cases a new user met against the default library (issue 24).
+#[test]
+fn an_angry_client_a_job_enquiry_and_a_promo_question_get_what_fits() {
+    let lib = Library::empty();
+    // Angry, not rude: nothing says the order was cancelled, so the template that states it is
+    // not first (and says what it assumes), and the warning about rudeness is not offered.
+    let angry = lib.suggest(&["--k", "3", "Вы издеваетесь?! Третий раз пишу… верните деньги"]);
+    let ids = top_ids(&angry);
+    assert_ne!(ids[0], "order-cancel-refund", "{angry}");
+    assert!(!ids.contains(&"rude-warning".to_string()), "{angry}");
+    for s in angry["suggestions"].as_array().unwrap() {
+        if s["id"] == "order-cancel-refund" {
+            assert_eq!(s["conditions"], serde_json::json!(["если заказ отменён"]), "{s}");
+        }
+    }
+    // Said in the dialogue, the condition holds: the template is first and carries none.
+    let cancelled = lib.suggest(&["--k", "3", "заказ отменили, когда деньги вернутся?"]);
+    assert_eq!(top_ids(&cancelled)[0], "order-cancel-refund", "{cancelled}");
+    assert!(cancelled["suggestions"][0].get("conditions").is_none(), "{cancelled}");
+    // An insult is the evidence the warning needs.
+    let rude = lib.suggest(&["--k", "3", "да вы идиоты, верните деньги"]);
+    assert_eq!(top_ids(&rude)[0], "rude-warning", "{rude}");
+
+    for job in ["Здравствуйте, у вас есть вакансии? Ищу работу", "куда можно отправить резюме?"]
+    {
+        let answer = lib.suggest(&["--k", "3", job]);
+        assert_eq!(answer["abstain"], true, "{job}: {answer}");
+        assert_eq!((&answer["abstention"]["reason"], &answer["abstention"]["topic"]), (&"topic".into(), &"job".into()));
+    }
+    let promo = lib.suggest(&["--k", "3", "есть промокоды?"]);
+    assert_eq!(top_ids(&promo)[0], "promo-how", "{promo}");
+}
+
+#[test]
+fn a_library_that_answers_job_enquiries_gets_them_suggested() {
+    let lib = Library::empty();
+    let pack = lib.file(
+        "hr.jsonl",
+        concat!(
+            r#"{"id": "jobs", "title": "Вакансии", "text": "Открытые вакансии и форма для резюме — на странице {link}."}"#,
+            "\n",
+            r#"{"id": "hours", "title": "Часы работы", "text": "Мы работаем ежедневно с 9:00 до 21:00."}"#,
+            "\n"
+        ),
+    );
+    lib.ok(&["templates", "import", &pack, "--status", "approved"]);
+    let answer = lib.suggest(&["--k", "1", "Здравствуйте, у вас есть вакансии? Ищу работу"]);
+    assert_eq!(top_ids(&answer), ["jobs"], "{answer}");
+}
+
 #[test]
 fn clicks_teach_the_ranking_and_unknown_ids_are_refused() {
     let lib = Library::empty();

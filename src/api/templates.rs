@@ -81,6 +81,11 @@ pub struct TemplateBody {
     #[serde(default)]
     #[schema(max_items = 50)]
     pub examples: Vec<String>,
+    /// Preconditions the dialogue must show for its facts to hold (ids of
+    /// `prompts/templates/conditions.tsv`, e.g. `order-cancelled`).
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub requires: Vec<String>,
     /// Profile or channel it is written for; empty: any.
     #[serde(default)]
     #[schema(max_length = 64)]
@@ -116,9 +121,11 @@ impl TemplateBody {
         for (what, text, max) in fields {
             check_text(what, text, max)?;
         }
-        for (what, list, max_chars) in
-            [("теги (tags)", &self.tags, MAX_TAG_CHARS), ("примеры (examples)", &self.examples, limit)]
-        {
+        for (what, list, max_chars) in [
+            ("теги (tags)", &self.tags, MAX_TAG_CHARS),
+            ("примеры (examples)", &self.examples, limit),
+            ("условия (requires)", &self.requires, MAX_TAG_CHARS),
+        ] {
             if list.len() > MAX_LIST_ITEMS {
                 return Err(ApiError::invalid(format!("{what}: {}, допустимо не более {MAX_LIST_ITEMS}", list.len())));
             }
@@ -133,6 +140,7 @@ impl TemplateBody {
             category: self.category,
             tags: self.tags,
             examples: self.examples,
+            requires: self.requires,
             profile: self.profile,
             status: Status::Draft,
             version: 1,

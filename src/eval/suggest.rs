@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::input::{read_jsonl, Loaded};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
-use crate::rank::{CachedEmbedder, Library, Scope, Signals, SuggestRequest, Turn, Weights};
+use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
 use crate::report::{CaseView, NamedPoints, Section};
 use crate::templates::store::Feedback;
 use crate::templates::Template;
@@ -111,7 +111,7 @@ pub struct Outcome {
     /// Whether the engine abstained.
     pub abstain: bool,
     /// How well the best template fits ([`Library::fit`]); None when the message's language
-    /// rules out every template.
+    /// or topic rules out every template ([`Library::rules_out`]).
     pub fit: Option<f32>,
     /// Time to rank the templates for the message, ms.
     pub millis: f64,
@@ -269,8 +269,9 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
         .iter()
         .map(|case| {
             let started = std::time::Instant::now();
-            let whys = library.explain(&case.request(), embedder)?;
-            let order = library.rank(&whys);
+            let request = case.request();
+            let whys = library.explain(&request, embedder)?;
+            let order = library.rank(&request, &whys);
             let rank = if case.labels.is_empty() {
                 None
             } else {
@@ -281,13 +282,12 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
                         .map_or(usize::MAX, |p| p + 1),
                 )
             };
-            let request = case.request();
             Ok(Outcome {
                 id: case.id.clone(),
                 rank,
                 top: ids[order[0].0].to_string(),
                 abstain: library.abstention(&request, &whys).is_some(),
-                fit: (!matches!(library.scope(&request), Scope::Foreign(_))).then(|| library.fit(&whys)),
+                fit: (!library.rules_out(&request)).then(|| library.fit(&whys)),
                 millis: started.elapsed().as_secs_f64() * 1e3,
             })
         })

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
+use crate::templates::conditions::{lemmas_of, Evidence, LemmaGroups};
 use crate::templates::fill::{self, Values};
 use crate::templates::store::Feedback;
 use crate::templates::{placeholder, Store, Template};
@@ -46,6 +47,8 @@ pub const EXACT_UP_TO: usize = 512;
 const CANDIDATES: usize = 128;
 /// Two templates this close (passage cosine) are near-duplicates: only the better is shown.
 const DUPLICATE_COSINE: f32 = 0.985;
+/// [`Weights::unmet_condition`] by default.
+const UNMET_CONDITION: f32 = 0.2;
 /// [`Weights::abstain_below`] by default.
 const ABSTAIN_BELOW: f32 = 0.804;
 /// [`Library::fit`] when an example or past click is a near-copy of the message.
@@ -84,6 +87,10 @@ pub struct Weights {
     pub abstain_below: f32,
     /// … and no example or past click is at least this close to the message.
     pub memory_overrules: f32,
+    /// Taken off the fused score of a template whose preconditions the dialogue does not show:
+    /// enough to put it below a close rival, not so much that a right template phrased
+    /// unexpectedly («списали два раза») drops out of sight.
+    pub unmet_condition: f32,
 }
 
 impl Default for Weights {
@@ -101,6 +108,7 @@ impl Default for Weights {
             message_share: 0.7,
             abstain_below: ABSTAIN_BELOW,
             memory_overrules: 0.93,
+            unmet_condition: UNMET_CONDITION,
         }
     }
 }
@@ -217,6 +225,10 @@ pub struct Suggestion {
     pub score: f32,
     /// Placeholders left for the operator to fill.
     pub missing: Vec<String>,
+    /// The template's preconditions the dialogue does not show, as the operator reads them
+    /// («если заказ отменён»): such a suggestion is ranked lower.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
     /// The signals behind the score.
     pub why: Why,
 }
@@ -229,6 +241,8 @@ pub enum AbstainReason {
     NothingFits,
     /// The message is in a language no template of the library is written in.
     Language,
+    /// The message is about a topic the library has no template on (`prompts/suggest/off-topic.tsv`).
+    Topic,
 }
 
 /// An abstention the operator page can explain.
@@ -239,6 +253,9 @@ pub struct Abstention {
     /// The message's language (ISO 639-3, `und` when it could not be named), for `language`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The topic's id (`job`, …), for `topic`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     /// The explanation for the operator, in Russian.
     pub message: String,
 }
@@ -248,6 +265,7 @@ impl Abstention {
         Abstention {
             reason: AbstainReason::NothingFits,
             language: None,
+            topic: None,
             message: "Ни один шаблон не подходит к этому сообщению: ответьте, пожалуйста, своими словами.".into(),
         }
     }
@@ -256,9 +274,48 @@ impl Abstention {
         Abstention {
             reason: AbstainReason::Language,
             language: Some(code.to_string()),
+            topic: None,
             message: "Сообщение написано не на русском языке, а шаблонов на этом языке в библиотеке нет: ответьте, пожалуйста, своими словами.".into(),
         }
     }
+}
+
+impl Abstention {
+    fn topic(topic: &OffTopic) -> Abstention {
+        Abstention {
+            reason: AbstainReason::Topic,
+            language: None,
+            topic: Some(topic.id.clone()),
+            message: format!(
+                "Сообщение на тему «{}», а шаблонов на эту тему в библиотеке нет: ответьте, пожалуйста, своими словами.",
+                topic.label
+            ),
+        }
+    }
+}
+
+/// A topic a support library rarely answers (`prompts/suggest/off-topic.tsv`).
+#[derive(Debug)]
+struct OffTopic {
+    id: String,
+    label: String,
+    words: LemmaGroups,
+}
+
+/// The off-topic list, parsed once.
+fn off_topics() -> &'static [OffTopic] {
+    static ALL: std::sync::OnceLock<Vec<OffTopic>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        include_str!("../../prompts/suggest/off-topic.tsv")
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+                let [id, label, words] = fields[..] else { panic!("off-topic.tsv: id, label, words: {line}") };
+                OffTopic { id: id.into(), label: label.into(), words: LemmaGroups::parse(words) }
+            })
+            .collect()
+    })
 }
 
 /// The answer to a request.
@@ -325,6 +382,9 @@ impl Memory {
 /// The approved templates of a library, embedded and indexed for ranking.
 pub struct Library {
     templates: Vec<Template>,
+    /// The off-topic topics this library has no template on (none of their words is in a
+    /// template's title, tags, text or examples).
+    off_topics: Vec<&'static OffTopic>,
     /// Each template's language (ISO 639-3; Russian when its text is too short to tell).
     languages: Vec<&'static str>,
     signals: Signals,
@@ -513,8 +573,18 @@ impl Library {
             .iter()
             .map(|t| crate::text::lang::detect(&readable(&t.passage())).unwrap_or(crate::text::lang::RUSSIAN))
             .collect();
+        let vocabulary: std::collections::HashSet<String> = templates
+            .iter()
+            .flat_map(|t| {
+                let own = format!("{} {} {} {}", t.title, t.tags.join(" "), t.text, t.examples.join(" "));
+                lemmas_of(&own)
+            })
+            .collect();
+        let off_topics =
+            off_topics().iter().filter(|topic| !topic.words.lemmas().any(|l| vocabulary.contains(l))).collect();
         let mut library = Library {
             templates,
+            off_topics,
             languages,
             signals,
             weights,
@@ -769,11 +839,29 @@ impl Library {
         }
     }
 
+    /// The topic the library has no template on that the latest message is about, if any.
+    fn off_topic(&self, request: &SuggestRequest) -> Option<&'static OffTopic> {
+        if self.off_topics.is_empty() {
+            return None;
+        }
+        let lemmas = lemmas_of(&request.text);
+        self.off_topics.iter().copied().find(|topic| topic.words.matches(&lemmas))
+    }
+
+    /// Whether the engine abstains on `request` whatever the scores: the message's language or
+    /// topic rules out every template.
+    pub fn rules_out(&self, request: &SuggestRequest) -> bool {
+        matches!(self.scope(request), Scope::Foreign(_)) || self.off_topic(request).is_some()
+    }
+
     /// Why the engine should offer nothing for `request` with the signals `whys` (from
     /// [`Library::explain`]), or `None` when something fits.
     pub fn abstention(&self, request: &SuggestRequest, whys: &[(usize, Why)]) -> Option<Abstention> {
         if let Scope::Foreign(language) = self.scope(request) {
             return Some(Abstention::language(language));
+        }
+        if let Some(topic) = self.off_topic(request) {
+            return Some(Abstention::topic(topic));
         }
         (self.fit(whys) < self.weights.abstain_below).then(Abstention::nothing_fits)
     }
@@ -797,11 +885,25 @@ impl Library {
             .fold(f32::MIN, f32::max)
     }
 
-    /// Templates with their fused scores, best first (ties: library order).
-    pub fn rank(&self, whys: &[(usize, Why)]) -> Vec<(usize, f32)> {
-        let mut order: Vec<(usize, f32)> = whys.iter().map(|(i, w)| (*i, self.fuse(w))).collect();
+    /// Templates with their fused scores, best first (ties: library order); a template whose
+    /// preconditions the dialogue does not show loses [`Weights::unmet_condition`].
+    pub fn rank(&self, request: &SuggestRequest, whys: &[(usize, Why)]) -> Vec<(usize, f32)> {
+        self.rank_with(whys, self.evidence(request).as_ref())
+    }
+
+    fn rank_with(&self, whys: &[(usize, Why)], evidence: Option<&Evidence>) -> Vec<(usize, f32)> {
+        let unmet = |i: usize| evidence.is_some_and(|e| !e.unsupported(&self.templates[i].requires).is_empty());
+        let mut order: Vec<(usize, f32)> = whys
+            .iter()
+            .map(|(i, w)| (*i, self.fuse(w) - if unmet(*i) { self.weights.unmet_condition } else { 0.0 }))
+            .collect();
         order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         order
+    }
+
+    /// What the dialogue shows, when some template has preconditions to check against it.
+    fn evidence(&self, request: &SuggestRequest) -> Option<Evidence> {
+        self.templates.iter().any(|t| !t.requires.is_empty()).then(|| Evidence::of(&turns(request)))
     }
 
     /// The top `k` templates for a request, filled, without near-duplicates; or an abstention.
@@ -811,7 +913,8 @@ impl Library {
         if let Some(abstention) = self.abstention(request, &whys) {
             return Ok(SuggestResponse { suggestions: vec![], abstain: true, abstention: Some(abstention) });
         }
-        let order = self.rank(&whys);
+        let evidence = self.evidence(request);
+        let order = self.rank_with(&whys, evidence.as_ref());
         let values = self.values(request);
         let lemmas = lexical::lemmas(&request.text);
         let mut whys: HashMap<usize, Why> = whys.into_iter().collect();
@@ -838,6 +941,10 @@ impl Library {
                 text: filled.text,
                 score,
                 missing: filled.missing,
+                conditions: evidence
+                    .as_ref()
+                    .map(|e| e.unsupported(&t.requires).into_iter().map(String::from).collect())
+                    .unwrap_or_default(),
                 why,
             });
         }
@@ -846,10 +953,7 @@ impl Library {
 
     /// Placeholder values: those the caller gave, then what the dialogue shows.
     fn values(&self, request: &SuggestRequest) -> Values {
-        let mut turns: Vec<(bool, &str)> =
-            request.dialogue.iter().map(|t| (t.role == Role::Client, t.text.as_str())).collect();
-        turns.push((true, &request.text));
-        let mut values = fill::extract(&turns);
+        let mut values = fill::extract(&turns(request));
         for (key, name) in [("name", &request.client_name), ("operator", &request.operator_name)] {
             if let Some(name) = name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 values.insert(key.to_string(), name.to_string());
@@ -860,6 +964,14 @@ impl Library {
         }
         values
     }
+}
+
+/// The dialogue's turns and the latest message, as `(written by the client, text)`.
+fn turns(request: &SuggestRequest) -> Vec<(bool, &str)> {
+    let mut turns: Vec<(bool, &str)> =
+        request.dialogue.iter().map(|t| (t.role == Role::Client, t.text.as_str())).collect();
+    turns.push((true, &request.text));
+    turns
 }
 
 /// BM25 scores scaled by the query's ceiling (see [`Bm25::ceiling`]).

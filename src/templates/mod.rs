@@ -1,9 +1,11 @@
 //! Approved reply templates: the pack format ([`pack`]), placeholder syntax ([`placeholder`]),
-//! filling them for one dialogue ([`fill`]) and the SQLite library they live in ([`store`]).
+//! filling them for one dialogue ([`fill`]), the preconditions a template may declare
+//! ([`conditions`]) and the SQLite library they live in ([`store`]).
 //!
 //! Only [`Status::Approved`] templates are ever suggested; drafts wait for review and retired
 //! ones stay in the history.
 
+pub mod conditions;
 pub mod fill;
 pub mod pack;
 pub mod placeholder;
@@ -71,6 +73,9 @@ pub struct Template {
     /// Client messages this template answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
+    /// Preconditions ([`conditions`]) the dialogue must show for the template's facts to hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
     /// The profile or channel the template is written for (`chat`, `email`, …); empty: any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub profile: String,
@@ -103,6 +108,7 @@ impl Template {
             && self.category == other.category
             && self.tags == other.tags
             && self.examples == other.examples
+            && self.requires == other.requires
             && self.profile == other.profile
     }
 }

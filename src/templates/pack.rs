@@ -59,6 +59,8 @@ struct RawTemplate {
     tags: Vec<String>,
     #[serde(default)]
     examples: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
     #[serde(default, alias = "channel")]
     profile: String,
     #[serde(default)]
@@ -178,6 +180,7 @@ fn validate(raw: RawTemplate, format: PackFormat) -> Result<Template, String> {
         category: raw.category.trim().to_string(),
         tags: raw.tags.into_iter().map(|t| t.trim().to_string()).collect(),
         examples: raw.examples.into_iter().map(|t| t.trim().to_string()).collect(),
+        requires: raw.requires.into_iter().map(|t| t.trim().to_string()).collect(),
         profile: raw.profile.trim().to_string(),
         status,
         version: raw.version.unwrap_or(1).max(1),
@@ -187,7 +190,7 @@ fn validate(raw: RawTemplate, format: PackFormat) -> Result<Template, String> {
 }
 
 /// Why a template cannot enter a library, if it cannot: an empty id or one [`valid_id`] refuses,
-/// empty or overlong text, bad placeholder syntax, empty examples.
+/// empty or overlong text, bad placeholder syntax, empty examples, unknown preconditions.
 pub fn check(t: &Template) -> Result<(), String> {
     if t.id.is_empty() {
         return Err("у шаблона пустой идентификатор".into());
@@ -211,6 +214,10 @@ pub fn check(t: &Template) -> Result<(), String> {
         }
     }
     placeholder::parse(&t.text).map_err(|e| format!("шаблон {:?}: {e}", t.id))?;
+    if let Some(unknown) = t.requires.iter().find(|c| super::conditions::get(c).is_none()) {
+        let known: Vec<&str> = super::conditions::all().iter().map(|c| c.id.as_str()).collect();
+        return Err(format!("шаблон {:?}: неизвестное условие {unknown:?}, известны: {}", t.id, known.join(", ")));
+    }
     for example in &t.examples {
         if example.is_empty() || example.len() > MAX_TEMPLATE_BYTES {
             return Err(format!("шаблон {:?}: пример пустой или длиннее {MAX_TEMPLATE_BYTES} байт", t.id));
@@ -288,6 +295,22 @@ mod tests {
         assert_eq!(lines, [3, 4, 5, 6], "{problems:?}");
         assert!(problems[0].reason.contains("duplicate id \"a\" (first on line 1)"));
         assert!(problems[1].reason.contains("{Имя}"));
+    }
+
+    #[test]
+    fn preconditions_are_read_and_an_unknown_one_is_refused() {
+        let ok =
+            r#"{"id":"a","title":"A","text":"Так как заказ отменён, деньги вернутся.","requires":["order-cancelled"]}"#;
+        assert_eq!(parse_pack(ok, PackFormat::Jsonl).unwrap()[0].requires, ["order-cancelled"]);
+        let bad = ok.replace("order-cancelled", "order-canceled");
+        let problems = parse_pack(&bad, PackFormat::Jsonl).unwrap_err();
+        assert!(problems[0].reason.contains("неизвестное условие \"order-canceled\""), "{problems:?}");
+        assert!(problems[0].reason.contains("order-cancelled"), "the known ones are listed: {problems:?}");
+        // The default pack states facts only under their conditions.
+        let pack = default_pack();
+        let requires = |id: &str| pack.iter().find(|t| t.id == id).unwrap().requires.clone();
+        assert_eq!(requires("order-cancel-refund"), ["order-cancelled"]);
+        assert_eq!(requires("rude-warning"), ["client-rude"]);
     }
 
     #[test]

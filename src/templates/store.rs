@@ -20,7 +20,7 @@ pub const DB_ENV: &str = "SUFLER_DB";
 /// `PRAGMA application_id` of a sufler library ("SUF1").
 const APPLICATION_ID: i32 = 0x5355_4631;
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// How long a write waits for another process holding the lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -33,6 +33,7 @@ CREATE TABLE templates (
     tags TEXT NOT NULL,
     examples TEXT NOT NULL,
     profile TEXT NOT NULL,
+    requires TEXT NOT NULL DEFAULT '[]',
     status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'retired')),
     version INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
@@ -49,6 +50,7 @@ CREATE TABLE template_history (
     tags TEXT NOT NULL,
     examples TEXT NOT NULL,
     profile TEXT NOT NULL,
+    requires TEXT NOT NULL DEFAULT '[]',
     changed_at INTEGER NOT NULL
 );
 CREATE INDEX template_history_id ON template_history (id, seq);
@@ -194,6 +196,15 @@ impl Store {
             self.conn.execute_batch(&format!(
                 "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
+        } else if version == 1 {
+            // Schema 2 adds the templates' preconditions; older templates have none.
+            self.conn.execute_batch(
+                "BEGIN;
+                 ALTER TABLE templates ADD COLUMN requires TEXT NOT NULL DEFAULT '[]';
+                 ALTER TABLE template_history ADD COLUMN requires TEXT NOT NULL DEFAULT '[]';
+                 PRAGMA user_version = 2;
+                 COMMIT;",
+            )?;
         }
         Ok(())
     }
@@ -319,7 +330,7 @@ impl Store {
             .prepare_cached(&format!("SELECT {COLUMNS}, changed_at FROM template_history WHERE id = ?1 ORDER BY seq"))
             .map_err(|e| self.fail(e))?;
         let rows = stmt
-            .query_map([id], |r| Ok(Revision { template: row_template(r)?, changed_at: r.get(9)? }))
+            .query_map([id], |r| Ok(Revision { template: row_template(r)?, changed_at: r.get(10)? }))
             .map_err(|e| self.fail(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.fail(e))
     }
@@ -410,7 +421,7 @@ impl Store {
     }
 }
 
-const COLUMNS: &str = "id, title, text, category, tags, examples, profile, status, version";
+const COLUMNS: &str = "id, title, text, category, tags, examples, profile, status, version, requires";
 
 fn row_template(r: &rusqlite::Row<'_>) -> rusqlite::Result<Template> {
     let json_list = |i: usize| -> rusqlite::Result<Vec<String>> {
@@ -431,6 +442,7 @@ fn row_template(r: &rusqlite::Row<'_>) -> rusqlite::Result<Template> {
             .parse()
             .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, e.into()))?,
         version: r.get(8)?,
+        requires: json_list(9)?,
     })
 }
 
@@ -444,11 +456,12 @@ fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Template>> {
 fn put(conn: &Connection, t: &Template, now: i64) -> rusqlite::Result<()> {
     let tags = serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into());
     let examples = serde_json::to_string(&t.examples).unwrap_or_else(|_| "[]".into());
+    let requires = serde_json::to_string(&t.requires).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(
-        "INSERT INTO templates (id, title, text, category, tags, examples, profile, status, version, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO templates (id, title, text, category, tags, examples, profile, status, version, updated_at, requires)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (id) DO UPDATE SET title = ?2, text = ?3, category = ?4, tags = ?5, examples = ?6,
-             profile = ?7, status = ?8, version = ?9, updated_at = ?10",
+             profile = ?7, status = ?8, version = ?9, updated_at = ?10, requires = ?11",
     )?
     .execute(params![
         t.id,
@@ -460,11 +473,12 @@ fn put(conn: &Connection, t: &Template, now: i64) -> rusqlite::Result<()> {
         t.profile,
         t.status.as_str(),
         t.version,
-        now
+        now,
+        requires
     ])?;
     conn.prepare_cached(
-        "INSERT INTO template_history (id, version, status, title, text, category, tags, examples, profile, changed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO template_history (id, version, status, title, text, category, tags, examples, profile, changed_at, requires)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         t.id,
@@ -476,7 +490,8 @@ fn put(conn: &Connection, t: &Template, now: i64) -> rusqlite::Result<()> {
         tags,
         examples,
         t.profile,
-        now
+        now,
+        requires
     ])?;
     Ok(())
 }
@@ -561,6 +576,7 @@ mod tests {
             category: String::new(),
             tags: vec![],
             examples: vec![],
+            requires: vec![],
             profile: String::new(),
             status: Status::Approved,
             version: 1,
@@ -680,5 +696,30 @@ mod tests {
         assert!(err.contains("locked by another process"), "{err}");
         holder.execute_batch("ROLLBACK").unwrap();
         assert_eq!(first.count(None).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_library_of_schema_1_gains_preconditions_and_keeps_its_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let old = SCHEMA.replace("    requires TEXT NOT NULL DEFAULT '[]',\n", "");
+            assert!(!old.contains("requires"));
+            conn.execute_batch(&format!(
+                "{old} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;
+                 INSERT INTO templates (id, title, text, category, tags, examples, profile, status, version, updated_at)
+                 VALUES ('a', 'A', 'Текст.', '', '[]', '[]', '', 'approved', 1, 0);"
+            ))
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.get("a").unwrap().unwrap().requires, Vec::<String>::new());
+        let with = Template { requires: vec!["order-cancelled".into()], ..template("a", "Текст.") };
+        assert_eq!(store.import(&[with], None).unwrap().updated, 1, "a new precondition is a change");
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.get("a").unwrap().unwrap().requires, ["order-cancelled"]);
+        assert_eq!(store.history("a").unwrap().last().unwrap().template.requires, ["order-cancelled"]);
     }
 }

@@ -485,6 +485,11 @@
           matched.length
             ? h('span', { class: 'suggestion-note suggestion-why' }, `Совпало: ${matched.slice(0, 6).join(', ')}`)
             : null,
+          // Preconditions the dialogue does not show: the operator checks them before sending.
+          Array.isArray(s.conditions) && s.conditions.length
+            ? h('span', { class: 'suggestion-note suggestion-condition', 'data-testid': 'suggestion-condition' },
+              `Подходит, ${s.conditions.join('; ')}`)
+            : null,
         );
         button.addEventListener('click', () => chooseSuggestion(s, button));
         return h('li', null, button);
