@@ -290,6 +290,14 @@ fn an_angry_client_a_job_enquiry_and_a_promo_question_get_what_fits() {
     }
     let promo = lib.suggest(&["--k", "3", "есть промокоды?"]);
     assert_eq!(top_ids(&promo)[0], "promo-how", "{promo}");
+    let spam = lib.suggest(&["--k", "3", "ЗАРАБОТОК ОТ 5000 В ДЕНЬ без вложений, пиши @easymoney"]);
+    assert_eq!(spam["abstention"]["topic"], "earnings", "{spam}");
+    // A complaint is not thanked for, and a threat of court is not told the item cannot be
+    // returned (found by a fresh-eyes review).
+    let complaint = lib.suggest(&["--k", "3", "ну и сервис у вас, курьер хамло, швырнул коробку, жалуюсь"]);
+    assert!(top_ids(&complaint).first().is_none_or(|id| id != "feedback-thanks"), "{complaint}");
+    let court = lib.suggest(&["--k", "3", "Верните мои деньги, мошенники! Я на вас в суд подам"]);
+    assert!(top_ids(&court).first().is_none_or(|id| id != "return-refused"), "{court}");
 }
 
 #[test]

@@ -326,7 +326,8 @@ pub fn suggest(args: SuggestArgs) -> Result<()> {
         for (i, s) in answer.suggestions.iter().enumerate() {
             writeln!(out, "{}. [{}] {} ({:.3})\n   {}", i + 1, s.id, s.title, s.score, s.text.replace('\n', "\n   "))?;
             if !s.missing.is_empty() {
-                writeln!(out, "   Заполните, пожалуйста: {}", s.missing.join(", "))?;
+                let gaps: Vec<String> = s.missing.iter().map(|k| sufler::templates::fill::label(k)).collect();
+                writeln!(out, "   Заполните, пожалуйста: {}", gaps.join(", "))?;
             }
         }
     }

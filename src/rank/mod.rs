@@ -382,8 +382,8 @@ impl Memory {
 /// The approved templates of a library, embedded and indexed for ranking.
 pub struct Library {
     templates: Vec<Template>,
-    /// The off-topic topics this library has no template on (none of their words is in a
-    /// template's title, tags, text or examples).
+    /// The off-topic topics this library has no template on (no template's title, tags, text
+    /// and examples hold a group of their words).
     off_topics: Vec<&'static OffTopic>,
     /// Each template's language (ISO 639-3; Russian when its text is too short to tell).
     languages: Vec<&'static str>,
@@ -573,15 +573,13 @@ impl Library {
             .iter()
             .map(|t| crate::text::lang::detect(&readable(&t.passage())).unwrap_or(crate::text::lang::RUSSIAN))
             .collect();
-        let vocabulary: std::collections::HashSet<String> = templates
+        // A topic is covered when one template's own words hold one of its word groups.
+        let vocabularies: Vec<std::collections::HashSet<String>> = templates
             .iter()
-            .flat_map(|t| {
-                let own = format!("{} {} {} {}", t.title, t.tags.join(" "), t.text, t.examples.join(" "));
-                lemmas_of(&own)
-            })
+            .map(|t| lemmas_of(&format!("{} {} {} {}", t.title, t.tags.join(" "), t.text, t.examples.join(" "))))
             .collect();
         let off_topics =
-            off_topics().iter().filter(|topic| !topic.words.lemmas().any(|l| vocabulary.contains(l))).collect();
+            off_topics().iter().filter(|topic| !vocabularies.iter().any(|words| topic.words.matches(words))).collect();
         let mut library = Library {
             templates,
             off_topics,

@@ -28,11 +28,6 @@ impl LemmaGroups {
     pub fn matches(&self, lemmas: &HashSet<String>) -> bool {
         self.0.iter().any(|group| group.iter().all(|l| lemmas.contains(l)))
     }
-
-    /// Every lemma of every group.
-    pub fn lemmas(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().flatten().map(String::as_str)
-    }
 }
 
 /// Every dictionary reading's lemma (folded) of every word of `text`: a word read two ways
@@ -41,7 +36,7 @@ pub fn lemmas_of(text: &str) -> HashSet<String> {
     let morph = Morph::global();
     let mut out = HashSet::new();
     for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && w.len() <= 80) {
-        out.extend(morph.analyses(word).iter().map(|a| fold(&a.lemma)));
+        out.extend(morph.analyses(&word.to_lowercase()).iter().map(|a| fold(&a.lemma)));
     }
     out
 }

@@ -240,7 +240,7 @@ fn drop_address(out: &mut String, rest: &str, capitalise: &mut bool) -> Option<u
 }
 
 /// The gap label of `key`: from `placeholders.tsv`, else the key with spaces for underscores.
-fn label(key: &str) -> String {
+pub fn label(key: &str) -> String {
     static LABELS: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     let labels = LABELS.get_or_init(|| {
         LABELS_TSV
