@@ -278,9 +278,7 @@ impl Abstention {
             message: "Сообщение написано не на русском языке, а шаблонов на этом языке в библиотеке нет: ответьте, пожалуйста, своими словами.".into(),
         }
     }
-}
 
-impl Abstention {
     fn topic(topic: &OffTopic) -> Abstention {
         Abstention {
             reason: AbstainReason::Topic,
@@ -866,8 +864,8 @@ impl Library {
 
     /// How well the best template fits, on the scale of [`Weights::abstain_below`]: the best
     /// content score; [`MEMORY_FIT`] when an example or past click is a near-copy of the
-    /// message. Memory bonuses are left out of the content
-    /// score, since any chat message is ≈0.8 from some example.
+    /// message. Memory bonuses are left out of the content score, since any chat message is
+    /// ≈0.8 from some example.
     pub fn fit(&self, whys: &[(usize, Why)]) -> f32 {
         let w = &self.weights;
         let best_memory =
