@@ -136,7 +136,7 @@ pub struct SuggestArgs {
     /// The operator's name (fills {operator}).
     #[arg(long)]
     operator_name: Option<String>,
-    /// Print JSON: {"suggestions":[{"id","title","text","score","missing","why"}],"abstain","abstention"?}.
+    /// Print JSON: {"suggestions":[{"id","title","text","score","missing","conditions"?,"why"}],"abstain","abstention"?}.
     #[arg(long)]
     json: bool,
     #[command(flatten)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::input::{read_jsonl, Loaded};
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
-use crate::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
+use crate::rank::{AbstainReason, CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
 use crate::report::{CaseView, NamedPoints, Section};
 use crate::templates::store::Feedback;
 use crate::templates::Template;
@@ -111,7 +111,7 @@ pub struct Outcome {
     /// Whether the engine abstained.
     pub abstain: bool,
     /// How well the best template fits ([`Library::fit`]); None when the message's language
-    /// or topic rules out every template ([`Library::rules_out`]).
+    /// or topic rules out every template, whatever the scores.
     pub fit: Option<f32>,
     /// Time to rank the templates for the message, ms.
     pub millis: f64,
@@ -272,6 +272,7 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
             let request = case.request();
             let whys = library.explain(&request, embedder)?;
             let order = library.rank(&request, &whys);
+            let abstention = library.abstention(&request, &whys);
             let rank = if case.labels.is_empty() {
                 None
             } else {
@@ -286,8 +287,8 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
                 id: case.id.clone(),
                 rank,
                 top: ids[order[0].0].to_string(),
-                abstain: library.abstention(&request, &whys).is_some(),
-                fit: (!library.rules_out(&request)).then(|| library.fit(&whys)),
+                abstain: abstention.is_some(),
+                fit: abstention.is_none_or(|a| a.reason == AbstainReason::NothingFits).then(|| library.fit(&whys)),
                 millis: started.elapsed().as_secs_f64() * 1e3,
             })
         })
@@ -315,7 +316,8 @@ fn metrics(outcomes: &[Outcome]) -> Metrics {
 }
 
 /// Abstention by threshold: a message is abstained on when its fit is below the threshold (or
-/// its language rules every template out); one point per distinct fit, lowest threshold first.
+/// its language or topic rules every template out); one point per distinct fit, lowest
+/// threshold first.
 fn abstain_points(outcomes: &[Outcome]) -> Vec<(f32, f64, f64)> {
     let labelled = outcomes.iter().filter(|o| o.rank.is_some()).count();
     let unlabelled = outcomes.len() - labelled;

@@ -844,12 +844,6 @@ impl Library {
         self.off_topics.iter().copied().find(|topic| topic.words.matches(&lemmas))
     }
 
-    /// Whether the engine abstains on `request` whatever the scores: the message's language or
-    /// topic rules out every template.
-    pub fn rules_out(&self, request: &SuggestRequest) -> bool {
-        matches!(self.scope(request), Scope::Foreign(_)) || self.off_topic(request).is_some()
-    }
-
     /// Why the engine should offer nothing for `request` with the signals `whys` (from
     /// [`Library::explain`]), or `None` when something fits.
     pub fn abstention(&self, request: &SuggestRequest, whys: &[(usize, Why)]) -> Option<Abstention> {
