@@ -981,3 +981,19 @@ fn review12_a_brush_off_is_refused_not_decorated() {
     }
     assert!(!rude("Проблема не на нашей стороне: платёж 4821 отклонил банк, напишите, пожалуйста, в его поддержку."));
 }
+
+#[test]
+fn review14_sam_after_a_ty_imperative_is_the_addressee() {
+    for (draft, expected) in [
+        ("ссылка на отслеживание https://shop.ru/track?id=77812 посмотри сам", "сами"),
+        ("если надо позвони курьеру сам или отмени заказ", "сами"),
+    ] {
+        let out = rewrite(draft, &ctx(Some(false))).text;
+        assert!(has_word(&out, expected) && !has_word(&out, "сам"), "{draft} → {out}");
+    }
+    // The operator about himself, and «сама» before its noun, stay as they are.
+    for draft in ["я сам посмотрю", "сама идея хорошая"] {
+        let out = rewrite(draft, &ctx(Some(false))).text;
+        assert!(!has_word(&out, "сами"), "{draft} → {out}");
+    }
+}

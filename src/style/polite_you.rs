@@ -277,8 +277,8 @@ fn replacement(morph: &Morph, context: &Context, i: usize) -> Option<String> {
             .get(i + 1)
             .and_then(|w| w.analyses.first())
             .is_some_and(|a| matches!(a.pos(), "NOUN" | "ADJF") && a.has("nomn"));
-        return (sam_next_to_you(clause, i) || (subject == Some(Subject::You) && !modifies_next))
-            .then(|| "сами".to_string());
+        let you = sam_next_to_you(clause, i) || sam_after_imperative(clause, i) || subject == Some(Subject::You);
+        return (you && !modifies_next).then(|| "сами".to_string());
     }
     (subject == Some(Subject::You)).then(|| inflect(morph, word, agreeing, &["plur"])).flatten()
 }
@@ -334,6 +334,17 @@ fn sam_next_to_you(clause: &[Word], i: usize) -> bool {
     let before = clause[..i].iter().rev().take(3).find(|w| !gap(w));
     let after = clause[i + 1..].iter().take(3).find(|w| !gap(w));
     before.is_some_and(|w| w.you) || after.is_some_and(|w| w.you)
+}
+
+/// «сам/сама» after a «ты» imperative of its clause means the addressee: «посмотри сам»,
+/// «позвони курьеру сам» (the nearest verb before it is the imperative).
+fn sam_after_imperative(clause: &[Word], i: usize) -> bool {
+    clause[..i]
+        .iter()
+        .rev()
+        .filter_map(|w| main_reading(&w.analyses).map(|r| (w, r)))
+        .find(|(_, r)| r.pos() == "VERB")
+        .is_some_and(|(w, r)| w.editable && r.has("impr") && r.has("sing") && r.has("excl"))
 }
 
 /// Whether a singular imperative reading of `clause[i]` is really an imperative. A form that is
