@@ -60,6 +60,25 @@ impl Library {
     }
 }
 
+/// `sufler eval suggest ARGS --json FILE`: the report (the plain one is printed for the log).
+fn eval_suggest(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let mut all = vec!["eval", "suggest"];
+    all.extend_from_slice(args);
+    all.extend(["--json", report.to_str().unwrap()]);
+    let out = sufler(&all, b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+}
+
+/// A metric of an evaluation report by id.
+fn metric(report: &Value, id: &str) -> f64 {
+    let metrics = report["metrics"].as_array().unwrap();
+    metrics.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("no {id}"))["value"].as_f64().unwrap()
+}
+
 fn top_ids(answer: &Value) -> Vec<String> {
     answer["suggestions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
 }
@@ -226,6 +245,27 @@ fn nothing_fitting_is_an_abstention_not_noise() {
     let answer = lib.suggest(&["--k", "3", "кто выиграл вчерашний матч"]);
     assert_eq!(answer["abstain"], true, "{answer}");
     assert_eq!(answer["suggestions"], serde_json::json!([]));
+    // Chit-chat and other services' questions, written for this test (in no evaluation set):
+    // the scope prior tells them from requests that score as low against the templates.
+    for message in [
+        "посоветуйте сериал на вечер, что-нибудь лёгкое",
+        "доброй ночи всем 🌙",
+        "какой прогноз погоды на выходные в Казани?",
+        "а вы человек или робот?",
+        "как приготовить борщ",
+    ] {
+        let answer = lib.suggest(&["--k", "3", message]);
+        assert_eq!(answer["abstention"]["reason"], "nothing_fits", "{message}: {answer}");
+    }
+    // Short requests are not abstained on.
+    for (message, id) in [
+        ("во сколько вы открываетесь?", "working-hours"),
+        ("заказ 4821-1934", "order-status"),
+        ("а можно оплатить при получении?", "payment-methods"),
+    ] {
+        let answer = lib.suggest(&["--k", "3", message]);
+        assert_eq!(top_ids(&answer).first().map(String::as_str), Some(id), "{message}: {answer}");
+    }
 }
 
 #[test]
@@ -351,7 +391,8 @@ fn a_restart_reuses_the_cached_embeddings() {
     let lib = Library::empty();
     let pack = lib.file("pack.jsonl", SMALL_PACK);
     let out = sufler_env(&["templates", "import", &pack, "--db", lib.db()], b"", &[("SUFLER_LOG", "sufler=info")]);
-    assert!(stderr(&out).contains("embedded 6 texts"), "{}", stderr(&out));
+    // Three passages, three titles and the scope prior's examples, all new.
+    assert!(stderr(&out).contains("embedded ") && !stderr(&out).contains("embedded 0 texts"), "{}", stderr(&out));
     let out = sufler_env(&["suggest", "--db", lib.db(), "режим работы"], b"", &[("SUFLER_LOG", "sufler=info")]);
     let log = stderr(&out);
     assert!(out.status.success() && log.contains("embedded 0 texts"), "{log}");
@@ -385,34 +426,41 @@ fn bad_requests_get_a_message_and_exit_1() {
     }
 }
 
+/// A help centre's long articles (eval/sets/kb-long, development split): scored by their best
+/// part as well as whole, they rank above plain e5 (0.787 against 0.800 before parts).
+#[test]
+fn long_articles_rank_above_plain_e5() {
+    let set = root().join("eval/sets/kb-long/messages-dev.jsonl");
+    let pack = root().join("eval/sets/kb-long/templates.jsonl");
+    let report = eval_suggest(&[set.to_str().unwrap(), "--pack", pack.to_str().unwrap()]);
+    let metric = |id: &str| metric(&report, id);
+    assert!(metric("r@1") >= metric("baseline_r@1") + 0.02, "{} vs {}", metric("r@1"), metric("baseline_r@1"));
+    assert!(metric("abstain_false_rate") <= 0.05, "{}", metric("abstain_false_rate"));
+}
+
 #[test]
 fn the_dev_set_meets_the_ranking_goals() {
-    let report = std::env::temp_dir().join(format!("suggest-eval-{}.json", std::process::id()));
     // The dev set with the development split of the out-of-scope messages (the held-out split
     // is reported in the issue notes, never tuned on or asserted).
     let set = std::env::temp_dir().join(format!("suggest-dev-oos-{}.jsonl", std::process::id()));
     let mut lines = std::fs::read_to_string(root().join("eval/sets/suggest-dev.jsonl")).unwrap();
     lines.push_str(&std::fs::read_to_string(root().join("eval/sets/suggest-oos-dev.jsonl")).unwrap());
     std::fs::write(&set, lines).unwrap();
-    let out = sufler(&["eval", "suggest", set.to_str().unwrap(), "--json", report.to_str().unwrap()], b"");
+    let report = eval_suggest(&[set.to_str().unwrap()]);
     std::fs::remove_file(&set).unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let metric = |id: &str| {
-        let metrics = report["metrics"].as_array().unwrap();
-        metrics.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("no {id}"))["value"].as_f64().unwrap()
-    };
-    println!("{}", String::from_utf8_lossy(&out.stdout));
+    let metric = |id: &str| metric(&report, id);
     assert!(metric("cases") >= 250.0);
     let (cold, baseline) = (metric("r@1"), metric("baseline_r@1"));
     assert!(cold >= baseline + 0.08, "cold {cold} vs baseline {baseline}");
     assert!(metric("warm_r@1") >= 0.90, "warm {}", metric("warm_r@1"));
     // Clicks from one half must lift the other half by 5 points.
     assert!(metric("clicks_r@1") >= cold + 0.05, "clicks {} vs cold {cold}", metric("clicks_r@1"));
-    // Abstention: most out-of-scope messages get nothing, few answerable ones do (0.51 and
-    // 0.87 when this was written; 0.06 and 1.0 with the threshold of version one).
-    assert!(metric("abstain_recall") >= 0.4, "abstain recall {}", metric("abstain_recall"));
-    assert!(metric("abstain_precision") >= 0.8, "abstain precision {}", metric("abstain_precision"));
+    // Abstention: most out-of-scope messages get nothing, at most 2 % of answerable ones do
+    // (0.69 and 1.4 % when this was written; 0.06 and 0 with the threshold of version one,
+    // 0.56 and 1.9 % without the scope prior).
+    assert!(metric("abstain_recall") >= 0.6, "abstain recall {}", metric("abstain_recall"));
+    assert!(metric("abstain_false_rate") <= 0.02, "answerable abstained on {}", metric("abstain_false_rate"));
+    assert!(metric("abstain_precision") >= 0.9, "abstain precision {}", metric("abstain_precision"));
     let abstention = report["sections"]
         .as_array()
         .unwrap()

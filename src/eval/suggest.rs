@@ -89,6 +89,8 @@ pub struct Metrics {
     pub abstain_precision: Option<f64>,
     /// Of the messages with no right template, the share abstained on.
     pub abstain_recall: Option<f64>,
+    /// Of the messages with a right template, the share abstained on (None: none labelled).
+    pub abstain_false_rate: Option<f64>,
     /// Abstention at every threshold: (share of labelled messages abstained on, share of
     /// messages with no right template abstained on), from abstaining on nothing to on all.
     pub abstain_curve: Vec<(f64, f64)>,
@@ -163,6 +165,9 @@ impl Report {
         }
         if let Some(recall) = self.cold.abstain_recall {
             r.push_metric("abstain_recall", "доля сообщений без подходящего шаблона, где подсказки нет", recall, true);
+        }
+        if let Some(rate) = self.cold.abstain_false_rate {
+            r.push_metric("abstain_false_rate", "доля сообщений с верным шаблоном, где подсказки нет", rate, false);
         }
         for (prefix, name, m) in [("", "холодный старт", &self.cold), ("warm_", "с примерами и кликами", &self.warm)]
         {
@@ -270,9 +275,9 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
         .map(|case| {
             let started = std::time::Instant::now();
             let request = case.request();
-            let whys = library.explain(&request, embedder)?;
-            let order = library.rank(&request, &whys);
-            let abstention = library.abstention(&request, &whys);
+            let explained = library.explain(&request, embedder)?;
+            let order = library.rank(&request, &explained.whys);
+            let abstention = library.abstention(&request, &explained);
             let rank = if case.labels.is_empty() {
                 None
             } else {
@@ -288,7 +293,7 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
                 rank,
                 top: ids[order[0].0].to_string(),
                 abstain: abstention.is_some(),
-                fit: abstention.is_none_or(|a| a.reason == AbstainReason::NothingFits).then(|| library.fit(&whys)),
+                fit: abstention.is_none_or(|a| a.reason == AbstainReason::NothingFits).then(|| library.fit(&explained)),
                 millis: started.elapsed().as_secs_f64() * 1e3,
             })
         })
@@ -309,6 +314,7 @@ fn metrics(outcomes: &[Outcome]) -> Metrics {
         abstained,
         abstain_precision: (abstained > 0).then(|| right_abstentions as f64 / abstained as f64),
         abstain_recall: (unlabelled > 0).then(|| right_abstentions as f64 / unlabelled as f64),
+        abstain_false_rate: (!labelled.is_empty()).then(|| (abstained - right_abstentions) as f64 / n),
         abstain_curve: abstain_curve(outcomes),
         abstain_recall_at_2pct: abstain_recall_at(outcomes, 0.02),
         recall_at: (1..=10).map(|k| labelled.iter().filter(|&&r| r <= k).count() as f64 / n).collect(),

@@ -2,9 +2,11 @@
 //!
 //! Signals, each in roughly 0..1, fused linearly ([`Weights`]):
 //! - **passage**: e5 `query:` message (with the recent dialogue as context) vs `passage:`
-//!   title + text;
+//!   title + text; for a long template (an article) the mean of that and its best part
+//!   ([`parts`]), since a client asks about one of its sub-topics;
 //! - **title**: the same query vs the title read as a client's request (`query:` title), which
-//!   is closer to how clients ask than the reply text is;
+//!   is closer to how clients ask than the reply text is; an article's title names all its
+//!   sub-topics at once, so it counts less the more parts the article has;
 //! - **lexical**: BM25 over lemmas ([`lexical`]) of title, tags and text;
 //! - **examples**: the nearest example client message of the template (when it has any);
 //! - **feedback**: the nearest past message for which an operator chose the template (the
@@ -19,6 +21,8 @@
 mod coarse;
 pub mod learned;
 pub mod lexical;
+mod parts;
+mod prior;
 
 use std::collections::HashMap;
 
@@ -34,6 +38,7 @@ use crate::templates::store::Feedback;
 use crate::templates::{placeholder, Store, Template};
 use learned::{Click, Learned};
 use lexical::Bm25;
+use prior::ScopePrior;
 
 /// Most suggestions one request may ask for.
 pub const MAX_K: usize = 50;
@@ -50,7 +55,9 @@ const DUPLICATE_COSINE: f32 = 0.985;
 /// [`Weights::unmet_condition`] by default.
 const UNMET_CONDITION: f32 = 0.2;
 /// [`Weights::abstain_below`] by default.
-const ABSTAIN_BELOW: f32 = 0.804;
+const ABSTAIN_BELOW: f32 = 0.806;
+/// [`Weights::off_scope`] by default.
+const OFF_SCOPE: f32 = 1.0;
 /// [`Library::fit`] when an example or past click is a near-copy of the message.
 const MEMORY_FIT: f32 = 1.0;
 
@@ -80,7 +87,11 @@ pub struct Weights {
     pub learning: learned::Training,
     /// Share of the message alone in the query vector (the rest: the message in its dialogue).
     pub message_share: f32,
-    /// Abstain when the best template's content score ([`Library::fit`]) is below this …
+    /// How much [`ScopePrior`] (the message looks like chit-chat, spam or another service's
+    /// question rather than a request) lowers the fit; 0 leaves the prior out.
+    pub off_scope: f32,
+    /// Abstain when the best template's content score less the scope prior ([`Library::fit`])
+    /// is below this …
     /// Chosen on the dev set for at most 2 % abstentions on messages that have a right
     /// template (`eval suggest` prints the whole curve; 0.78 before, which abstained on 6 % of
     /// out-of-scope messages).
@@ -106,6 +117,7 @@ impl Default for Weights {
             feedback_floor: 0.93,
             learning: learned::Training { temperature: 0.01, rate: 0.1, rounds: 300 },
             message_share: 0.7,
+            off_scope: OFF_SCOPE,
             abstain_below: ABSTAIN_BELOW,
             memory_overrules: 0.93,
             unmet_condition: UNMET_CONDITION,
@@ -126,16 +138,20 @@ pub struct Signals {
     pub feedback: bool,
     /// Dialogue context in the query.
     pub context: bool,
+    /// Long templates' parts.
+    pub parts: bool,
 }
 
 impl Signals {
     /// Everything (the product's setting).
-    pub const ALL: Signals = Signals { title: true, lexical: true, examples: true, feedback: true, context: true };
+    pub const ALL: Signals =
+        Signals { title: true, lexical: true, examples: true, feedback: true, context: true, parts: true };
     /// The plain e5 bi-encoder: passage cosine only.
     pub const BASELINE: Signals =
-        Signals { title: false, lexical: false, examples: false, feedback: false, context: false };
+        Signals { title: false, lexical: false, examples: false, feedback: false, context: false, parts: false };
     /// A library as imported, before anyone wrote examples or clicked.
-    pub const COLD: Signals = Signals { title: true, lexical: true, examples: false, feedback: false, context: true };
+    pub const COLD: Signals =
+        Signals { title: true, lexical: true, examples: false, feedback: false, context: true, parts: true };
 }
 
 /// Who wrote a dialogue turn.
@@ -316,6 +332,15 @@ fn off_topics() -> &'static [OffTopic] {
     })
 }
 
+/// The signals behind one request's ranking ([`Library::explain`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// Each scored template's signals.
+    pub whys: Vec<(usize, Why)>,
+    /// How much the message looks like one no library answers (0 without the prior).
+    pub off_scope: f32,
+}
+
 /// The answer to a request.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SuggestResponse {
@@ -388,6 +413,8 @@ pub struct Library {
     signals: Signals,
     weights: Weights,
     passages: Array2<f32>,
+    /// The parts of long templates ([`parts::split`]).
+    parts: Memory,
     titles: Option<Array2<f32>>,
     bm25: Option<Bm25>,
     said_bm25: Option<Bm25>,
@@ -401,6 +428,17 @@ pub struct Library {
     /// Constant part of each template's learned correction (the first stage adds it).
     coarse_offsets: Vec<f32>,
     coarse_memory: Vec<(coarse::Coarse, f32, f32)>,
+    /// Whether a message looks like one no library answers (when [`Weights::off_scope`] > 0).
+    prior: Option<ScopePrior>,
+}
+
+/// A passage with its template's title in front, as [`Template::passage`] puts it.
+fn titled(title: &str, text: &str) -> String {
+    if title.trim().is_empty() {
+        text.to_string()
+    } else {
+        format!("{}. {text}", title.trim().trim_end_matches('.'))
+    }
 }
 
 /// What the encoder sees of a template's text: placeholders dropped (their names are English
@@ -436,6 +474,11 @@ impl<'a> CachedEmbedder<'a> {
     /// Wraps `embedder`; `store` (if any) keeps the vectors between runs.
     pub fn new(embedder: &'a dyn Embedder, store: Option<&'a mut Store>) -> Self {
         CachedEmbedder { embedder, store, embedded: 0, reused: 0 }
+    }
+
+    /// The vectors' dimension.
+    pub fn dim(&self) -> usize {
+        self.embedder.dim()
     }
 
     /// One vector per text; `progress(done, total)` after each encoder batch.
@@ -495,9 +538,22 @@ impl Library {
                 "the template library has no approved templates: import a pack (sufler templates import FILE) or approve drafts".into(),
             ));
         }
-        let dim = embed.embedder.dim();
+        let dim = embed.dim();
         let passages: Vec<String> = templates.iter().map(|t| readable(&t.passage())).collect();
         let passages = matrix(dim, embed.embed(&passages, TextKind::Passage, progress)?);
+        let parts = if signals.parts {
+            let pairs: Vec<(usize, String)> = templates
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| parts::split(&readable(&t.text)).into_iter().map(move |p| (i, p)))
+                .map(|(i, part)| (i, titled(&templates[i].title, &part)))
+                .collect();
+            let texts: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
+            let vectors = embed.embed(&texts, TextKind::Passage, progress)?;
+            Memory::new(dim, templates.len(), pairs.into_iter().map(|(i, _)| i).zip(vectors).collect())
+        } else {
+            Memory::default()
+        };
         let titles = if signals.title {
             let titles: Vec<String> = templates
                 .iter()
@@ -539,6 +595,7 @@ impl Library {
         } else {
             Memory::default()
         };
+        let prior = (weights.off_scope > 0.0).then(|| ScopePrior::build(embed, progress)).transpose()?;
         tracing::info!(
             templates = templates.len(),
             "embedded {} texts, {} from the cache",
@@ -585,6 +642,7 @@ impl Library {
             signals,
             weights,
             passages,
+            parts,
             titles,
             bm25,
             said_bm25,
@@ -595,6 +653,7 @@ impl Library {
             coarse: coarse::Coarse::default(),
             coarse_offsets: Vec::new(),
             coarse_memory: Vec::new(),
+            prior,
         };
         library.learned = library.learn(&click_texts);
         library.index_coarse();
@@ -603,18 +662,41 @@ impl Library {
 
     /// The content score (passage, title and lexical signals averaged by their weights) from
     /// the weighted dense part (passage and title cosines) and the lexical score.
-    fn content(&self, dense: f32, lexical: Option<f32>, has_title: bool) -> f32 {
+    fn content(&self, dense: f32, lexical: Option<f32>) -> f32 {
         let w = &self.weights;
-        let weight = w.passage + if has_title { w.title } else { 0.0 } + lexical.map_or(0.0, |_| w.lexical);
+        let dense_weight = w.passage + if self.titles.is_some() { w.title } else { 0.0 };
+        let weight = dense_weight + lexical.map_or(0.0, |_| w.lexical);
         (dense + w.lexical * lexical.unwrap_or(0.0)) / weight.max(1e-6)
     }
 
+    /// The passage's and the title's weights for template `i`: [`Weights::passage`] and
+    /// [`Weights::title`], except that a long template's title weight is divided among its
+    /// parts and the rest goes to its passage (every template's scores stay on one scale).
+    fn dense_weights(&self, i: usize) -> (f32, f32) {
+        let w = &self.weights;
+        if self.titles.is_none() {
+            return (w.passage, 0.0);
+        }
+        let title = w.title / self.parts.rows_of.get(i).map_or(1, Vec::len).max(1) as f32;
+        (w.passage + w.title - title, title)
+    }
+
+    /// The dense part of template `i`'s content score.
+    fn dense(&self, i: usize, why: &Why) -> f32 {
+        let (passage, title) = self.dense_weights(i);
+        passage * why.passage + title * why.title.unwrap_or(0.0)
+    }
+
     /// Passage and title rows weighted and summed: the dense part of the content score is one
-    /// dot product with this row.
+    /// dot product with this row (for a long template, approximately: its parts are left out).
     fn content_rows(&self) -> Array2<f32> {
-        let mut rows = &self.passages * self.weights.passage;
-        if let Some(titles) = &self.titles {
-            rows.scaled_add(self.weights.title, titles);
+        let mut rows = self.passages.clone();
+        for (i, mut row) in rows.rows_mut().into_iter().enumerate() {
+            let (passage, title) = self.dense_weights(i);
+            row *= passage;
+            if let Some(titles) = &self.titles {
+                row.scaled_add(title, &titles.row(i));
+            }
         }
         rows
     }
@@ -660,7 +742,7 @@ impl Library {
             rows.iter().for_each(|&r| owner[r] = template);
         }
         let base = |i: usize, query: ArrayView1<f32>, lexical: Option<f32>| {
-            self.fuse(&Why { learned: None, ..self.content_why(i, query, lexical) })
+            self.fuse(i, &Why { learned: None, ..self.content_why(i, query, lexical) })
         };
         // The dense part of the content score for every click and template as one matrix
         // product per block of clicks: one first-stage pass per click costs ~2 ms in a library
@@ -742,7 +824,7 @@ impl Library {
     /// The signals of the templates worth scoring exactly for a request: all of them in a
     /// library of at most [`EXACT_UP_TO`] templates, else the first stage's candidates.
     /// Only templates in the message's language are scored when the library has any.
-    pub fn explain(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Vec<(usize, Why)>> {
+    pub fn explain(&self, request: &SuggestRequest, embedder: &dyn Embedder) -> Result<Explanation> {
         let query = self.query(request, embedder)?;
         let lemmas = lexical::lemmas(&request.text);
         let lexical = normalised_bm25(self.bm25.as_ref(), &lemmas);
@@ -751,16 +833,22 @@ impl Library {
             Scope::Only(same) => same,
             Scope::All | Scope::Foreign(_) => self.candidates(&query, lexical.as_deref(), said.as_deref()),
         };
-        Ok(candidates
+        let whys = candidates
             .into_iter()
             .map(|i| (i, self.why(i, query.view(), lexical.as_ref().map(|l| l[i]), said.as_ref().map(|l| l[i]))))
-            .collect())
+            .collect();
+        let off_scope = match &self.prior {
+            Some(prior) if !self.conditions_hold(request) => prior.score(query.view()),
+            _ => 0.0,
+        };
+        Ok(Explanation { whys, off_scope })
     }
 
     /// Template `i`'s content signals (passage, title, lexical) and learned correction.
     fn content_why(&self, i: usize, query: ArrayView1<f32>, lexical: Option<f32>) -> Why {
+        let whole = self.passages.row(i).dot(&query);
         Why {
-            passage: self.passages.row(i).dot(&query),
+            passage: self.parts.nearest(i, query).map_or(whole, |part| (whole + part) / 2.0),
             title: self.titles.as_ref().map(|t| t.row(i).dot(&query)),
             lexical,
             learned: self.learned.score(i, query),
@@ -807,12 +895,11 @@ impl Library {
         order
     }
 
-    /// The fused score of one template's signals.
-    pub fn fuse(&self, why: &Why) -> f32 {
+    /// The fused score of template `i`'s signals.
+    pub fn fuse(&self, i: usize, why: &Why) -> f32 {
         let w = &self.weights;
         let above = |x: Option<f32>, floor: f32| x.map_or(0.0, |x| (x - floor).max(0.0));
-        w.passage * why.passage
-            + w.title * why.title.unwrap_or(0.0)
+        self.dense(i, why)
             + w.lexical * why.lexical.unwrap_or(0.0)
             + w.said * why.said.unwrap_or(0.0)
             + w.examples * above(why.examples, w.examples_floor)
@@ -844,35 +931,32 @@ impl Library {
         self.off_topics.iter().copied().find(|topic| topic.words.matches(&lemmas))
     }
 
-    /// Why the engine should offer nothing for `request` with the signals `whys` (from
+    /// Why the engine should offer nothing for `request` with its signals (from
     /// [`Library::explain`]), or `None` when something fits.
-    pub fn abstention(&self, request: &SuggestRequest, whys: &[(usize, Why)]) -> Option<Abstention> {
+    pub fn abstention(&self, request: &SuggestRequest, explained: &Explanation) -> Option<Abstention> {
         if let Scope::Foreign(language) = self.scope(request) {
             return Some(Abstention::language(language));
         }
         if let Some(topic) = self.off_topic(request) {
             return Some(Abstention::topic(topic));
         }
-        (self.fit(whys) < self.weights.abstain_below).then(Abstention::nothing_fits)
+        (self.fit(explained) < self.weights.abstain_below).then(Abstention::nothing_fits)
     }
 
     /// How well the best template fits, on the scale of [`Weights::abstain_below`]: the best
-    /// content score; [`MEMORY_FIT`] when an example or past click is a near-copy of the
-    /// message. Memory bonuses are left out of the content score, since any chat message is
-    /// ≈0.8 from some example.
-    pub fn fit(&self, whys: &[(usize, Why)]) -> f32 {
+    /// content score less the weighted scope prior; [`MEMORY_FIT`] when an example or past
+    /// click is a near-copy of the message. Memory bonuses are left out of the content score,
+    /// since any chat message is ≈0.8 from some example.
+    pub fn fit(&self, explained: &Explanation) -> f32 {
         let w = &self.weights;
+        let whys = &explained.whys;
         let best_memory =
             whys.iter().flat_map(|(_, why)| [why.examples, why.feedback]).flatten().fold(f32::MIN, f32::max);
         if best_memory >= w.memory_overrules {
             return MEMORY_FIT;
         }
-        whys.iter()
-            .map(|(_, why)| {
-                let dense = w.passage * why.passage + w.title * why.title.unwrap_or(0.0);
-                self.content(dense, why.lexical, why.title.is_some())
-            })
-            .fold(f32::MIN, f32::max)
+        whys.iter().map(|(i, why)| self.content(self.dense(*i, why), why.lexical)).fold(f32::MIN, f32::max)
+            - w.off_scope * explained.off_scope
     }
 
     /// Templates with their fused scores, best first (ties: library order); a template whose
@@ -885,10 +969,19 @@ impl Library {
         let unmet = |i: usize| evidence.is_some_and(|e| !e.unsupported(&self.templates[i].requires).is_empty());
         let mut order: Vec<(usize, f32)> = whys
             .iter()
-            .map(|(i, w)| (*i, self.fuse(w) - if unmet(*i) { self.weights.unmet_condition } else { 0.0 }))
+            .map(|(i, w)| (*i, self.fuse(*i, w) - if unmet(*i) { self.weights.unmet_condition } else { 0.0 }))
             .collect();
         order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         order
+    }
+
+    /// Whether the dialogue shows everything some template requires (a cancelled order, a rude
+    /// client): then the message is a support matter whatever it looks like, and the scope
+    /// prior is not asked (an insult reads like chit-chat to it, but calls for the warning).
+    fn conditions_hold(&self, request: &SuggestRequest) -> bool {
+        self.evidence(request).is_some_and(|evidence| {
+            self.templates.iter().any(|t| !t.requires.is_empty() && evidence.unsupported(&t.requires).is_empty())
+        })
     }
 
     /// What the dialogue shows, when some template has preconditions to check against it.
@@ -899,10 +992,11 @@ impl Library {
     /// The top `k` templates for a request, filled, without near-duplicates; or an abstention.
     pub fn suggest(&self, request: &SuggestRequest, k: usize, embedder: &dyn Embedder) -> Result<SuggestResponse> {
         check_request(request, k)?;
-        let whys = self.explain(request, embedder)?;
-        if let Some(abstention) = self.abstention(request, &whys) {
+        let explained = self.explain(request, embedder)?;
+        if let Some(abstention) = self.abstention(request, &explained) {
             return Ok(SuggestResponse { suggestions: vec![], abstain: true, abstention: Some(abstention) });
         }
+        let whys = explained.whys;
         let evidence = self.evidence(request);
         let order = self.rank_with(&whys, evidence.as_ref());
         let values = self.values(request);
