@@ -183,7 +183,7 @@ macro_rules! rule_files {
 }
 
 /// The rule files compiled into the binary, in catalog order.
-const RULE_FILES: [(&str, &str); 34] = rule_files!(
+const RULE_FILES: [(&str, &str); 35] = rule_files!(
     "A1-polite-you.toml",
     "A2-capital-you.toml",
     "A3-softener.toml",
@@ -208,6 +208,7 @@ const RULE_FILES: [(&str, &str); 34] = rule_files!(
     "C7-shouting.toml",
     "C8-exclamations.toml",
     "C9-emoji.toml",
+    "C10-typos.toml",
     "D1-no-i-dont-know.toml",
     "D2-answer-all.toml",
     "D3-numbered.toml",

@@ -130,6 +130,8 @@ pub struct Lexicon {
     pub slang: PhraseTable<String>,
     /// Cute diminutives of business words → the neutral word in the same form.
     pub cutesy: PhraseTable<String>,
+    /// Common misspellings with one right spelling → that spelling.
+    pub misspellings: PhraseTable<String>,
     /// Jargon and anglicisms → replacement (None: flag only).
     pub jargon: PhraseTable<Option<String>>,
     /// Forbidden phrases of rules D1, A7, A8 and D6.
@@ -173,9 +175,10 @@ macro_rules! data_file {
     };
 }
 
-const FILES: [DataFile; 16] = [
+const FILES: [DataFile; 17] = [
     data_file!("slang.tsv"),
     data_file!("cutesy.tsv"),
+    data_file!("misspellings.tsv"),
     data_file!("jargon.tsv"),
     data_file!("forbidden.tsv"),
     data_file!("greetings.tsv"),
@@ -252,11 +255,12 @@ impl Lexicon {
                     }
                 };
                 match file.name {
-                    "slang.tsv" | "cutesy.tsv" | "greetings.tsv" => {
+                    "slang.tsv" | "cutesy.tsv" | "misspellings.tsv" | "greetings.tsv" => {
                         need(2)?;
                         let table = match file.name {
                             "slang.tsv" => &mut lex.slang,
                             "cutesy.tsv" => &mut lex.cutesy,
+                            "misspellings.tsv" => &mut lex.misspellings,
                             _ => &mut lex.greetings,
                         };
                         table.insert(field(0), field(1).to_string());

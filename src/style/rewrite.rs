@@ -2,7 +2,7 @@
 //! STYLE-RULES.md.
 //!
 //! Order: the rules run one after another in the fixed order of the rule table (case → emoji and
-//! marks → slang, diminutives, jargon, «я не знаю» → «ты» → «Вы» → name form and spelling →
+//! marks → slang, diminutives, jargon, listed typos, «я не знаю» → «ты» → «Вы» → name form and spelling →
 //! greeting, name, introduction → softeners → «Вы» capitals → vocative commas → end punctuation
 //! → sentence capitals → numbered lists → paragraphs); each rule sees the text as the rules before
 //! it left it. The whole sequence repeats until nothing changes (at most [`MAX_ROUNDS`]), which

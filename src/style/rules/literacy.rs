@@ -303,12 +303,16 @@ pub(crate) fn jargon(inp: &Input, out: &mut Vec<Finding>) {
     swap_list(inp, &inp.lex.jargon, |r| r.as_deref(), out);
 }
 
-/// Whether a sentence reads as a question: it opens with a question word or holds «ли».
+/// Whether a sentence reads as a question: it opens with a question word, holds «ли» or ends
+/// with a question tail («…или нет»).
 fn is_question(inp: &Input, doc: &Doc, s: &crate::text::segment::Sentence) -> bool {
     let question_words = inp.def.list("question_words");
-    let mut words = doc.words(s).map(|i| fold(doc.tok(i)));
-    let first = words.next();
-    first.is_some_and(|w| question_words.contains(&w)) || words.any(|w| w == "ли")
+    let words: Vec<String> = doc.words(s).map(|i| fold(doc.tok(i))).collect();
+    let ends_asking = inp.def.list("question_endings").iter().any(|ending| {
+        let ending: Vec<&str> = ending.split_whitespace().collect();
+        words.len() > ending.len() && words[words.len() - ending.len()..].iter().zip(&ending).all(|(w, e)| w == e)
+    });
+    words.first().is_some_and(|w| question_words.contains(w)) || words.iter().any(|w| w == "ли") || ends_asking
 }
 
 /// Whether sentence `s` is only a formal greeting and the client's name or a group address
@@ -640,6 +644,21 @@ const LOOKALIKES: [(char, char); 12] = [
 /// rest are still reported, without candidates.
 const MAX_SUGGESTED_WORDS: usize = 8;
 
+/// C10: a listed misspelling (`misspellings.tsv`) has one right spelling: it is fixed outright.
+pub(crate) fn typos(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    for (first, last, right) in phrase_matches(doc, &inp.lex.misspellings) {
+        let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
+        let fixed = match_case(&doc.text[start..end], right);
+        // The table matches case-folded: «СДЭК» is already right.
+        let written = &doc.text[start..end];
+        if written != fixed && !doc.touches_protected(start..end) && !doc.tokens[first..=last].iter().any(|t| t.quoted)
+        {
+            out.push(Finding::fix(start, end, fixed));
+        }
+    }
+}
+
 /// C3: no spelling mistakes; names, facts, acronyms and list words are left to other rules.
 pub(crate) fn spelling(inp: &Input, out: &mut Vec<Finding>) {
     let (doc, Some(speller)) = (inp.doc, inp.speller) else { return };
@@ -647,8 +666,13 @@ pub(crate) fn spelling(inp: &Input, out: &mut Vec<Finding>) {
     let mut suggested = 0;
     // A rude word is A10's: «хуй» is no typo of «хай».
     let rude = lex.rude.find(doc, inp.morph);
+    // A listed misspelling is C10's.
+    let mut listed_typos = vec![false; doc.tokens.len()];
+    for (first, last, _) in phrase_matches(doc, &lex.misspellings) {
+        listed_typos[first..=last].iter_mut().for_each(|m| *m = true);
+    }
     for (i, t) in doc.tokens.iter().enumerate() {
-        if t.kind != TokenKind::Word || t.protected || t.quoted {
+        if t.kind != TokenKind::Word || t.protected || t.quoted || listed_typos[i] {
             continue;
         }
         if rude.iter().any(|r| r.start < t.end && t.start < r.end) {

@@ -111,7 +111,7 @@ impl Finding {
 pub(crate) type CheckFn = fn(&Input, &mut Vec<Finding>);
 
 /// Rule ids with their code, in rewrite order.
-pub(crate) const RULES: [(&str, CheckFn); 34] = [
+pub(crate) const RULES: [(&str, CheckFn); 35] = [
     ("no-rudeness", rudeness::no_rudeness),
     ("shouting", literacy::shouting),
     ("emoji", literacy::emoji),
@@ -119,6 +119,7 @@ pub(crate) const RULES: [(&str, CheckFn); 34] = [
     ("slang", literacy::slang),
     ("cutesy", literacy::cutesy),
     ("jargon", literacy::jargon),
+    ("typos", literacy::typos),
     ("no-i-dont-know", content::no_i_dont_know),
     ("polite-you", politeness::polite_you),
     ("name-form", names::name_form),
