@@ -997,3 +997,31 @@ fn review14_sam_after_a_ty_imperative_is_the_addressee() {
         assert!(!has_word(&out, "сами"), "{draft} → {out}");
     }
 }
+
+#[test]
+fn review15_being_at_a_loss_typos_and_question_tails() {
+    // «не знаю, что сказать» is no question to look into: no «уточнить, что Вам сказать».
+    for draft in ["Слушай ну я не знаю что тебе сказать", "ну не знаю, что вам ответить, ждите"]
+    {
+        let out = rewrite(draft, &ctx(Some(false))).text;
+        assert!(
+            out.contains("уточнить информацию") && !out.contains("сказать") && !out.contains("ответить,"),
+            "{draft} → {out}"
+        );
+    }
+    // Listed misspellings are fixed outright, an acronym in capitals.
+    let out = rewrite("Извените, доставка в течении 3 раб дней через сдэк", &ctx(Some(false))).text;
+    assert!(out.starts_with("Извините") && out.contains("в течение 3 рабочих дней через СДЭК"), "{out}");
+    // A sentence ending «или нет» asks.
+    let out = rewrite("ты заказ оформил или нет", &ctx(Some(false))).text;
+    assert!(out.ends_with("или нет?"), "{out}");
+    // «автоматом» and «блин» are slang.
+    let out = rewrite("блин, второй платёж вернется автоматом до 20 апреля", &ctx(Some(false))).text;
+    assert!(out.contains("автоматически") && !out.to_lowercase().contains("блин"), "{out}");
+    // Reproaches and sending the client away are contempt, not tidied up.
+    for draft in
+        ["СКОЛЬКО МОЖНО СПРАШИВАТЬ!!! я вам уже три раза написала", "ну и идите к конкурентам раз вам не нравится"]
+    {
+        assert!(rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string()), "{draft}");
+    }
+}

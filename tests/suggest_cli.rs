@@ -332,6 +332,16 @@ fn an_angry_client_a_job_enquiry_and_a_promo_question_get_what_fits() {
     assert_eq!(top_ids(&promo)[0], "promo-how", "{promo}");
     let spam = lib.suggest(&["--k", "3", "ЗАРАБОТОК ОТ 5000 В ДЕНЬ без вложений, пиши @easymoney"]);
     assert_eq!(spam["abstention"]["topic"], "earnings", "{spam}");
+    // State services are no shop's to answer (found by a fresh-eyes review) …
+    for state in ["Как записаться к врачу через Госуслуги?", "Как оплатить штраф ГИБДД?"]
+    {
+        let answer = lib.suggest(&["--k", "3", state]);
+        assert_eq!(answer["abstention"]["topic"], "state", "{state}: {answer}");
+    }
+    // … but a topic named in passing is not what a client asks about.
+    let porting = "Номер у меня десять лет один и тот же, он привязан везде: к банку, к госуслугам, к работе. \
+                   Хочу перейти к вам со своим номером, что для этого нужно?";
+    assert_eq!(top_ids(&lib.suggest(&["--k", "3", porting]))[0], "number-porting");
     // A complaint is not thanked for, and a threat of court is not told the item cannot be
     // returned (found by a fresh-eyes review).
     let complaint = lib.suggest(&["--k", "3", "ну и сервис у вас, курьер хамло, швырнул коробку, жалуюсь"]);

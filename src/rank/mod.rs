@@ -395,6 +395,19 @@ impl Memory {
         }
     }
 
+    /// Embeds `(template, text)` pairs as `kind` (through the store's cache).
+    fn embedded(
+        embed: &mut CachedEmbedder<'_>,
+        templates: usize,
+        pairs: Vec<(usize, String)>,
+        kind: TextKind,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Memory> {
+        let texts: Vec<String> = pairs.iter().map(|(_, text)| text.clone()).collect();
+        let vectors = embed.embed(&texts, kind, progress)?;
+        Ok(Memory::new(embed.dim(), templates, pairs.into_iter().map(|(i, _)| i).zip(vectors).collect()))
+    }
+
     /// The best cosine of template `i`'s rows with the query (`None` without rows).
     fn nearest(&self, i: usize, query: ArrayView1<f32>) -> Option<f32> {
         let vectors = self.vectors.as_ref()?;
@@ -432,12 +445,17 @@ pub struct Library {
     prior: Option<ScopePrior>,
 }
 
-/// A passage with its template's title in front, as [`Template::passage`] puts it.
-fn titled(title: &str, text: &str) -> String {
-    if title.trim().is_empty() {
+/// What a message asks: its questions (sentences that end with «?») when it has any, else all
+/// of it. A topic named in passing in a long story («номер у меня везде — в банках, на
+/// госуслугах») is not what the client asks about.
+fn asked(text: &str) -> String {
+    let doc = crate::text::segment::Doc::new(text, &[], &[]);
+    let questions: Vec<&str> =
+        doc.sentences.iter().map(|s| &text[s.start..s.end]).filter(|s| s.trim_end().ends_with('?')).collect();
+    if questions.is_empty() {
         text.to_string()
     } else {
-        format!("{}. {text}", title.trim().trim_end_matches('.'))
+        questions.join(" ")
     }
 }
 
@@ -546,11 +564,9 @@ impl Library {
                 .iter()
                 .enumerate()
                 .flat_map(|(i, t)| parts::split(&readable(&t.text)).into_iter().map(move |p| (i, p)))
-                .map(|(i, part)| (i, titled(&templates[i].title, &part)))
+                .map(|(i, part)| (i, templates[i].titled(&part)))
                 .collect();
-            let texts: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
-            let vectors = embed.embed(&texts, TextKind::Passage, progress)?;
-            Memory::new(dim, templates.len(), pairs.into_iter().map(|(i, _)| i).zip(vectors).collect())
+            Memory::embedded(embed, templates.len(), pairs, TextKind::Passage, progress)?
         } else {
             Memory::default()
         };
@@ -569,9 +585,7 @@ impl Library {
                 .enumerate()
                 .flat_map(|(i, t)| t.examples.iter().map(move |e| (i, e.clone())))
                 .collect();
-            let texts: Vec<String> = pairs.iter().map(|(_, e)| e.clone()).collect();
-            let vectors = embed.embed(&texts, TextKind::Query, progress)?;
-            Memory::new(dim, templates.len(), pairs.into_iter().map(|(i, _)| i).zip(vectors).collect())
+            Memory::embedded(embed, templates.len(), pairs, TextKind::Query, progress)?
         } else {
             Memory::default()
         };
@@ -927,7 +941,7 @@ impl Library {
         if self.off_topics.is_empty() {
             return None;
         }
-        let lemmas = lemmas_of(&request.text);
+        let lemmas = lemmas_of(&asked(&request.text));
         self.off_topics.iter().copied().find(|topic| topic.words.matches(&lemmas))
     }
 

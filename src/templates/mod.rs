@@ -94,10 +94,15 @@ fn first_version() -> u32 {
 impl Template {
     /// What the encoder sees as the template's passage: title and text.
     pub fn passage(&self) -> String {
+        self.titled(&self.text)
+    }
+
+    /// `text` (the text or a part of it) with the title in front, as the passage puts it.
+    pub fn titled(&self, text: &str) -> String {
         if self.title.trim().is_empty() {
-            self.text.clone()
+            text.to_string()
         } else {
-            format!("{}. {}", self.title.trim_end_matches('.'), self.text)
+            format!("{}. {text}", self.title.trim_end_matches('.'))
         }
     }
 

@@ -2,7 +2,7 @@
 //! sentences, a next step, no redirects, no bare greetings, short paragraphs.
 
 use super::politeness::is_request_verb;
-use super::{forbidden, has_phrase, match_case, polite_case, whole, Finding, Input};
+use super::{forbidden, has_phrase, match_case, polite_case, starts_sentence, whole, Change, Finding, Input};
 use crate::encoder::{cosine, TextKind};
 use crate::style::catalog::RuleDef;
 use crate::text::fold;
@@ -58,6 +58,22 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
         let word_after =
             comma.map_or(next, |c| doc.next_non_space(c)).filter(|&w| doc.tokens[w].kind == TokenKind::Word);
         let clause_words = inp.def.list("clause_words");
+        if let Some(end_word) = word_after.and_then(|w| at_a_loss(inp, s, w)) {
+            // «не знаю, что тебе сказать» is no question to look into but being at a loss: the
+            // whole of it, with the fillers before, gives way to the sentence's wording.
+            let Some(wording) = inp.def.text("whole_sentence") else { continue };
+            let first = with_fillers_before(inp, s, first);
+            let (from, to) = (doc.tokens[first].start, doc.tokens[end_word].end);
+            let wording = polite_case(inp.profile, wording);
+            let replacement = if starts_sentence(doc, first) { wording } else { wording.to_lowercase() };
+            out.push(Finding::fix_with(
+                start,
+                end,
+                replacement.clone(),
+                Change { start: from, end: to, text: replacement },
+            ));
+            continue;
+        }
         match word_after {
             Some(w) if clause_words.contains(&doc.folded[w]) => {
                 let Some(wording) = inp.def.text("with_clause") else { continue };
@@ -74,19 +90,40 @@ pub(crate) fn no_i_dont_know(inp: &Input, out: &mut Vec<Finding>) {
             }
             Some(_) if comma.is_some() => {
                 // Fillers before the phrase go with it: «ну хз, …».
-                let fillers = inp.def.list("fillers");
-                let before: Vec<usize> = doc.words(s).filter(|&i| i < first).collect();
-                let first = if !before.is_empty() && before.iter().all(|&i| fillers.contains(&doc.folded[i])) {
-                    before[0]
-                } else {
-                    first
-                };
+                let first = with_fillers_before(inp, s, first);
                 let change = super::removal(doc, first, last);
                 out.push(Finding::fix_with(start, end, "", change).message("message_filler"));
             }
             _ => out.push(Finding::flag(start, end)),
         }
     }
+}
+
+/// Word `first`, or the first word of its sentence when only fillers («ну», «эх») stand before it.
+fn with_fillers_before(inp: &Input, s: &Sentence, first: usize) -> usize {
+    let doc = inp.doc;
+    let fillers = inp.def.list("fillers");
+    let before: Vec<usize> = doc.words(s).filter(|&i| i < first).collect();
+    if !before.is_empty() && before.iter().all(|&i| fillers.contains(&doc.folded[i])) {
+        before[0]
+    } else {
+        first
+    }
+}
+
+/// The last word of «что (тебе) сказать» after «не знаю» when a mark or the sentence's end
+/// follows it (the rule's `loss_words`, `loss_pronouns`, `loss_verbs`): the operator is at a
+/// loss, not asking a question.
+fn at_a_loss(inp: &Input, s: &Sentence, what: usize) -> Option<usize> {
+    let doc = inp.doc;
+    if !inp.def.list("loss_words").contains(&doc.folded[what]) {
+        return None;
+    }
+    let pronouns = inp.def.list("loss_pronouns");
+    let verb = doc.words(s).filter(|&i| i > what).find(|&i| !pronouns.contains(&doc.folded[i]))?;
+    let plain_between = doc.tokens[what..verb].iter().all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Space));
+    let closes = doc.next_non_space(verb).is_none_or(|n| n >= s.tokens.end || doc.tokens[n].kind == TokenKind::Punct);
+    (inp.def.list("loss_verbs").contains(&doc.folded[verb]) && plain_between && closes).then_some(verb)
 }
 
 /// Whether a sentence of `doc` is a question: it ends with «?» or opens with a question word.
