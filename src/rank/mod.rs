@@ -443,6 +443,9 @@ pub struct Library {
     coarse_memory: Vec<(coarse::Coarse, f32, f32)>,
     /// Whether a message looks like one no library answers (when [`Weights::off_scope`] > 0).
     prior: Option<ScopePrior>,
+    /// The distinct non-empty preconditions of the templates (a handful, however many
+    /// templates share them).
+    requirements: Vec<Vec<String>>,
 }
 
 /// What a message asks: its questions (sentences that end with «?») when it has any, else all
@@ -610,6 +613,10 @@ impl Library {
             Memory::default()
         };
         let prior = (weights.off_scope > 0.0).then(|| ScopePrior::build(embed, progress)).transpose()?;
+        let mut requirements: Vec<Vec<String>> =
+            templates.iter().map(|t| t.requires.clone()).filter(|r| !r.is_empty()).collect();
+        requirements.sort();
+        requirements.dedup();
         tracing::info!(
             templates = templates.len(),
             "embedded {} texts, {} from the cache",
@@ -668,6 +675,7 @@ impl Library {
             coarse_offsets: Vec::new(),
             coarse_memory: Vec::new(),
             prior,
+            requirements,
         };
         library.learned = library.learn(&click_texts);
         library.index_coarse();
@@ -993,14 +1001,13 @@ impl Library {
     /// client): then the message is a support matter whatever it looks like, and the scope
     /// prior is not asked (an insult reads like chit-chat to it, but calls for the warning).
     fn conditions_hold(&self, request: &SuggestRequest) -> bool {
-        self.evidence(request).is_some_and(|evidence| {
-            self.templates.iter().any(|t| !t.requires.is_empty() && evidence.unsupported(&t.requires).is_empty())
-        })
+        self.evidence(request)
+            .is_some_and(|evidence| self.requirements.iter().any(|r| evidence.unsupported(r).is_empty()))
     }
 
     /// What the dialogue shows, when some template has preconditions to check against it.
     fn evidence(&self, request: &SuggestRequest) -> Option<Evidence> {
-        self.templates.iter().any(|t| !t.requires.is_empty()).then(|| Evidence::of(&turns(request)))
+        (!self.requirements.is_empty()).then(|| Evidence::of(&turns(request)))
     }
 
     /// The top `k` templates for a request, filled, without near-duplicates; or an abstention.
