@@ -276,7 +276,7 @@ fn outcomes(library: &Library, cases: &[&Case], embedder: &dyn Embedder) -> Resu
             let started = std::time::Instant::now();
             let request = case.request();
             let explained = library.explain(&request, embedder)?;
-            let order = library.rank(&request, &explained.whys);
+            let order = library.rank(&explained);
             let abstention = library.abstention(&request, &explained);
             let rank = if case.labels.is_empty() {
                 None

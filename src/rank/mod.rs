@@ -333,12 +333,14 @@ fn off_topics() -> &'static [OffTopic] {
 }
 
 /// The signals behind one request's ranking ([`Library::explain`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Explanation {
     /// Each scored template's signals.
     pub whys: Vec<(usize, Why)>,
     /// How much the message looks like one no library answers (0 without the prior).
     pub off_scope: f32,
+    /// What the dialogue shows, read once (when some template has preconditions).
+    evidence: Option<Evidence>,
 }
 
 /// The answer to a request.
@@ -859,11 +861,12 @@ impl Library {
             .into_iter()
             .map(|i| (i, self.why(i, query.view(), lexical.as_ref().map(|l| l[i]), said.as_ref().map(|l| l[i]))))
             .collect();
+        let evidence = self.evidence(request);
         let off_scope = match &self.prior {
-            Some(prior) if !self.conditions_hold(request) => prior.score(query.view()),
+            Some(prior) if !self.conditions_hold(evidence.as_ref()) => prior.score(query.view()),
             _ => 0.0,
         };
-        Ok(Explanation { whys, off_scope })
+        Ok(Explanation { whys, off_scope, evidence })
     }
 
     /// Template `i`'s content signals (passage, title, lexical) and learned correction.
@@ -983,13 +986,11 @@ impl Library {
 
     /// Templates with their fused scores, best first (ties: library order); a template whose
     /// preconditions the dialogue does not show loses [`Weights::unmet_condition`].
-    pub fn rank(&self, request: &SuggestRequest, whys: &[(usize, Why)]) -> Vec<(usize, f32)> {
-        self.rank_with(whys, self.evidence(request).as_ref())
-    }
-
-    fn rank_with(&self, whys: &[(usize, Why)], evidence: Option<&Evidence>) -> Vec<(usize, f32)> {
+    pub fn rank(&self, explained: &Explanation) -> Vec<(usize, f32)> {
+        let evidence = explained.evidence.as_ref();
         let unmet = |i: usize| evidence.is_some_and(|e| !e.unsupported(&self.templates[i].requires).is_empty());
-        let mut order: Vec<(usize, f32)> = whys
+        let mut order: Vec<(usize, f32)> = explained
+            .whys
             .iter()
             .map(|(i, w)| (*i, self.fuse(*i, w) - if unmet(*i) { self.weights.unmet_condition } else { 0.0 }))
             .collect();
@@ -1000,9 +1001,8 @@ impl Library {
     /// Whether the dialogue shows everything some template requires (a cancelled order, a rude
     /// client): then the message is a support matter whatever it looks like, and the scope
     /// prior is not asked (an insult reads like chit-chat to it, but calls for the warning).
-    fn conditions_hold(&self, request: &SuggestRequest) -> bool {
-        self.evidence(request)
-            .is_some_and(|evidence| self.requirements.iter().any(|r| evidence.unsupported(r).is_empty()))
+    fn conditions_hold(&self, evidence: Option<&Evidence>) -> bool {
+        evidence.is_some_and(|evidence| self.requirements.iter().any(|r| evidence.unsupported(r).is_empty()))
     }
 
     /// What the dialogue shows, when some template has preconditions to check against it.
@@ -1017,9 +1017,8 @@ impl Library {
         if let Some(abstention) = self.abstention(request, &explained) {
             return Ok(SuggestResponse { suggestions: vec![], abstain: true, abstention: Some(abstention) });
         }
-        let whys = explained.whys;
-        let evidence = self.evidence(request);
-        let order = self.rank_with(&whys, evidence.as_ref());
+        let order = self.rank(&explained);
+        let Explanation { whys, evidence, .. } = explained;
         let values = self.values(request);
         let lemmas = lexical::lemmas(&request.text);
         let mut whys: HashMap<usize, Why> = whys.into_iter().collect();

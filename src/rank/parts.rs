@@ -7,7 +7,7 @@
 use crate::text::segment::Doc;
 
 /// Templates longer than this (characters) are split.
-pub const LONG_TEXT: usize = 500;
+const LONG_TEXT: usize = 500;
 /// A part grows sentence by sentence up to about this many characters.
 const PART_CHARS: usize = 600;
 
