@@ -37,9 +37,9 @@ use tracing::Level;
 use crate::deadline::Deadline;
 use crate::encoder::Embedder;
 use crate::error::Result;
-use crate::rank::{CachedEmbedder, Library, Signals, Weights};
+use crate::rank::Library;
 use crate::style::StyleEngine;
-use crate::templates::{Status, Store};
+use crate::templates::Store;
 use auth::Tokens;
 use batch::BatchingEmbedder;
 use error::ApiError;
@@ -143,11 +143,6 @@ impl Engine {
 
 /// The ranking over the store's approved templates and clicks; `None` without approved ones.
 fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Option<Library>> {
-    let templates = store.templates(Some(Status::Approved))?;
-    if templates.is_empty() {
-        return Ok(None);
-    }
-    let feedback = store.feedback()?;
     // A first run or a large import embeds many texts (a minute or more): the log says how far
     // it is at every tenth of each pass (passages, titles, examples).
     let (mut done, mut tenth) = (0, 0);
@@ -161,15 +156,7 @@ fn build_library(store: &mut Store, embedder: &dyn Embedder) -> Result<Option<Li
             (done, tenth) = (0, 0);
         }
     };
-    Library::build(
-        templates,
-        &feedback,
-        &mut CachedEmbedder::new(embedder, Some(store)),
-        Signals::ALL,
-        Weights::default(),
-        &mut progress,
-    )
-    .map(Some)
+    Library::from_store(store, embedder, &mut progress)
 }
 
 /// The part of the engine that failed to load. `/readyz` names it in Russian, without paths

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use sufler::encoder::Embedder;
 use sufler::eval::suggest as dev_set;
-use sufler::rank::{CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
+use sufler::rank::{Library, SuggestRequest, Turn, Weights};
 use sufler::templates::pack::{self, PackFormat};
 use sufler::templates::store::Feedback;
 use sufler::templates::{Status, Store};
@@ -109,6 +109,30 @@ pub enum TemplatesCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Choose the library's own abstention threshold on its labelled messages (JSONL as for
+    /// `eval suggest`: {"id","text","labels":[…]}, empty labels for messages no template answers);
+    /// suggestions then use it with this encoder model.
+    Calibrate {
+        /// The labelled messages (at least 20 of each kind).
+        #[arg(required_unless_present = "reset")]
+        file: Option<PathBuf>,
+        /// Most share of messages with a right template that may get no suggestion.
+        #[arg(long, default_value_t = 0.02)]
+        false_rate: f64,
+        /// Least share of abstentions that must be right (none: any).
+        #[arg(long)]
+        precision: Option<f64>,
+        /// Report the threshold without keeping it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Forget the library's calibrations: the default threshold applies again.
+        #[arg(long, conflicts_with_all = ["file", "dry_run", "precision"])]
+        reset: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        encoder: EncoderArgs,
+    },
     /// Every recorded version and status change of a template.
     History {
         /// Template id.
@@ -148,8 +172,6 @@ pub struct SuggestArgs {
 /// Builds the ranking over the store's approved templates and clicks, embedding what the cache
 /// lacks with a progress report.
 fn library(store: &mut Store, encoder: &dyn Embedder) -> Result<Library> {
-    let templates = store.templates(Some(Status::Approved))?;
-    let feedback = store.feedback()?;
     let mut bar = Progress::new("встраивание шаблонов");
     // Called once per encoder batch of each pass (passages, titles, examples), with that pass's total.
     let mut progress = |done: usize, total: usize| {
@@ -162,15 +184,11 @@ fn library(store: &mut Store, encoder: &dyn Embedder) -> Result<Library> {
             bar.restart();
         }
     };
-    let library = Library::build(
-        templates,
-        &feedback,
-        &mut CachedEmbedder::new(encoder, Some(store)),
-        Signals::ALL,
-        Weights::default(),
-        &mut progress,
-    )?;
-    Ok(library)
+    Library::from_store(store, encoder, &mut progress)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the template library has no approved templates: import a pack (sufler templates import FILE) or approve drafts"
+        )
+    })
 }
 
 pub fn templates(what: TemplatesCommand) -> Result<()> {
@@ -223,6 +241,54 @@ pub fn templates(what: TemplatesCommand) -> Result<()> {
         TemplatesCommand::SetStatus { id, status, db } => {
             let t = db.open()?.set_status(&id, status)?;
             eprintln!("sufler: {} is {} (version {})", t.id, t.status.as_str(), t.version);
+            Ok(())
+        }
+        TemplatesCommand::Calibrate { file, false_rate, precision, dry_run, reset, db, encoder } => {
+            let mut store = db.open_seeded()?;
+            if reset {
+                let n = store.clear_calibrations()?;
+                eprintln!("sufler: {n} calibration(s) removed; the default threshold applies");
+                return Ok(());
+            }
+            let file = file.expect("clap requires the file without --reset");
+            let templates = store.templates(Some(Status::Approved))?;
+            let loaded = dev_set::load(&file, &templates)?;
+            for w in &loaded.warnings {
+                eprintln!("sufler: {w}");
+            }
+            let encoder = encoder.load()?;
+            let library = library(&mut store, &encoder)?;
+            let target = dev_set::Target { max_false_rate: false_rate, min_precision: precision };
+            let c = dev_set::calibrate(&library, &loaded.cases, &encoder, target)?;
+            println!(
+                "{} messages ({} with a right template, {} with none), model {}",
+                c.in_scope + c.out_of_scope,
+                c.in_scope,
+                c.out_of_scope,
+                c.model
+            );
+            println!("abstain below {:.4} (default {:.4})", c.abstain_below, Weights::default().abstain_below);
+            println!(
+                "on these messages: {:.1} % of those no template answers and {:.1} % of those with one get no \
+                 suggestion; precision {}",
+                100.0 * c.recall,
+                100.0 * c.false_rate,
+                c.precision.map_or("—".into(), |p| format!("{p:.3}"))
+            );
+            if 1.0 / (c.in_scope as f64) > false_rate {
+                eprintln!(
+                    "sufler: warning: with {} messages with a right template the false rate is measured in steps of \
+                     {:.1} %, coarser than the target",
+                    c.in_scope,
+                    100.0 / c.in_scope as f64
+                );
+            }
+            if dry_run {
+                println!("dry run: nothing kept");
+            } else {
+                store.set_calibration(&c)?;
+                println!("kept in {}", store.path().display());
+            }
             Ok(())
         }
         TemplatesCommand::History { id, db } => {

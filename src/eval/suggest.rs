@@ -17,7 +17,7 @@ use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
 use crate::rank::{AbstainReason, CachedEmbedder, Library, Signals, SuggestRequest, Turn, Weights};
 use crate::report::{CaseView, NamedPoints, Section};
-use crate::templates::store::Feedback;
+use crate::templates::store::{Calibration, Feedback};
 use crate::templates::Template;
 
 /// One labelled client message.
@@ -97,6 +97,9 @@ pub struct Metrics {
     /// The best abstention recall at most 2 % of labelled messages abstained on, and the
     /// threshold that gives it (None without both kinds of message).
     pub abstain_recall_at_2pct: Option<(f64, f32)>,
+    /// Abstention (recall, false rate) with a threshold calibrated on the other half of the
+    /// messages for at most 2 % false abstentions, both halves in turn (None: too few of a kind).
+    pub abstain_calibrated: Option<(f64, f64)>,
     /// R@k for k = 1..=10.
     pub recall_at: Vec<f64>,
 }
@@ -179,6 +182,20 @@ impl Report {
                     true,
                 );
             }
+        }
+        if let Some((recall, false_rate)) = self.cold.abstain_calibrated {
+            r.push_metric(
+                "calibrated_abstain_recall",
+                "доля отказов без подходящего шаблона с порогом, подобранным на другой половине набора (≤ 2 %)",
+                recall,
+                true,
+            );
+            r.push_metric(
+                "calibrated_abstain_false_rate",
+                "доля отказов с верным шаблоном с порогом, подобранным на другой половине набора",
+                false_rate,
+                false,
+            );
         }
         r.sections.push(Section::Curve {
             title: "Доля сообщений с верным шаблоном среди первых k (R@k)".into(),
@@ -317,6 +334,7 @@ fn metrics(outcomes: &[Outcome]) -> Metrics {
         abstain_false_rate: (!labelled.is_empty()).then(|| (abstained - right_abstentions) as f64 / n),
         abstain_curve: abstain_curve(outcomes),
         abstain_recall_at_2pct: abstain_recall_at(outcomes, 0.02),
+        abstain_calibrated: cross_calibrated(outcomes, Target { max_false_rate: 0.02, min_precision: None }),
         recall_at: (1..=10).map(|k| labelled.iter().filter(|&&r| r <= k).count() as f64 / n).collect(),
     }
 }
@@ -358,6 +376,121 @@ fn abstain_recall_at(outcomes: &[Outcome], false_rate: f64) -> Option<(f64, f32)
         .filter(|(_, wrong, _)| *wrong <= false_rate)
         .max_by(|a, b| a.2.total_cmp(&b.2))
         .map(|(t, _, right)| (right, t))
+}
+
+/// What a library's abstention threshold must hold to on its labelled messages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// Most share of messages with a right template that may be abstained on (0 < x < 1).
+    pub max_false_rate: f64,
+    /// Least share of abstentions that must be on messages no template answers.
+    pub min_precision: Option<f64>,
+}
+
+/// Fewest calibration messages of each kind (with a right template, with none) accepted: fewer
+/// say too little about where the library's fits fall.
+pub const CALIBRATION_MIN: usize = 20;
+
+/// Chooses `library`'s own abstention threshold on `cases` (labelled for its templates; empty
+/// labels: no template answers the message): the highest share of unanswerable messages
+/// abstained on within `target`. Of the thresholds that give it, the one midway between the
+/// highest fit abstained on and the next one up, so that new messages near either edge are
+/// treated as the set's were.
+pub fn calibrate(library: &Library, cases: &[Case], embedder: &dyn Embedder, target: Target) -> Result<Calibration> {
+    if !(target.max_false_rate > 0.0 && target.max_false_rate < 1.0) {
+        return Err(Error::InvalidInput(format!(
+            "the false-abstention rate must be between 0 and 1 (exclusive), not {}",
+            target.max_false_rate
+        )));
+    }
+    if let Some(p) = target.min_precision.filter(|p| !(0.0..=1.0).contains(p)) {
+        return Err(Error::InvalidInput(format!("the precision must be between 0 and 1, not {p}")));
+    }
+    let in_scope = cases.iter().filter(|c| !c.labels.is_empty()).count();
+    let out_of_scope = cases.len() - in_scope;
+    if in_scope < CALIBRATION_MIN || out_of_scope < CALIBRATION_MIN {
+        return Err(Error::InvalidInput(format!(
+            "calibration needs at least {CALIBRATION_MIN} messages with a right template and {CALIBRATION_MIN} \
+             that no template answers (empty labels); the file has {in_scope} and {out_of_scope}"
+        )));
+    }
+    let all: Vec<&Case> = cases.iter().collect();
+    let outcomes = outcomes(library, &all, embedder)?;
+    let abstain_below = threshold_for(&outcomes, target)?;
+    let (recall, false_rate, precision) = abstention_at(&outcomes, abstain_below);
+    Ok(Calibration {
+        model: embedder.model_id().to_string(),
+        abstain_below,
+        max_false_rate: target.max_false_rate,
+        min_precision: target.min_precision,
+        recall,
+        false_rate,
+        precision,
+        in_scope,
+        out_of_scope,
+    })
+}
+
+/// The threshold [`calibrate`] chooses for `outcomes`.
+fn threshold_for(outcomes: &[Outcome], target: Target) -> Result<f32> {
+    let feasible = |t: f32| {
+        let (_, false_rate, precision) = abstention_at(outcomes, t);
+        false_rate <= target.max_false_rate && target.min_precision.is_none_or(|p| precision.is_some_and(|q| q >= p))
+    };
+    let points = abstain_points(outcomes);
+    let floor = points.first().map_or(0.0, |p| p.2);
+    let Some(best) = points.iter().filter(|p| feasible(p.0)).map(|p| p.2).reduce(f64::max).filter(|&b| b > floor)
+    else {
+        return Err(Error::InvalidInput(format!(
+            "no threshold abstains on a message that no template answers while keeping to the target \
+             (at most {:.1} % of messages with a right template abstained on{}); the set's fits do not \
+             separate the two kinds well enough for it",
+            100.0 * target.max_false_rate,
+            target.min_precision.map_or(String::new(), |p| format!(", precision at least {p:.2}"))
+        )));
+    };
+    let upper = points.iter().find(|p| p.2 == best && feasible(p.0)).expect("the best point").0;
+    let lower = outcomes.iter().filter_map(|o| o.fit).filter(|&f| f < upper).fold(f32::MIN, f32::max);
+    Ok(if upper.is_finite() { (lower + upper) / 2.0 } else { lower + 0.01 })
+}
+
+/// Abstention on `outcomes` at threshold `t`: the share of messages no template answers
+/// abstained on, the share of those with a right template abstained on, and the share of
+/// abstentions that were right (None: none).
+fn abstention_at(outcomes: &[Outcome], t: f32) -> (f64, f64, Option<f64>) {
+    let below = |o: &&Outcome| o.fit.is_none_or(|f| f < t);
+    let count = |answered: bool| outcomes.iter().filter(|o| o.rank.is_some() == answered).filter(below).count();
+    let kinds = |answered: bool| outcomes.iter().filter(|o| o.rank.is_some() == answered).count().max(1) as f64;
+    let (right, wrong) = (count(false), count(true));
+    (
+        right as f64 / kinds(false),
+        wrong as f64 / kinds(true),
+        (right + wrong > 0).then(|| right as f64 / (right + wrong) as f64),
+    )
+}
+
+/// Abstention of a library calibrated on half of `outcomes` and measured on the other half,
+/// both ways round (recall, false rate): how a threshold chosen on a library's own messages
+/// holds on its next ones. None when a half has too few messages of a kind.
+fn cross_calibrated(outcomes: &[Outcome], target: Target) -> Option<(f64, f64)> {
+    let half = |parity: usize| -> Vec<Outcome> {
+        outcomes.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(_, o)| o.clone()).collect()
+    };
+    let (even, odd) = (half(0), half(1));
+    let enough = |half: &[Outcome]| {
+        let answered = half.iter().filter(|o| o.rank.is_some()).count();
+        answered >= CALIBRATION_MIN && half.len() - answered >= CALIBRATION_MIN
+    };
+    if !enough(&even) || !enough(&odd) {
+        return None;
+    }
+    let mut tested = Vec::new();
+    for (train, test) in [(&even, &odd), (&odd, &even)] {
+        let t = threshold_for(train, target).ok()?;
+        tested.extend(test.iter().map(|o| Outcome { fit: o.fit.map(|f| f - t), ..o.clone() }));
+    }
+    let (recall, false_rate, _) = abstention_at(&tested, 0.0);
+    Some((recall, false_rate))
 }
 
 /// The clicks an operator would have made on `cases`: each labelled message → its first label.
@@ -441,4 +574,73 @@ pub fn run(templates: &[Template], cases: &[Case], embedder: &dyn Embedder, weig
         cold_by_register,
         cold_outcomes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Outcomes with the given fits: answerable ones (ranked first) and unanswerable ones.
+    fn outcomes(answerable: &[f32], unanswerable: &[f32]) -> Vec<Outcome> {
+        let outcome = |i: usize, fit: f32, rank: Option<usize>| Outcome {
+            id: i.to_string(),
+            rank,
+            top: String::new(),
+            abstain: false,
+            fit: Some(fit),
+            millis: 0.0,
+        };
+        let mut all: Vec<Outcome> = answerable.iter().enumerate().map(|(i, &f)| outcome(i, f, Some(1))).collect();
+        all.extend(unanswerable.iter().enumerate().map(|(i, &f)| outcome(1000 + i, f, None)));
+        all
+    }
+
+    fn spread(from: f32, step: f32, n: usize) -> Vec<f32> {
+        (0..n).map(|i| from + step * i as f32).collect()
+    }
+
+    const TWO_PCT: Target = Target { max_false_rate: 0.02, min_precision: None };
+
+    #[test]
+    fn the_threshold_lies_midway_in_the_gap_that_keeps_to_the_target() {
+        // 60 answerable fits 0.85..; 40 unanswerable 0.60.. up to 0.795.
+        let set = outcomes(&spread(0.85, 0.002, 60), &spread(0.60, 0.005, 40));
+        let t = threshold_for(&set, TWO_PCT).unwrap();
+        assert!((t - (0.795 + 0.85) / 2.0).abs() < 1e-4, "{t}");
+        assert_eq!(abstention_at(&set, t), (1.0, 0.0, Some(1.0)));
+    }
+
+    #[test]
+    fn one_answerable_message_among_the_unanswerable_ones_is_given_up_only_within_the_target() {
+        // An answerable message at 0.70 sits among the unanswerable ones: with 60 answerable
+        // messages, abstaining on it is 1.7 % (allowed at 2 %, not at 1 %).
+        let mut answerable = spread(0.85, 0.002, 59);
+        answerable.push(0.70);
+        let set = outcomes(&answerable, &spread(0.60, 0.005, 40));
+        let t = threshold_for(&set, TWO_PCT).unwrap();
+        assert!(t > 0.795 && t < 0.85, "{t}");
+        let strict = threshold_for(&set, Target { max_false_rate: 0.01, min_precision: None }).unwrap();
+        assert!(strict > 0.695 && strict < 0.70, "{strict}");
+        let (recall, false_rate, _) = abstention_at(&set, strict);
+        assert_eq!((recall, false_rate), (20.0 / 40.0, 0.0));
+        // Precision rules out thresholds that abstain mostly on answerable messages.
+        let precise = Target { max_false_rate: 0.5, min_precision: Some(0.99) };
+        assert!(abstention_at(&set, threshold_for(&set, precise).unwrap()).2.unwrap() >= 0.99);
+    }
+
+    #[test]
+    fn a_target_no_threshold_meets_is_an_error() {
+        // Every unanswerable message fits better than every answerable one.
+        let set = outcomes(&spread(0.60, 0.001, 50), &spread(0.90, 0.001, 30));
+        let err = threshold_for(&set, TWO_PCT).unwrap_err().to_string();
+        assert!(err.contains("no threshold"), "{err}");
+    }
+
+    #[test]
+    fn a_threshold_chosen_on_one_half_is_measured_on_the_other() {
+        let set = outcomes(&spread(0.85, 0.001, 80), &spread(0.60, 0.004, 60));
+        assert_eq!(cross_calibrated(&set, TWO_PCT), Some((1.0, 0.0)));
+        // Too few of a kind in a half: no figure rather than a noisy one.
+        assert_eq!(cross_calibrated(&outcomes(&spread(0.85, 0.001, 80), &spread(0.6, 0.01, 30)), TWO_PCT), None);
+    }
 }

@@ -544,6 +544,27 @@ fn matrix(dim: usize, rows: Vec<Vec<f32>>) -> Array2<f32> {
 }
 
 impl Library {
+    /// The product's ranking over the store's approved templates and clicks, with the library's
+    /// own abstention threshold when it was calibrated for `embedder`'s model (see
+    /// [`Calibration`](crate::templates::store::Calibration)); `None` without approved templates.
+    pub fn from_store(
+        store: &mut Store,
+        embedder: &dyn Embedder,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Option<Library>> {
+        let templates = store.templates(Some(crate::templates::Status::Approved))?;
+        if templates.is_empty() {
+            return Ok(None);
+        }
+        let feedback = store.feedback()?;
+        let mut weights = Weights::default();
+        if let Some(calibration) = store.calibration(embedder.model_id())? {
+            weights.abstain_below = calibration.abstain_below;
+        }
+        let mut embed = CachedEmbedder::new(embedder, Some(store));
+        Library::build(templates, &feedback, &mut embed, Signals::ALL, weights, progress).map(Some)
+    }
+
     /// Indexes the approved templates of `templates` (others are ignored) with `feedback`.
     /// Errors if no template is approved: an empty library can suggest nothing.
     pub fn build(

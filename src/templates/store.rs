@@ -20,7 +20,7 @@ pub const DB_ENV: &str = "SUFLER_DB";
 /// `PRAGMA application_id` of a sufler library ("SUF1").
 const APPLICATION_ID: i32 = 0x5355_4631;
 /// Schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 /// How long a write waits for another process holding the lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -70,6 +70,14 @@ CREATE TABLE feedback (
     suggestion_id TEXT
 );
 ";
+/// Schema 3: the library's own abstention threshold per encoder model ([`Calibration`] as JSON).
+const CALIBRATION_TABLE: &str = "
+CREATE TABLE calibration (
+    model TEXT PRIMARY KEY,
+    calibration TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+";
 
 /// What an import changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -104,6 +112,33 @@ pub struct Feedback {
     /// The suggestion request this click answers, when the client keeps one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion_id: Option<String>,
+}
+
+/// A library's own abstention threshold: chosen on its operators' labelled messages (some with
+/// a right template, some that none answers) for one encoder model, since fits are on that
+/// model's scale. `sufler templates calibrate` makes it; the ranking uses it in place of the
+/// default threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The encoder model the fits were measured with.
+    pub model: String,
+    /// Abstain when the best template's fit is below this.
+    pub abstain_below: f32,
+    /// The stated most share of messages with a right template that may be abstained on.
+    pub max_false_rate: f64,
+    /// The stated least share of abstentions that must be right, if one was stated.
+    pub min_precision: Option<f64>,
+    /// On the calibration messages at this threshold: share of those with no right template
+    /// abstained on …
+    pub recall: f64,
+    /// … share of those with a right template abstained on …
+    pub false_rate: f64,
+    /// … and share of abstentions that were right (None: none).
+    pub precision: Option<f64>,
+    /// Calibration messages with a right template.
+    pub in_scope: usize,
+    /// Calibration messages no template answers.
+    pub out_of_scope: usize,
 }
 
 /// An open template library.
@@ -194,9 +229,12 @@ impl Store {
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         if version == 0 {
             self.conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                "BEGIN; {SCHEMA} {CALIBRATION_TABLE} PRAGMA application_id = {APPLICATION_ID}; \
+                 PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
-        } else if version == 1 {
+            return Ok(());
+        }
+        if version < 2 {
             // Schema 2 adds the templates' preconditions; older templates have none.
             self.conn.execute_batch(
                 "BEGIN;
@@ -205,6 +243,9 @@ impl Store {
                  PRAGMA user_version = 2;
                  COMMIT;",
             )?;
+        }
+        if version < 3 {
+            self.conn.execute_batch(&format!("BEGIN; {CALIBRATION_TABLE} PRAGMA user_version = 3; COMMIT;"))?;
         }
         Ok(())
     }
@@ -418,6 +459,41 @@ impl Store {
             })
             .map_err(|e| self.fail(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.fail(e))
+    }
+
+    /// The library's calibration for `model`, if `sufler templates calibrate` made one.
+    pub fn calibration(&self, model: &str) -> Result<Option<Calibration>> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT calibration FROM calibration WHERE model = ?1", [model], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| Error::Store {
+                path: self.path.clone(),
+                reason: format!("the stored calibration is damaged ({e}); run `sufler templates calibrate` again"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Forgets every calibration; returns how many there were.
+    pub fn clear_calibrations(&mut self) -> Result<usize> {
+        self.check_available()?;
+        self.conn.execute("DELETE FROM calibration", []).map_err(|e| self.fail(e))
+    }
+
+    /// Keeps `calibration` for its model (replacing an earlier one).
+    pub fn set_calibration(&mut self, calibration: &Calibration) -> Result<()> {
+        self.check_available()?;
+        let json = serde_json::to_string(calibration).expect("a calibration serialises");
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO calibration (model, calibration, at) VALUES (?1, ?2, ?3)",
+                params![calibration.model, json, unix_now()],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
     }
 }
 
@@ -715,11 +791,39 @@ mod tests {
         }
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.get("a").unwrap().unwrap().requires, Vec::<String>::new());
+        assert_eq!(store.calibration("any").unwrap(), None, "schema 3's calibration table is added too");
         let with = Template { requires: vec!["order-cancelled".into()], ..template("a", "Текст.") };
         assert_eq!(store.import(&[with], None).unwrap().updated, 1, "a new precondition is a change");
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.get("a").unwrap().unwrap().requires, ["order-cancelled"]);
         assert_eq!(store.history("a").unwrap().last().unwrap().template.requires, ["order-cancelled"]);
+    }
+
+    #[test]
+    fn a_calibration_is_kept_per_model_and_can_be_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library.db");
+        let calibration = Calibration {
+            model: "e5-int8".into(),
+            abstain_below: 0.81,
+            max_false_rate: 0.02,
+            min_precision: Some(0.9),
+            recall: 0.7,
+            false_rate: 0.011,
+            precision: Some(0.95),
+            in_scope: 90,
+            out_of_scope: 70,
+        };
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.calibration("e5-int8").unwrap(), None);
+        store.set_calibration(&calibration).unwrap();
+        store.set_calibration(&Calibration { abstain_below: 0.79, ..calibration.clone() }).unwrap();
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.calibration("e5-int8").unwrap().unwrap().abstain_below, 0.79, "the latest one is kept");
+        assert_eq!(store.calibration("e5-f32").unwrap(), None, "another model's fits are on another scale");
+        assert_eq!(store.clear_calibrations().unwrap(), 1);
+        assert_eq!(store.calibration("e5-int8").unwrap(), None);
     }
 }
