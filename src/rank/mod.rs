@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::encoder::{Embedder, TextKind};
 use crate::error::{Error, Result};
-use crate::templates::conditions::{lemmas_of, Evidence, LemmaGroups};
+use crate::templates::conditions::{lemmas_of, lemmas_of_each, Evidence, LemmaGroups};
 use crate::templates::fill::{self, Values};
 use crate::templates::store::Feedback;
 use crate::templates::{placeholder, Store, Template};
@@ -673,10 +673,12 @@ impl Library {
             .map(|t| crate::text::lang::detect(&readable(&t.passage())).unwrap_or(crate::text::lang::RUSSIAN))
             .collect();
         // A topic is covered when one template's own words hold one of its word groups.
-        let vocabularies: Vec<std::collections::HashSet<String>> = templates
+        let texts: Vec<String> = templates
             .iter()
-            .map(|t| lemmas_of(&format!("{} {} {} {}", t.title, t.tags.join(" "), t.text, t.examples.join(" "))))
+            .map(|t| format!("{} {} {} {}", t.title, t.tags.join(" "), t.text, t.examples.join(" ")))
             .collect();
+        let wanted = off_topics().iter().flat_map(|topic| topic.words.lemmas()).collect();
+        let vocabularies = lemmas_of_each(texts.iter().map(String::as_str), &wanted);
         let off_topics =
             off_topics().iter().filter(|topic| !vocabularies.iter().any(|words| topic.words.matches(words))).collect();
         let mut library = Library {
