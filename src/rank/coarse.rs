@@ -33,7 +33,7 @@ impl Coarse {
                 row.iter().copied()
             })
             .collect();
-        let n = if dim == 0 { 0 } else { flat.len() / dim };
+        let n = flat.len().checked_div(dim).unwrap_or(0);
         Coarse { dim, rows: QuantMatrix::quantize(&flat, n, dim, &vec![0.0; n]) }
     }
 
