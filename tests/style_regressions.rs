@@ -1025,3 +1025,62 @@ fn review15_being_at_a_loss_typos_and_question_tails() {
         assert!(rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string()), "{draft}");
     }
 }
+
+/// Review 15's remaining drafts: yes/no questions that can only ask, a curt refusal, «потому что».
+#[test]
+fn review15_refusals_with_regret_whole_questions_and_because() {
+    // A refusal opens with regret; a closing «Всё.» goes.
+    let out = rewrite("Нет. Компенсацию не даём. Всё.", &ctx(Some(false))).text;
+    assert!(out.starts_with("К сожалению, нет.") && !out.contains("Всё"), "{out}");
+    let out = rewrite("Старым клиентам скидка не положена", &ctx(Some(false))).text;
+    assert!(out.starts_with("К сожалению, старым клиентам"), "{out}");
+    // A refusal already regretted, a condition and a promise are left alone.
+    for draft in [
+        "Извините, изменить адрес уже не получится: заказ у курьера.",
+        "Без подписанного договора мы не можем запустить отгрузку.",
+        "Мы не будем списывать деньги повторно.",
+    ] {
+        assert!(!rules_of(draft, &ctx(Some(false))).contains(&"regret".to_string()), "{draft}");
+    }
+    // A sentence that can only ask gets «?».
+    for (draft, end) in [("вопросы есть", "Вопросы есть?"), ("вам так удобно", "Вам так удобно?")]
+    {
+        let out = rewrite(draft, &ctx(Some(false))).text;
+        assert!(out.ends_with(end), "{draft} → {out}");
+    }
+    // «потому что» opening a clause takes a comma.
+    let out = rewrite("Мы не можем вернуть деньги потому что срок прошел", &ctx(Some(false))).text;
+    assert!(out.contains("деньги, потому что"), "{out}");
+}
+
+/// Review 16 (a helper's 30 drafts, judged as a Russian editor): an address that opens with
+/// «Уважаемый», agreement across a subordinate clause without its comma, brush-offs, questions
+/// that offer or ask before a condition, introductory commas, trailing apologies and «ок».
+#[test]
+fn review16_addresses_agreement_brush_offs_and_questions() {
+    let out = rewrite("Уважаемый клиент, Ваша заявка № 2024-118 принята.", &ctx(Some(true))).text;
+    assert!(out.starts_with("Уважаемый клиент, Ваша заявка № 2024-118 принята"), "{out}");
+    // «отменён» agrees with «заказ», not with «вы».
+    let out = rewrite("вы уверены что заказ отменён", &ctx(Some(false))).text;
+    assert!(out.contains("заказ отменён"), "{out}");
+    for draft in [
+        "так а что вы хотите от меня? я просто оператор",
+        "ВЫ ЧТО НЕ ВИДИТЕ ЧТО ЗАКАЗ УЖЕ ОТМЕНЁН!!!",
+        "не надо так со мной, я вам не робот",
+    ] {
+        assert!(rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string()), "{draft}");
+    }
+    for (draft, end) in [
+        ("вам удобно если курьер приедет завтра утром", "утром?"),
+        ("тариф поменяем с 1 числа, абонентская плата 450 ₽, подключить", "подключить?"),
+    ] {
+        let out = rewrite(draft, &ctx(Some(false))).text;
+        assert!(out.ends_with(end), "{draft} → {out}");
+    }
+    let out = rewrite("к сожалению вернуть деньги не получится", &ctx(Some(false))).text;
+    assert!(out.starts_with("К сожалению, вернуть"), "{out}");
+    let out = rewrite("промокод не действует на товары со скидкой сорри", &ctx(Some(false))).text;
+    assert!(out.contains("со скидкой, извините"), "{out}");
+    let out = rewrite("он уже едет ок", &ctx(Some(false))).text;
+    assert!(!out.contains("хорошо") && out.contains("едет"), "{out}");
+}

@@ -183,7 +183,7 @@ macro_rules! rule_files {
 }
 
 /// The rule files compiled into the binary, in catalog order.
-const RULE_FILES: [(&str, &str); 35] = rule_files!(
+const RULE_FILES: [(&str, &str); 36] = rule_files!(
     "A1-polite-you.toml",
     "A2-capital-you.toml",
     "A3-softener.toml",
@@ -194,6 +194,7 @@ const RULE_FILES: [(&str, &str); 35] = rule_files!(
     "A8-no-directive.toml",
     "A9-rude-client.toml",
     "A10-no-rudeness.toml",
+    "A11-regret.toml",
     "B1-use-name.toml",
     "B2-name-form.toml",
     "B3-name-spelling.toml",

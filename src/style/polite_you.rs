@@ -156,6 +156,25 @@ fn compute_edits(morph: &Morph, doc: &Doc) -> Vec<PoliteEdit> {
     edits
 }
 
+/// Words that open a subordinate clause.
+const SUBORDINATORS: [&str; 15] = [
+    "что",
+    "чтобы",
+    "если",
+    "когда",
+    "потому",
+    "поскольку",
+    "пока",
+    "который",
+    "которая",
+    "которое",
+    "которые",
+    "которого",
+    "которой",
+    "которую",
+    "которым",
+];
+
 /// Words of thanks whose «, что …» clause is about the addressee («спасибо, что подождала»).
 const THANKS: [&str; 3] = ["спасибо", "благодарю", "благодарим"];
 
@@ -592,6 +611,13 @@ fn analyse<'t>(morph: &Morph, doc: &Doc<'t>) -> Vec<Word<'t>> {
             }
             // Facts (numbers, dates, links, …) are never edited and are no subject.
             _ => words.push(Word::opaque(token.start, piece)),
+        }
+    }
+    // A subordinate clause opens a clause even without its comma: in «вы не видите что заказ
+    // отменён» the participle agrees with «заказ», not with «вы».
+    for i in 1..words.len() {
+        if SUBORDINATORS.contains(&words[i].lower.as_str()) {
+            words[i - 1].ends_clause = true;
         }
     }
     // «ты» right after an interjection and before a pause is part of it: «ух ты!», «ах ты,».

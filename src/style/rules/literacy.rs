@@ -161,6 +161,7 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
     let doc = inp.doc;
     let matches = phrase_matches(doc, table);
     let interjections = inp.def.list("interjections");
+    let set_off_after_word = inp.def.list("set_off_after_word");
     // «ок понял» → «Хорошо, понял»: a discourse word that opens its clause right before a word
     // is set off by a comma once it is replaced.
     let set_off = |i: usize| {
@@ -172,6 +173,16 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
             ""
         }
     };
+    // «он уже едет ок»: a discourse word that closes a clause after a content word is a tag
+    // («…, ладно?»), not an answer: «хорошо» there would change the meaning («едет хорошо»).
+    let tag = |i: usize| {
+        let after_word = doc.prev_non_space(i).is_some_and(|p| {
+            doc.tokens[p].kind == TokenKind::Word
+                && !matches!(doc.folded[p].as_str(), "ну" | "да" | "так" | "вот" | "и")
+        });
+        let closes = doc.next_non_space(i).is_none_or(|n| doc.tokens[n].kind == TokenKind::Punct);
+        interjections.contains(&doc.folded[i]) && after_word && closes
+    };
     for &(first, last, value) in &matches {
         let replacement = payload(value);
         let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
@@ -179,6 +190,10 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
         let vocative = first == last && replacement.is_some_and(|r| is_vocative(inp, first, r));
         match replacement {
             None => out.push(Finding::flag(start, end)),
+            Some(_) if first == last && tag(first) => {
+                let change = removal(doc, first, last);
+                out.push(Finding::fix_with(start, end, "", change));
+            }
             Some("") => {
                 let change = removal(doc, first, last);
                 out.push(Finding::fix_with(start, end, "", change));
@@ -195,7 +210,11 @@ fn swap_list<T>(inp: &Input, table: &PhraseTable<T>, payload: fn(&T) -> Option<&
                 }
                 super::NounSwap::Fits => {
                     let r = governed_case(inp, first, last, r).unwrap_or_else(|| r.to_string());
-                    out.push(Finding::fix(start, end, match_case(found, &r) + set_off(first)))
+                    let after_word = doc.prev_non_space(first).filter(|&p| doc.tokens[p].kind == TokenKind::Word);
+                    match after_word.filter(|_| set_off_after_word.contains(&r)) {
+                        Some(p) => out.push(Finding::fix(doc.tokens[p].end, end, format!(", {r}"))),
+                        None => out.push(Finding::fix(start, end, match_case(found, &r) + set_off(first))),
+                    }
                 }
                 super::NounSwap::WithAdjective { adjective, text } => {
                     let from = doc.tokens[adjective].start;
@@ -303,8 +322,8 @@ pub(crate) fn jargon(inp: &Input, out: &mut Vec<Finding>) {
     swap_list(inp, &inp.lex.jargon, |r| r.as_deref(), out);
 }
 
-/// Whether a sentence reads as a question: it opens with a question word, holds «ли» or ends
-/// with a question tail («…или нет»).
+/// Whether a sentence reads as a question: it opens with a question word, holds «ли», ends
+/// with a question tail («…или нет») or is a whole question of its own («вопросы есть»).
 fn is_question(inp: &Input, doc: &Doc, s: &crate::text::segment::Sentence) -> bool {
     let question_words = inp.def.list("question_words");
     let words: Vec<String> = doc.words(s).map(|i| fold(doc.tok(i))).collect();
@@ -312,7 +331,25 @@ fn is_question(inp: &Input, doc: &Doc, s: &crate::text::segment::Sentence) -> bo
         let ending: Vec<&str> = ending.split_whitespace().collect();
         words.len() > ending.len() && words[words.len() - ending.len()..].iter().zip(&ending).all(|(w, e)| w == e)
     });
-    words.first().is_some_and(|w| question_words.contains(w)) || words.iter().any(|w| w == "ли") || ends_asking
+    let opening = words.first().is_some_and(|w| matches!(w.as_str(), "а" | "ну" | "так")) as usize;
+    let rest = &words[opening..];
+    // … also before its condition: «вам удобно, если курьер приедет завтра».
+    let asks_whole = inp.def.list("question_sentences").iter().any(|q| {
+        let q: Vec<&str> = q.split_whitespace().collect();
+        rest.len() >= q.len()
+            && rest.iter().zip(&q).all(|(w, q)| w == q)
+            && rest.get(q.len()).is_none_or(|w| matches!(w.as_str(), "если" | "чтобы" | "когда"))
+    });
+    // «…абонентская плата 450 ₽, подключить»: a lone infinitive after a comma offers to act.
+    let offer = doc.words(s).last().is_some_and(|last| {
+        doc.prev_non_space(last).is_some_and(|p| doc.tok(p) == ",")
+            && inp.morph.analyses(doc.tok(last)).first().is_some_and(|a| a.has("INFN"))
+    });
+    words.first().is_some_and(|w| question_words.contains(w))
+        || words.iter().any(|w| w == "ли")
+        || ends_asking
+        || asks_whole
+        || offer
 }
 
 /// Whether sentence `s` is only a formal greeting and the client's name or a group address
@@ -393,6 +430,7 @@ pub(crate) fn end_punct(inp: &Input, out: &mut Vec<Finding>) {
         out.push(Finding::fix(t[last].end, t[last].end, mark));
     }
     clause_commas(inp, out);
+    introductory_commas(inp, out);
     comma_splices(inp, out);
     run_on_pronouns(inp, out);
     for (i, tok) in t.iter().enumerate() {
@@ -514,6 +552,28 @@ fn clause_commas(inp: &Input, out: &mut Vec<Finding>) {
                 words[k + 1..].iter().take_while(|&&j| j < clause_end).take(6).any(|&j| pos_is(inp, j, &PREDICATES));
             if has_predicate || opposes {
                 let at = t[prev].end;
+                out.push(Finding::fix(at, at, ","));
+            }
+        }
+    }
+}
+
+/// C2, introductory words: a sentence that opens with one («к сожалению», «кстати») sets it off
+/// with a comma («К сожалению, вернуть деньги нельзя»).
+fn introductory_commas(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let introductory = inp.def.list("introductory");
+    for s in &doc.sentences {
+        let words: Vec<usize> = doc.words(s).collect();
+        for phrase in &introductory {
+            let phrase: Vec<&str> = phrase.split_whitespace().collect();
+            let Some(&last) = words.get(phrase.len().saturating_sub(1)) else { continue };
+            let opens = words.iter().zip(&phrase).all(|(&i, p)| doc.folded[i] == *p);
+            // The next token must be a word of the same clause (not «ли»: «Возможно ли …»).
+            let next = doc.next_non_space(last).filter(|&n| n < s.tokens.end);
+            let word_next = next.is_some_and(|n| doc.tokens[n].kind == TokenKind::Word && doc.folded[n] != "ли");
+            if opens && word_next && words.len() > phrase.len() && !doc.tokens[last].protected {
+                let at = doc.tokens[last].end;
                 out.push(Finding::fix(at, at, ","));
             }
         }

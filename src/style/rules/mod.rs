@@ -111,7 +111,7 @@ impl Finding {
 pub(crate) type CheckFn = fn(&Input, &mut Vec<Finding>);
 
 /// Rule ids with their code, in rewrite order.
-pub(crate) const RULES: [(&str, CheckFn); 35] = [
+pub(crate) const RULES: [(&str, CheckFn); 36] = [
     ("no-rudeness", rudeness::no_rudeness),
     ("shouting", literacy::shouting),
     ("emoji", literacy::emoji),
@@ -128,6 +128,7 @@ pub(crate) const RULES: [(&str, CheckFn); 35] = [
     ("use-name", names::use_name),
     ("introduce-self", politeness::introduce_self),
     ("softener", politeness::softener),
+    ("regret", politeness::regret),
     ("capital-you", politeness::capital_you),
     ("vocative-comma", names::vocative_comma),
     ("end-punct", literacy::end_punct),

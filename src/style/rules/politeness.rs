@@ -277,7 +277,8 @@ pub(crate) fn greeting(inp: &Input, out: &mut Vec<Finding>) {
             // («Здравствуйте, Анна, ваш заказ готов», «добрый день ваш заказ готов») becomes a
             // sentence of its own; «Добрый день всем», «Добрый день, уважаемые коллеги» stay.
             let Some((address, next)) = continuation(inp, last) else { return };
-            if address.is_none() && greets_on(inp, next) {
+            // «Уважаемый клиент, …»: the greeting is an adjective whose noun follows it.
+            if address.is_none() && (greets_on(inp, next) || greets_on(inp, last)) {
                 return;
             }
             let (start, end) = (doc.tokens[first].start, doc.tokens[last].end);
@@ -553,4 +554,70 @@ pub(crate) fn no_blame(inp: &Input, out: &mut Vec<Finding>) {
 /// A8: no directive reminders.
 pub(crate) fn no_directive(inp: &Input, out: &mut Vec<Finding>) {
     forbidden_suggestions(inp, "no-directive", out);
+}
+
+/// A11: a refusal carries regret. The first refusal of a message without any word of regret
+/// opens with «К сожалению» (a bare «Нет» becomes «К сожалению, нет»), and a last sentence that
+/// only slams the door («Всё.», «И точка.») goes.
+pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
+    let doc = inp.doc;
+    let regretted = inp.def.list("regrets").iter().any(|r| has_phrase(doc, r));
+    let sentence_words = |s: &crate::text::segment::Sentence| -> Vec<usize> { doc.words(s).collect() };
+    let folded = |words: &[usize]| -> Vec<&str> { words.iter().map(|&i| doc.folded[i].as_str()).collect() };
+    let holds = |words: &[&str], phrase: &str| {
+        let phrase: Vec<&str> = phrase.split_whitespace().collect();
+        words.windows(phrase.len()).any(|w| w == phrase.as_slice())
+    };
+    let asks = |s: &crate::text::segment::Sentence, words: &[&str]| {
+        doc.text[s.start..s.end].trim_end().ends_with('?') || words.contains(&"ли")
+    };
+    let (refusals, conditions) = (inp.def.list("refusals"), inp.def.list("conditions"));
+    let refusal = doc.sentences.iter().find(|s| {
+        let words = sentence_words(s);
+        let words = folded(&words);
+        let condition = words.first().is_some_and(|w| conditions.iter().any(|c| c == w));
+        words == ["нет"] || (!asks(s, &words) && !condition && refusals.iter().any(|r| holds(&words, r)))
+    });
+    let Some(refusal) = refusal else { return };
+    if regretted {
+        return;
+    }
+    let words = sentence_words(refusal);
+    let Some(&first) = words.first() else { return };
+    let t = &doc.tokens[first];
+    if t.protected || t.quoted {
+        return;
+    }
+    let word = doc.tok(first);
+    let openers = inp.def.list("openers");
+    if openers.contains(&doc.folded[first]) && words.len() > 1 {
+        // «Но изменить адрес не получится» → «Но, к сожалению, изменить …».
+        let comma_follows = doc.next_non_space(first).is_some_and(|n| doc.tok(n) == ",");
+        let insert = if comma_follows { ", к сожалению" } else { ", к сожалению," };
+        out.push(Finding::fix(t.start, t.end, format!("{word}{insert}")));
+    } else {
+        // Names and the polite «Вы» keep their capital; other words continue the sentence.
+        let proper = POLITE_FORMS.contains(&word.to_lowercase().as_str())
+            || inp
+                .morph
+                .analyses(word)
+                .iter()
+                .any(|a| ["Name", "Surn", "Patr", "Geox", "Orgn"].iter().any(|g| a.has(g)))
+            || word.chars().skip(1).any(char::is_uppercase);
+        let rest = if proper { word.to_string() } else { lower_first(word) };
+        out.push(Finding::fix(t.start, t.end, format!("К сожалению, {rest}")));
+    }
+    // A last sentence that only slams the door goes, from the end of the sentence before it.
+    let curt = inp.def.list("curt_endings");
+    if let [.., before, last] = doc.sentences.as_slice() {
+        let words = sentence_words(last);
+        if last.start > refusal.start && curt.iter().any(|c| c.split_whitespace().eq(folded(&words))) {
+            out.push(Finding::fix(before.end, last.end, "").message("message_curt"));
+        }
+    }
+}
+
+fn lower_first(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
