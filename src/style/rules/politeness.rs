@@ -561,7 +561,9 @@ pub(crate) fn no_directive(inp: &Input, out: &mut Vec<Finding>) {
 /// only slams the door («Всё.», «И точка.») goes.
 pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
     let doc = inp.doc;
-    let regretted = inp.def.list("regrets").iter().any(|r| has_phrase(doc, r));
+    if inp.def.list("regrets").iter().any(|r| has_phrase(doc, r)) {
+        return;
+    }
     let sentence_words = |s: &crate::text::segment::Sentence| -> Vec<usize> { doc.words(s).collect() };
     let folded = |words: &[usize]| -> Vec<&str> { words.iter().map(|&i| doc.folded[i].as_str()).collect() };
     let holds = |words: &[&str], phrase: &str| {
@@ -579,9 +581,6 @@ pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
         words == ["нет"] || (!asks(s, &words) && !condition && refusals.iter().any(|r| holds(&words, r)))
     });
     let Some(refusal) = refusal else { return };
-    if regretted {
-        return;
-    }
     let words = sentence_words(refusal);
     let Some(&first) = words.first() else { return };
     let t = &doc.tokens[first];
@@ -604,7 +603,7 @@ pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
                 .iter()
                 .any(|a| ["Name", "Surn", "Patr", "Geox", "Orgn"].iter().any(|g| a.has(g)))
             || word.chars().skip(1).any(char::is_uppercase);
-        let rest = if proper { word.to_string() } else { lower_first(word) };
+        let rest = if proper { word.to_string() } else { crate::text::words::lower_first(word) };
         out.push(Finding::fix(t.start, t.end, format!("К сожалению, {rest}")));
     }
     // A last sentence that only slams the door goes, from the end of the sentence before it.
@@ -615,9 +614,4 @@ pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
             out.push(Finding::fix(before.end, last.end, "").message("message_curt"));
         }
     }
-}
-
-fn lower_first(word: &str) -> String {
-    let mut chars = word.chars();
-    chars.next().map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
