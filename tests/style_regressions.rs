@@ -1083,4 +1083,9 @@ fn review16_addresses_agreement_brush_offs_and_questions() {
     assert!(out.contains("со скидкой, извините"), "{out}");
     let out = rewrite("он уже едет ок", &ctx(Some(false))).text;
     assert!(!out.contains("хорошо") && out.contains("едет"), "{out}");
+    // A run-on after a number: «вы» with its own predicate opens a sentence, «вы или …» does not.
+    let out = rewrite("курьер звонил вам 2 раза вы не брали трубку", &ctx(Some(false))).text;
+    assert!(out.contains("2 раза. Вы не брали"), "{out}");
+    let out = rewrite("Можно забрать заказ вы или ваш представитель", &ctx(Some(false))).text;
+    assert!(out.contains("заказ Вы или Ваш"), "{out}");
 }

@@ -472,12 +472,12 @@ fn pos_is(inp: &Input, i: usize, pos: &[&str]) -> bool {
 /// short adjective or participle («готов», «отправлен»).
 const PREDICATES: [&str; 5] = ["VERB", "INFN", "PRED", "ADJS", "PRTS"];
 
-/// C2, run-on sentences: a third-person subject pronoun right after a noun or a fact of a clause
-/// that already has its predicate starts a sentence of its own («посмотрю заказ 458812 он у
-/// курьера» → «…458812. Он у курьера»). A clause without a predicate before the pronoun is the
-/// pronoun's own («К 15:00 он будет у Вас»).
+/// C2, run-on sentences: a subject pronoun right after a noun or a fact of a clause that already
+/// has its predicate starts a sentence of its own («посмотрю заказ 458812 он у курьера» →
+/// «…458812. Он у курьера»; «курьер звонил Вам 2 раза вы не брали трубку»). A clause without a
+/// predicate before the pronoun is the pronoun's own («К 15:00 он будет у Вас»).
 fn run_on_pronouns(inp: &Input, out: &mut Vec<Finding>) {
-    const PRONOUNS: [&str; 4] = ["он", "она", "оно", "они"];
+    const PRONOUNS: [&str; 7] = ["он", "она", "оно", "они", "мы", "вы", "я"];
     let doc = inp.doc;
     let t = &doc.tokens;
     for s in &doc.sentences {
@@ -496,7 +496,17 @@ fn run_on_pronouns(inp: &Input, out: &mut Vec<Finding>) {
             let has_predicate =
                 (clause_start..prev).any(|j| t[j].kind == TokenKind::Word && pos_is(inp, j, &PREDICATES));
             let goes_on = doc.next_non_space(i).is_some_and(|n| t[n].kind == TokenKind::Word);
-            if noun_or_fact && has_predicate && goes_on && !t[prev].quoted {
+            // «мы», «вы», «я» also end a list («забрать заказ можете вы или ваш представитель»):
+            // they open a sentence only when their own predicate follows.
+            let third_person = PRONOUNS[..4].contains(&doc.folded[i].as_str());
+            let own_predicate = || {
+                (i + 1..s.tokens.end)
+                    .take_while(|&j| t[j].kind != TokenKind::Punct)
+                    .filter(|&j| t[j].kind == TokenKind::Word)
+                    .take(3)
+                    .any(|j| pos_is(inp, j, &PREDICATES))
+            };
+            if noun_or_fact && has_predicate && goes_on && !t[prev].quoted && (third_person || own_predicate()) {
                 out.push(Finding::fix(t[prev].end, t[i].end, format!(". {}", capitalize(doc.tok(i)))));
             }
         }
