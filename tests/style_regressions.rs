@@ -1089,3 +1089,16 @@ fn review16_addresses_agreement_brush_offs_and_questions() {
     let out = rewrite("Можно забрать заказ вы или ваш представитель", &ctx(Some(false))).text;
     assert!(out.contains("заказ Вы или Ваш"), "{out}");
 }
+
+/// Review 17 (20 hurried drafts judged as an editor): regret is not put before a request whose
+/// «не смогу» depends on a condition, «нет» that opens a refusal keeps its place, and «вы что
+/// издеваетесь» is contempt.
+#[test]
+fn review17_regret_around_conditions_and_a_leading_no() {
+    let good = "Здравствуйте! Уточните, пожалуйста, номер договора — без него я не смогу проверить начисления за март.";
+    assert_eq!(rewrite(good, &ctx(Some(false))).text, good);
+    let out = rewrite("нет вернуть деньги нельзя", &ctx(Some(false))).text;
+    assert!(out.starts_with("Нет, к сожалению, вернуть деньги нельзя"), "{out}");
+    let draft = "вы чё издеваетесь я вам уже третий раз пишу одно и тоже";
+    assert!(rules_of(draft, &ctx(Some(false))).contains(&"no-rudeness".to_string()), "{draft}");
+}

@@ -566,9 +566,9 @@ pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
     }
     let sentence_words = |s: &crate::text::segment::Sentence| -> Vec<usize> { doc.words(s).collect() };
     let folded = |words: &[usize]| -> Vec<&str> { words.iter().map(|&i| doc.folded[i].as_str()).collect() };
-    let holds = |words: &[&str], phrase: &str| {
+    let opens = |words: &[&str], phrase: &str| {
         let phrase: Vec<&str> = phrase.split_whitespace().collect();
-        words.windows(phrase.len()).any(|w| w == phrase.as_slice())
+        words.starts_with(&phrase)
     };
     let asks = |s: &crate::text::segment::Sentence, words: &[&str]| {
         doc.text[s.start..s.end].trim_end().ends_with('?') || words.contains(&"ли")
@@ -577,8 +577,10 @@ pub(crate) fn regret(inp: &Input, out: &mut Vec<Finding>) {
     let refusal = doc.sentences.iter().find(|s| {
         let words = sentence_words(s);
         let words = folded(&words);
-        let condition = words.first().is_some_and(|w| conditions.iter().any(|c| c == w));
-        words == ["нет"] || (!asks(s, &words) && !condition && refusals.iter().any(|r| holds(&words, r)))
+        // The first refusal phrase, unless a condition word comes before it.
+        let at = (0..words.len()).find(|&k| refusals.iter().any(|r| opens(&words[k..], r)));
+        let condition = at.is_some_and(|k| words[..k].iter().any(|w| conditions.iter().any(|c| c == w)));
+        words == ["нет"] || (!asks(s, &words) && !condition && at.is_some())
     });
     let Some(refusal) = refusal else { return };
     let words = sentence_words(refusal);
