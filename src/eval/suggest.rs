@@ -356,10 +356,8 @@ fn abstain_points(outcomes: &[Outcome]) -> Vec<(f32, f64, f64)> {
     thresholds
         .into_iter()
         .map(|t| {
-            let below = |o: &&Outcome| o.fit.is_none_or(|f| f < t);
-            let wrong = outcomes.iter().filter(|o| o.rank.is_some()).filter(below).count();
-            let right = outcomes.iter().filter(|o| o.rank.is_none()).filter(below).count();
-            (t, wrong as f64 / labelled as f64, right as f64 / unlabelled as f64)
+            let (right, wrong, _) = abstention_at(outcomes, t);
+            (t, wrong, right)
         })
         .collect()
 }

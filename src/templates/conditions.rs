@@ -35,12 +35,17 @@ impl LemmaGroups {
     }
 }
 
+/// The words of `text` whose lemmas count (overlong runs are noise).
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && w.len() <= 80)
+}
+
 /// Every dictionary reading's lemma (folded) of every word of `text`: a word read two ways
 /// counts as both, so evidence is not lost to a wrong first reading.
 pub fn lemmas_of(text: &str) -> HashSet<String> {
     let morph = Morph::global();
     let mut out = HashSet::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && w.len() <= 80) {
+    for word in words(text) {
         out.extend(morph.analyses(&word.to_lowercase()).iter().map(|a| fold(&a.lemma)));
     }
     out
@@ -56,7 +61,7 @@ pub fn lemmas_of_each<'a>(texts: impl IntoIterator<Item = &'a str>, wanted: &Has
         .into_iter()
         .map(|text| {
             let mut out = HashSet::new();
-            for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty() && w.len() <= 80) {
+            for word in words(text) {
                 let lemmas = seen.entry(word.to_lowercase()).or_insert_with_key(|word| {
                     morph
                         .analyses(word)
